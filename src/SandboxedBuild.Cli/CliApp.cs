@@ -1,0 +1,76 @@
+using System.CommandLine;
+using SandboxedBuild.Cli.Commands.Doctor;
+using SandboxedBuild.Cli.Commands.Exec;
+using SandboxedBuild.Errors;
+
+namespace SandboxedBuild.Cli;
+
+/// <summary>The command tree and the rules every command shares: coded errors, reserved exit codes.</summary>
+internal static class CliApp
+{
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand(
+            """
+            Run restores, builds, tests and any command inside an OS sandbox that cannot read your
+            secrets, write outside the project, or reach the network.
+
+            Examples:
+              dotnet sandbox exec -- dotnet build          build the current directory, sandboxed
+              dotnet sandbox exec --print-policy -- true   show what the sandbox allows, and why
+              dotnet sandbox doctor                        check that this machine can sandbox
+
+            Exit status: the command's own; 125 when the sandbox itself failed (an SBXnnnn line on
+            stderr says why), 126 when the command cannot be executed, 127 when it is not found.
+            """);
+        root.Subcommands.Add(ExecCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
+
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            var commandName = result.CommandResult.Command == root ? string.Empty : result.CommandResult.Command.Name;
+            foreach (var error in result.Errors)
+            {
+                Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.InvalidUsage.Format(error.Message, commandName).Replace("dotnet sandbox  --help", "dotnet sandbox --help", StringComparison.Ordinal));
+            }
+
+            return ExitCodes.SandboxFailure;
+        }
+
+        try
+        {
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (SandboxException ex)
+        {
+            return Fail(ex);
+        }
+    }
+
+    /// <summary>Reports an expected failure on stderr and returns its exit status.</summary>
+    public static int Fail(SandboxException ex)
+    {
+        Console.Error.WriteLine("dotnet-sandbox: " + ex.Message);
+        return ex.ExitCode;
+    }
+
+    /// <summary>Throws the coded error for platforms without a backend.</summary>
+    public static void RequireSupportedPlatform()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
+        }
+
+        if (OperatingSystem.IsMacOS())
+        {
+            throw new SandboxException(Errors.Errors.SeatbeltNotImplemented);
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new SandboxException(Errors.Errors.PlatformNotSupported, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+        }
+    }
+}

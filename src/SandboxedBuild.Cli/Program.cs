@@ -1,0 +1,3 @@
+using SandboxedBuild.Cli;
+
+return CliApp.Run(args);

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Diagnostics;
+
+/// <summary>The outcome of one doctor check.</summary>
+public enum CheckOutcome
+{
+    /// <summary>The check passed (for attacks: the attack failed).</summary>
+    Pass,
+
+    /// <summary>The check failed.</summary>
+    Fail,
+
+    /// <summary>The check could not run here; the detail says why.</summary>
+    Skip,
+
+    /// <summary>A fact, not a verdict.</summary>
+    Info,
+}
+
+/// <summary>One line of the doctor's report.</summary>
+/// <param name="Name">What was checked.</param>
+/// <param name="Outcome">The verdict.</param>
+/// <param name="Detail">What was seen.</param>
+public sealed record DoctorCheck(string Name, CheckOutcome Outcome, string Detail);
+
+/// <summary>
+/// Says whether this machine can sandbox, then runs real attacks against a real sandbox and
+/// checks on the host side that each failed, next to legitimate work that must succeed.
+/// </summary>
+public static class Doctor
+{
+    /// <summary>Runs every check, in order; later checks are skipped when the sandbox cannot start.</summary>
+    public static IEnumerable<DoctorCheck> Run()
+    {
+        var host = HostFacts.Current();
+        var fs = host.FileSystem;
+        yield return new DoctorCheck("caller", CheckOutcome.Info,
+            Environment.UserName + (Environment.IsPrivilegedProcess ? " (root: the sandbox still runs in a user namespace with every capability dropped)" : " (unprivileged)"));
+
+        var bwrap = Bubblewrap.Find(host.Variables, fs);
+        if (bwrap is null)
+        {
+            yield return new DoctorCheck("bubblewrap", CheckOutcome.Fail, Errors.Errors.BubblewrapMissing.Format());
+            yield break;
+        }
+
+        var version = Bubblewrap.GetVersion(bwrap);
+        if (version is null || version < BwrapCommandLine.MinimumVersion)
+        {
+            yield return new DoctorCheck("bubblewrap", CheckOutcome.Fail, Errors.Errors.BubblewrapTooOld.Format(version?.ToString() ?? "of unknown version", BwrapCommandLine.MinimumVersion));
+            yield break;
+        }
+
+        yield return new DoctorCheck("bubblewrap", CheckOutcome.Pass, $"{bwrap}, version {version}");
+
+        var userns = ProbeUserNamespace(bwrap);
+        if (userns is not null)
+        {
+            yield return new DoctorCheck("user namespaces", CheckOutcome.Fail, Errors.Errors.UserNamespacesUnavailable.Format(userns));
+            yield break;
+        }
+
+        yield return new DoctorCheck("user namespaces", CheckOutcome.Pass, "bubblewrap can create a user namespace");
+        yield return new DoctorCheck("macOS seatbelt backend", CheckOutcome.Info, "not exercised on this platform");
+
+        using var lab = new Lab(host);
+        foreach (var check in lab.RunSelfTest(bwrap))
+        {
+            yield return check;
+        }
+    }
+
+    private static string? ProbeUserNamespace(string bwrap)
+    {
+        var psi = new ProcessStartInfo(bwrap) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--unshare-user", "--disable-userns", "--unshare-net", "--ro-bind", "/", "/", "--", "true" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(psi)!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? null : error.Trim();
+    }
+
+    /// <summary>A scratch area with bait, torn down afterwards.</summary>
+    private sealed class Lab : IDisposable
+    {
+        private readonly HostFacts _host;
+        private readonly string _root;
+        private readonly string _project;
+        private readonly string _hostTmpBait;
+
+        public Lab(HostFacts host)
+        {
+            // The lab lives in the home directory, which the sandbox must hide: bait next to the
+            // project is exactly what a hostile build would go looking for.
+            var cache = Path.Combine(host.HomeDirectory, ".cache", "dotnet-sandbox");
+            Directory.CreateDirectory(cache);
+            _root = Path.Combine(cache, "doctor-" + Guid.NewGuid().ToString("N")[..12]);
+            Directory.CreateDirectory(_root);
+            _project = Path.Combine(_root, "project");
+            Directory.CreateDirectory(Path.Combine(_project, ".git"));
+            File.WriteAllText(Path.Combine(_root, "secret"), "bait");
+            _hostTmpBait = Path.Combine(Path.GetTempPath(), "sbx-doctor-bait-" + Path.GetFileName(_root));
+            File.WriteAllText(_hostTmpBait, "bait");
+            _host = host with { WorkingDirectory = _project };
+        }
+
+        public IEnumerable<DoctorCheck> RunSelfTest(string bwrap)
+        {
+            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>());
+            var launcher = new SandboxLauncher(_host.FileSystem);
+            int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true).ExitCode;
+
+            var wrote = Sh("echo ok > written") == 0 && File.Exists(Path.Combine(_project, "written"));
+            yield return Verdict("must work: write in the project", wrote, "the project directory is writable", "could not write in the project directory");
+
+            var secret = Path.Combine(_root, "secret");
+            yield return Verdict("read a secret in the home directory", Sh($"cat '{secret}'") != 0, "planted file not readable", "the planted file was readable");
+
+            yield return Verdict("read the host's /tmp", Sh($"cat '{_hostTmpBait}'") != 0, "planted file not readable", "the planted file was readable");
+
+            var outside = Path.Combine(_root, "escaped");
+            _ = Sh($"echo pwned > '{outside}'");
+            yield return Verdict("write outside the project", !File.Exists(outside), "nothing appeared on the host", "a file appeared outside the project");
+
+            var hook = Path.Combine(_project, ".git", "hooks", "pre-commit");
+            _ = Sh("mkdir -p .git/hooks && echo pwned > .git/hooks/pre-commit");
+            yield return Verdict("create a git hook", !File.Exists(hook), "no hook appeared on the host", "a hook appeared in .git/hooks");
+
+            yield return NetworkCheck(Sh);
+
+            var marker = 30000 + Random.Shared.Next(20000);
+            _ = Sh($"sleep {marker} >/dev/null 2>&1 & exit 0");
+            Thread.Sleep(50);
+            yield return Verdict("leave a process running", !ProcessRunning($"sleep\0{marker}"), "nothing outlived the sandbox", "a process started inside is still running");
+        }
+
+        private static DoctorCheck NetworkCheck(Func<string, int> sh)
+        {
+            if (!File.Exists("/bin/bash"))
+            {
+                return new DoctorCheck("reach the host's loopback", CheckOutcome.Skip, "needs /bin/bash for /dev/tcp");
+            }
+
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            _ = sh($"exec /bin/bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}'");
+            return Verdict("reach the host's loopback", !listener.Pending(), $"no connection reached 127.0.0.1:{port} on the host", "a connection reached the host");
+        }
+
+        private static bool ProcessRunning(string cmdlineFragment)
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(cmdlineFragment, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+
+            return false;
+        }
+
+        private static DoctorCheck Verdict(string name, bool held, string good, string bad) =>
+            new(name, held ? CheckOutcome.Pass : CheckOutcome.Fail, held ? good : bad);
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+                File.Delete(_hostTmpBait);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+namespace SandboxedBuild.Errors;
+
+/// <summary>
+/// The catalog of every message the tool shows a user, in one place.
+/// </summary>
+/// <remarks>
+/// Codes are grouped by area and never reused, even when an entry is retired:
+/// 1xxx command line, 2xxx MSBuild tasks, 3xxx policy, 4xxx Linux backend, 5xxx macOS backend,
+/// 6xxx egress proxy. Each code has a page under <c>docs/errors/</c>; a unit test fails when a code is
+/// malformed, duplicated, out of its area, or missing its page.
+/// </remarks>
+public static class Errors
+{
+    // 1xxx — command line
+
+    /// <summary>The command line could not be parsed.</summary>
+    public static readonly ErrorCode InvalidUsage = new(
+        "SBX1001", Severity.Error,
+        "{0}",
+        "run 'dotnet sandbox {1} --help' for the options and examples.");
+
+    /// <summary><c>exec</c> without a command.</summary>
+    public static readonly ErrorCode NoCommand = new(
+        "SBX1002", Severity.Error,
+        "no command to run.",
+        "put the command after '--', for example: dotnet sandbox exec -- dotnet build");
+
+    /// <summary>The command does not exist inside the sandbox.</summary>
+    public static readonly ErrorCode CommandNotFound = new(
+        "SBX1003", Severity.Error,
+        "command not found: '{0}' is not on the sandbox's PATH ({1}).",
+        "use the command's full path, or make its directory visible with --allow-read DIR.",
+        ExitCodes.CommandNotFound);
+
+    /// <summary>The command exists but cannot be executed.</summary>
+    public static readonly ErrorCode CommandNotExecutable = new(
+        "SBX1004", Severity.Error,
+        "'{0}' exists but is not an executable file.",
+        "check the file's permissions (chmod +x) or run it through its interpreter, for example: sh {0}",
+        ExitCodes.CommandNotExecutable);
+
+    /// <summary>The working directory would make too much writable.</summary>
+    public static readonly ErrorCode WorkingDirectoryTooBroad = new(
+        "SBX1005", Severity.Error,
+        "refusing to make '{0}' writable: it is {1}, and everything below it would be exposed to the sandboxed command.",
+        "cd into the project's own directory first, or name it with --workdir PATH.");
+
+    /// <summary>The command resolves to a path the sandbox hides.</summary>
+    public static readonly ErrorCode CommandHidden = new(
+        "SBX1006", Severity.Error,
+        "'{0}' resolves to '{1}', which the sandbox does not make visible.",
+        "make its directory visible with --allow-read {2}",
+        ExitCodes.CommandNotFound);
+
+    /// <summary>A value given to an option is malformed.</summary>
+    public static readonly ErrorCode InvalidOptionValue = new(
+        "SBX1007", Severity.Error,
+        "invalid value '{1}' for {0}: {2}",
+        "run 'dotnet sandbox exec --help' for the expected form.");
+
+    /// <summary>The working directory does not exist.</summary>
+    public static readonly ErrorCode WorkingDirectoryMissing = new(
+        "SBX1008", Severity.Error,
+        "the working directory '{0}' does not exist.",
+        "create it first, or pass an existing directory to --workdir.");
+
+    /// <summary>Windows has no backend.</summary>
+    public static readonly ErrorCode PlatformNotSupported = new(
+        "SBX1009", Severity.Error,
+        "sandboxing is not supported on {0}.",
+        "run the build under Linux (for example in WSL 2, with bubblewrap installed) or macOS.");
+
+    // 3xxx — policy
+
+    /// <summary>A path named by --allow-read or --allow-write does not exist.</summary>
+    public static readonly ErrorCode AllowedPathMissing = new(
+        "SBX3001", Severity.Error,
+        "{0} names '{1}', which does not exist.",
+        "create it first or correct the path; the sandbox cannot bind a path that is not there.");
+
+    /// <summary>An --allow-write would expose a whole home, system directory or root.</summary>
+    public static readonly ErrorCode AllowedPathTooBroad = new(
+        "SBX3002", Severity.Error,
+        "refusing {0} '{1}': it is {2}.",
+        "name the narrowest directory the command needs to write.");
+
+    /// <summary>An environment variable name is malformed.</summary>
+    public static readonly ErrorCode InvalidVariableName = new(
+        "SBX3003", Severity.Error,
+        "'{0}' is not a valid environment variable name.",
+        "use letters, digits and '_', not starting with a digit; --setenv takes NAME=VALUE.");
+
+    /// <summary>A variable that looks like a secret is passed in because the user named it.</summary>
+    public static readonly ErrorCode SecretPassedExplicitly = new(
+        "SBX3004", Severity.Warning,
+        "passing '{0}' into the sandbox because {1} named it; its name looks like a secret.",
+        "pass secrets only to commands you trust; the sandbox cannot keep a command from sending what it can read.");
+
+    /// <summary>--env names a variable that is not set.</summary>
+    public static readonly ErrorCode PassedVariableUnset = new(
+        "SBX3005", Severity.Warning,
+        "--env {0}: the variable is not set in this environment; nothing is passed.",
+        "set it before running, or use --setenv {0}=VALUE.");
+
+    // 4xxx — Linux backend (bubblewrap)
+
+    /// <summary>bwrap is not installed.</summary>
+    public static readonly ErrorCode BubblewrapMissing = new(
+        "SBX4001", Severity.Error,
+        "bubblewrap (bwrap) was not found on PATH.",
+        "install it: 'sudo apt-get install bubblewrap' (Debian/Ubuntu), 'sudo dnf install bubblewrap' (Fedora), or run ./eng/install.sh from the SandboxedBuild checkout.");
+
+    /// <summary>bwrap is too old for the options the sandbox relies on.</summary>
+    public static readonly ErrorCode BubblewrapTooOld = new(
+        "SBX4002", Severity.Error,
+        "bubblewrap {0} is too old: {1} or later is needed (for --disable-userns, which stops nested user namespaces).",
+        "upgrade bubblewrap from your distribution's packages.");
+
+    /// <summary>Unprivileged user namespaces are turned off.</summary>
+    public static readonly ErrorCode UserNamespacesUnavailable = new(
+        "SBX4003", Severity.Error,
+        "the kernel refused to create a user namespace: {0}",
+        "enable unprivileged user namespaces, e.g. 'sudo sysctl kernel.unprivileged_userns_clone=1' (Debian) or 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu 24.04), or ask your administrator; run 'dotnet sandbox doctor' to check.");
+
+    /// <summary>bwrap started but could not set the sandbox up.</summary>
+    public static readonly ErrorCode SandboxSetupFailed = new(
+        "SBX4004", Severity.Error,
+        "bubblewrap could not set up the sandbox (exit status {0}); its own message is above.",
+        "run 'dotnet sandbox doctor' to check this machine, and 'dotnet sandbox exec --print-policy --format bwrap -- CMD' to see the exact arguments.");
+
+    /// <summary>bwrap itself could not be started.</summary>
+    public static readonly ErrorCode SpawnFailed = new(
+        "SBX4005", Severity.Error,
+        "could not start '{0}': {1}",
+        "check that the file is executable; run 'dotnet sandbox doctor'.");
+
+    // 5xxx — macOS backend (seatbelt)
+
+    /// <summary>The seatbelt backend is not there yet.</summary>
+    public static readonly ErrorCode SeatbeltNotImplemented = new(
+        "SBX5001", Severity.Error,
+        "the macOS (seatbelt) backend is not implemented yet; nothing was run.",
+        "run under Linux with bubblewrap for now; see ROADMAP in the README.");
+
+    /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
+    public static IReadOnlyList<ErrorCode> All { get; } =
+    [
+        InvalidUsage, NoCommand, CommandNotFound, CommandNotExecutable, WorkingDirectoryTooBroad, CommandHidden,
+        InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported,
+        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset,
+        BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed,
+        SeatbeltNotImplemented,
+    ];
+}

@@ -1,0 +1,133 @@
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Linux;
+
+/// <summary>
+/// Renders a <see cref="SandboxPolicy"/> as a bubblewrap argument vector. A pure function of the
+/// policy and a few file system facts, so that it is reviewed and tested as text.
+/// </summary>
+public static class BwrapCommandLine
+{
+    /// <summary>The oldest bubblewrap with every option used here (<c>--disable-userns</c> came in 0.8.0).</summary>
+    public static readonly Version MinimumVersion = new(0, 8, 0);
+
+    /// <summary>Builds the arguments that follow the <c>bwrap</c> executable.</summary>
+    /// <param name="policy">What the command may do.</param>
+    /// <param name="command">The command and its arguments, already resolved.</param>
+    /// <param name="fs">The host file system, to tell files from directories and links.</param>
+    /// <param name="statusFd">The descriptor bubblewrap reports the child's pid and exit status on, if any.</param>
+    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null)
+    {
+        var args = new List<string>
+        {
+            // Namespaces. A user namespace always, for root callers too: without it root keeps its
+            // capabilities and can remount any read-only bind writable. No nested user namespaces.
+            "--unshare-user", "--disable-userns",
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            // Only a loopback interface: no route out, and the host's abstract unix sockets are out of reach.
+            "--unshare-net",
+            // Nothing outlives the sandbox; a new session stops TIOCSTI injection into the caller's terminal.
+            "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL",
+            "--proc", "/proc",
+            "--dev", "/dev",
+        };
+
+        // Parents before children: a bind below a tmpfs must come after the tmpfs.
+        foreach (var rule in policy.Paths)
+        {
+            AddMount(args, rule, policy, fs);
+        }
+
+        args.Add("--chdir");
+        args.Add(policy.WorkingDirectory);
+        if (statusFd is { } fd)
+        {
+            args.Add("--json-status-fd");
+            args.Add(fd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        args.Add("--");
+        args.AddRange(command);
+        return args;
+    }
+
+    private static void AddMount(List<string> args, PathRule rule, SandboxPolicy policy, IFileSystem fs)
+    {
+        var path = rule.Path;
+        var isDirectory = fs.DirectoryExists(path);
+        var exists = isDirectory || fs.FileExists(path);
+        switch (rule.Access)
+        {
+            case PathAccess.ReadOnly when fs.LinkTarget(path) is { } target && IsSymlinkWorthKeeping(path, target, policy):
+                // /bin -> usr/bin: recreate the link instead of binding the same tree twice.
+                args.AddRange(["--symlink", target, path]);
+                break;
+            case PathAccess.ReadOnly when exists:
+                args.AddRange(["--ro-bind", path, path]);
+                break;
+            case PathAccess.ReadWrite when exists:
+                args.AddRange(["--bind", path, path]);
+                break;
+            case PathAccess.Scratch:
+                args.AddRange(["--perms", IsSharedTemp(path) ? "1777" : "0700", "--tmpfs", path]);
+                break;
+            case PathAccess.Hidden when isDirectory:
+                args.AddRange(["--perms", "0555", "--tmpfs", path, "--remount-ro", path]);
+                break;
+            case PathAccess.Hidden when exists:
+                args.AddRange(["--ro-bind", "/dev/null", path]);
+                break;
+            case PathAccess.Protected when exists:
+                args.AddRange(["--ro-bind", path, path]);
+                break;
+            case PathAccess.Protected when NeedsPlaceholder(rule, fs):
+                // Missing, and the command could create it: hold the name with an empty read-only
+                // placeholder. bubblewrap creates the mount point on the host; the launcher removes
+                // it after the run.
+                if (rule.Kind == PathKind.Directory)
+                {
+                    args.AddRange(["--perms", "0555", "--tmpfs", path, "--remount-ro", path]);
+                }
+                else
+                {
+                    args.AddRange(["--ro-bind", "/dev/null", path]);
+                }
+
+                break;
+            default:
+                // Nothing on the host to show or hide, and nothing the command could create.
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The protected paths that do not exist and that the command could create: bubblewrap holds
+    /// each with an empty read-only mount whose mount point it creates on the host, so the caller
+    /// removes them after the run.
+    /// </summary>
+    public static IReadOnlyList<PathRule> Placeholders(SandboxPolicy policy, IFileSystem fs) =>
+        [.. policy.Paths.Where(r => NeedsPlaceholder(r, fs))];
+
+    private static bool NeedsPlaceholder(PathRule rule, IFileSystem fs) =>
+        rule.Access == PathAccess.Protected
+        && !fs.DirectoryExists(rule.Path) && !fs.FileExists(rule.Path)
+        && fs.IsWritableDirectory(Path.GetDirectoryName(rule.Path)!);
+
+    private static bool IsSymlinkWorthKeeping(string path, string target, SandboxPolicy policy)
+    {
+        var resolved = PathUtil.Normalize(target, Path.GetDirectoryName(path)!);
+        return policy.IsVisible(resolved);
+    }
+
+    private static bool IsSharedTemp(string path) => path is "/tmp" or "/var/tmp" or "/dev/shm";
+
+    /// <summary>
+    /// Quotes one argument for a POSIX shell, for <c>--print-policy --format bwrap</c>, so that the
+    /// printed command can be pasted and run.
+    /// </summary>
+    public static string ShellQuote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c))
+            ? arg
+            : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,346 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Linux;
+
+/// <summary>The outcome of a sandboxed run.</summary>
+/// <param name="ExitCode">The command's exit status (128+N when a signal killed it).</param>
+/// <param name="Elapsed">Wall time from spawning bubblewrap to its exit.</param>
+public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed);
+
+/// <summary>
+/// Runs a command under bubblewrap with a policy: stdio is inherited, the exit status is passed
+/// through, and SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to the caller are forwarded to the command.
+/// </summary>
+/// <remarks>
+/// bubblewrap is started in its own process group, so a Ctrl-C at the terminal reaches only this
+/// process, which forwards it to the command's process group inside the sandbox. Were bubblewrap in
+/// the terminal's group it would die of the SIGINT itself and take the command down with SIGKILL,
+/// giving it no chance to clean up. <c>--new-session</c> detaches the command from the terminal
+/// (no TIOCSTI), which is why the signal has to be forwarded at all.
+/// </remarks>
+public sealed class SandboxLauncher(IFileSystem fileSystem)
+{
+    private static readonly int[] ForwardedSignals = [NativeMethods.SIGINT, NativeMethods.SIGTERM, NativeMethods.SIGHUP, NativeMethods.SIGQUIT];
+
+    private readonly IFileSystem _fs = fileSystem;
+
+    /// <summary>Resolves the command as the sandbox will see it, or throws the coded error for exit 126/127.</summary>
+    public string ResolveCommand(SandboxPolicy policy, string command)
+    {
+        if (command.Contains('/', StringComparison.Ordinal))
+        {
+            var full = PathUtil.Normalize(command, policy.WorkingDirectory);
+            if (!_fs.FileExists(full) && !_fs.DirectoryExists(full))
+            {
+                throw new SandboxException(Errors.Errors.CommandNotFound, command, "no such file");
+            }
+
+            if (!policy.IsVisible(full))
+            {
+                throw new SandboxException(Errors.Errors.CommandHidden, command, full, Path.GetDirectoryName(full));
+            }
+
+            return _fs.IsExecutableFile(full) ? full : throw new SandboxException(Errors.Errors.CommandNotExecutable, command);
+        }
+
+        var path = policy.GetEnvironmentValue("PATH") ?? "/usr/bin:/bin";
+        string? hidden = null;
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = PathUtil.Normalize(Path.Combine(dir, command), policy.WorkingDirectory);
+            if (_fs.IsExecutableFile(candidate))
+            {
+                if (policy.IsVisible(candidate))
+                {
+                    return command;
+                }
+
+                hidden ??= candidate;
+            }
+        }
+
+        throw hidden is null
+            ? new SandboxException(Errors.Errors.CommandNotFound, command, path)
+            : new SandboxException(Errors.Errors.CommandHidden, command, hidden, Path.GetDirectoryName(hidden));
+    }
+
+    /// <summary>Runs the command and waits for it.</summary>
+    /// <param name="bwrap">The bubblewrap executable.</param>
+    /// <param name="policy">The policy.</param>
+    /// <param name="command">The command and its arguments.</param>
+    /// <param name="silent">Connect the command's stdin, stdout and stderr to /dev/null instead of inheriting them.</param>
+    /// <exception cref="SandboxException">The sandbox could not be started or set up.</exception>
+    public unsafe LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false)
+    {
+        var resolved = ResolveCommand(policy, command[0]);
+        var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
+
+        int* fds = stackalloc int[2];
+        if (NativeMethods.pipe(fds) != 0)
+        {
+            throw new SandboxException(Errors.Errors.SpawnFailed, bwrap, "pipe: " + NativeMethods.StrError(Marshal.GetLastPInvokeError()));
+        }
+
+        int readFd = fds[0], writeFd = fds[1];
+        _ = NativeMethods.fcntl(readFd, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
+
+        var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, writeFd);
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        int pid;
+        try
+        {
+            pid = Spawn(bwrap, [bwrap, .. args], policy.Environment.Select(e => e.Name + "=" + e.Value), silent);
+        }
+        finally
+        {
+            _ = NativeMethods.close(writeFd);
+        }
+
+        var status = new StatusReader(readFd);
+        var registrations = ForwardedSignals
+            .Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
+            {
+                ctx.Cancel = true;
+                Forward(pid, status.ChildPid, sig);
+            }))
+            .ToList();
+
+        int waitStatus;
+        try
+        {
+            waitStatus = WaitForExit(pid);
+        }
+        finally
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+
+            status.Complete();
+            RemovePlaceholders(placeholders);
+        }
+
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        var bwrapStatus = DecodeWaitStatus(waitStatus);
+        if (status.ChildPid is null)
+        {
+            // bubblewrap never started the command: its setup failed and it said why on stderr.
+            throw new SandboxException(Errors.Errors.SandboxSetupFailed, bwrapStatus);
+        }
+
+        return new LaunchResult(status.ExitCode ?? bwrapStatus, elapsed);
+    }
+
+    private static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, bool silent)
+    {
+        var env = environment.ToList();
+        var allocations = new List<nint>();
+        byte* Utf8(string s)
+        {
+            var p = Marshal.StringToCoTaskMemUTF8(s);
+            allocations.Add(p);
+            return (byte*)p;
+        }
+
+        var argvPtr = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(nint));
+        var envPtr = (byte**)NativeMemory.AllocZeroed((nuint)(env.Count + 1), (nuint)sizeof(nint));
+        var attr = NativeMemory.AllocZeroed(NativeMethods.SpawnAttrSize);
+        var defaults = NativeMemory.AllocZeroed(NativeMethods.SigSetSize);
+        var mask = NativeMemory.AllocZeroed(NativeMethods.SigSetSize);
+        var actions = silent ? NativeMemory.AllocZeroed(NativeMethods.FileActionsSize) : null;
+        try
+        {
+            if (silent)
+            {
+                Check(NativeMethods.posix_spawn_file_actions_init(actions));
+                var devNull = Utf8("/dev/null");
+                for (var fd = 0; fd <= 2; fd++)
+                {
+                    Check(NativeMethods.posix_spawn_file_actions_addopen(actions, fd, devNull, NativeMethods.O_RDWR, 0));
+                }
+            }
+
+            for (var i = 0; i < argv.Count; i++)
+            {
+                argvPtr[i] = Utf8(argv[i]);
+            }
+
+            for (var i = 0; i < env.Count; i++)
+            {
+                envPtr[i] = Utf8(env[i]);
+            }
+
+            // The runtime ignores SIGPIPE; an ignored disposition survives exec, so reset it (and the
+            // job-control signals) to their defaults for the sandbox. No signal stays blocked.
+            Check(NativeMethods.sigemptyset(defaults));
+            foreach (var sig in new[] { NativeMethods.SIGPIPE, NativeMethods.SIGINT, NativeMethods.SIGQUIT, NativeMethods.SIGTERM, NativeMethods.SIGHUP, 20, 21, 22 })
+            {
+                Check(NativeMethods.sigaddset(defaults, sig));
+            }
+
+            Check(NativeMethods.sigemptyset(mask));
+            Check(NativeMethods.posix_spawnattr_init(attr));
+            Check(NativeMethods.posix_spawnattr_setflags(attr, NativeMethods.POSIX_SPAWN_SETPGROUP | NativeMethods.POSIX_SPAWN_SETSIGDEF | NativeMethods.POSIX_SPAWN_SETSIGMASK));
+            Check(NativeMethods.posix_spawnattr_setpgroup(attr, 0));
+            Check(NativeMethods.posix_spawnattr_setsigdefault(attr, defaults));
+            Check(NativeMethods.posix_spawnattr_setsigmask(attr, mask));
+
+            int pid;
+            var rc = NativeMethods.posix_spawn(&pid, argvPtr[0], actions, attr, argvPtr, envPtr);
+            _ = NativeMethods.posix_spawnattr_destroy(attr);
+            if (silent)
+            {
+                _ = NativeMethods.posix_spawn_file_actions_destroy(actions);
+            }
+
+            return rc == 0 ? pid : throw new SandboxException(Errors.Errors.SpawnFailed, file, NativeMethods.StrError(rc));
+        }
+        finally
+        {
+            allocations.ForEach(Marshal.FreeCoTaskMem);
+            NativeMemory.Free(argvPtr);
+            NativeMemory.Free(envPtr);
+            NativeMemory.Free(attr);
+            NativeMemory.Free(defaults);
+            NativeMemory.Free(mask);
+            NativeMemory.Free(actions);
+        }
+    }
+
+    private static void Check(int rc)
+    {
+        if (rc != 0)
+        {
+            throw new InvalidOperationException("posix_spawn attribute setup failed: " + NativeMethods.StrError(rc));
+        }
+    }
+
+    private static unsafe int WaitForExit(int pid)
+    {
+        int status;
+        while (NativeMethods.waitpid(pid, &status, 0) < 0)
+        {
+            if (Marshal.GetLastPInvokeError() != NativeMethods.EINTR)
+            {
+                throw new InvalidOperationException("waitpid failed: " + NativeMethods.StrError(Marshal.GetLastPInvokeError()));
+            }
+        }
+
+        return status;
+    }
+
+    /// <summary>Exit code for a normal exit, 128+N for death by signal N, as shells report it.</summary>
+    internal static int DecodeWaitStatus(int status)
+    {
+        var signal = status & 0x7f;
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+    }
+
+    private static void Forward(int bwrapPid, int? initPid, int signal)
+    {
+        // The command is the only child of the sandbox's init and leads its own process group
+        // (--new-session), so signalling the group reaches it and whatever it started.
+        if (initPid is { } init && FindCommandPid(init) is { } commandPid)
+        {
+            if (NativeMethods.kill(-commandPid, signal) == 0 || NativeMethods.kill(commandPid, signal) == 0)
+            {
+                return;
+            }
+        }
+
+        // Not started yet: stop bubblewrap; --die-with-parent tears the rest down.
+        _ = NativeMethods.kill(bwrapPid, signal);
+    }
+
+    private static int? FindCommandPid(int initPid)
+    {
+        try
+        {
+            var children = File.ReadAllText($"/proc/{initPid}/task/{initPid}/children");
+            var first = children.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            return first is null ? null : int.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static void RemovePlaceholders(IReadOnlyList<PathRule> placeholders)
+    {
+        // Deepest first; only what is still an empty placeholder is removed.
+        foreach (var rule in placeholders.OrderByDescending(r => r.Path.Length))
+        {
+            try
+            {
+                if (Directory.Exists(rule.Path) && !Directory.EnumerateFileSystemEntries(rule.Path).Any())
+                {
+                    Directory.Delete(rule.Path);
+                }
+                else if (File.Exists(rule.Path) && new FileInfo(rule.Path).Length == 0)
+                {
+                    File.Delete(rule.Path);
+                }
+            }
+            catch (IOException)
+            {
+                // Left in place: an empty, harmless mount point.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Reads bubblewrap's <c>--json-status-fd</c> stream on a background thread.</summary>
+    private sealed class StatusReader
+    {
+        private readonly Thread _thread;
+        private volatile int _childPid;
+        private volatile int _exitCode = -1;
+
+        public StatusReader(int fd)
+        {
+            var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+            _thread = new Thread(() => Read(handle)) { IsBackground = true, Name = "bwrap-status" };
+            _thread.Start();
+        }
+
+        public int? ChildPid => _childPid > 0 ? _childPid : null;
+
+        public int? ExitCode => _exitCode >= 0 ? _exitCode : null;
+
+        public void Complete() => _thread.Join(TimeSpan.FromSeconds(5));
+
+        private void Read(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+        {
+            using var stream = new FileStream(handle, FileAccess.Read, 1);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            while (reader.ReadLine() is { } line)
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(line);
+                    if (doc.RootElement.TryGetProperty("child-pid", out var pid))
+                    {
+                        _childPid = pid.GetInt32();
+                    }
+
+                    if (doc.RootElement.TryGetProperty("exit-code", out var code))
+                    {
+                        _exitCode = code.GetInt32();
+                    }
+                }
+                catch (JsonException)
+                {
+                    // Not ours to interpret; bubblewrap writes one object per line.
+                }
+            }
+        }
+    }
+}

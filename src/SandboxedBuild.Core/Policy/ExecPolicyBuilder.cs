@@ -1,0 +1,299 @@
+using System.Collections.Immutable;
+using SandboxedBuild.Errors;
+
+namespace SandboxedBuild.Policy;
+
+/// <summary>
+/// Builds the policy for running an arbitrary command in a directory: the directory is writable,
+/// the toolchain is readable, the home directory and the host's temporary and runtime directories
+/// are replaced by empty private ones, and a fixed set of files that execute later outside the
+/// sandbox stays read-only.
+/// </summary>
+public static class ExecPolicyBuilder
+{
+    /// <summary>System directories the toolchain needs, read-only. /etc is curated by <see cref="HiddenSystemPaths"/>.</summary>
+    internal static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"];
+
+    /// <summary>Host secrets below the system directories, hidden even though their parents are readable.</summary>
+    internal static readonly string[] HiddenSystemPaths =
+    [
+        "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh", "/etc/ssl/private",
+        "/etc/sudoers", "/etc/sudoers.d", "/etc/security/opasswd",
+    ];
+
+    /// <summary>Directories replaced by empty private ones. /run and /var are simply not mounted, which keeps host sockets out.</summary>
+    internal static readonly string[] ScratchDirectories = ["/tmp", "/var/tmp", "/dev/shm"];
+
+    /// <summary>
+    /// Paths below every writable directory that run code later, outside the sandbox, and so stay
+    /// read-only. Missing ones are held by placeholders for the run.
+    /// </summary>
+    internal static readonly (string Name, PathKind Kind, string Why)[] ProtectedNames =
+    [
+        (".envrc", PathKind.File, "direnv runs it when a shell enters the directory"),
+        (".bashrc", PathKind.File, "shell startup file"),
+        (".bash_profile", PathKind.File, "shell startup file"),
+        (".bash_login", PathKind.File, "shell startup file"),
+        (".profile", PathKind.File, "shell startup file"),
+        (".zshrc", PathKind.File, "shell startup file"),
+        (".zshenv", PathKind.File, "shell startup file"),
+        (".zprofile", PathKind.File, "shell startup file"),
+        (".zlogin", PathKind.File, "shell startup file"),
+        (".vscode", PathKind.Directory, "VS Code tasks and settings run commands"),
+        (".idea", PathKind.Directory, "JetBrains run configurations run commands"),
+        (".devcontainer", PathKind.Directory, "dev container definitions run commands on the host"),
+        (".husky", PathKind.Directory, "git hook scripts"),
+        (".githooks", PathKind.Directory, "git hook scripts"),
+    ];
+
+    /// <summary>Builds the policy.</summary>
+    /// <param name="host">Facts about the caller.</param>
+    /// <param name="options">Explicit widenings.</param>
+    /// <param name="warnings">Receives coded warnings about what the options loosen.</param>
+    /// <exception cref="SandboxException">An option or the working directory is refused.</exception>
+    public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings)
+    {
+        var fs = host.FileSystem;
+        var cwd = host.WorkingDirectory;
+        if (!fs.DirectoryExists(cwd))
+        {
+            throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
+        }
+
+        if (DescribeTooBroad(cwd, host.HomeDirectory) is { } what)
+        {
+            throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, cwd, what);
+        }
+
+        // Later entries for the same path replace earlier ones, so the order below is the order of precedence.
+        var rules = new Dictionary<string, PathRule>(StringComparer.Ordinal);
+        void Add(PathRule rule) => rules[rule.Path] = rule;
+
+        foreach (var dir in SystemDirectories.Where(d => fs.DirectoryExists(d) || fs.LinkTarget(d) is not null))
+        {
+            Add(new PathRule(dir, PathAccess.ReadOnly, dir == "/etc"
+                ? "system configuration, read-only; its secrets are hidden"
+                : "system directory: the toolchain and its libraries, read-only"));
+        }
+
+        foreach (var secret in HiddenSystemPaths.Where(p => fs.DirectoryExists(p) || fs.FileExists(p)))
+        {
+            Add(new PathRule(secret, PathAccess.Hidden, "host secret below a readable system directory", fs.DirectoryExists(secret) ? PathKind.Directory : PathKind.File));
+        }
+
+        foreach (var dir in ScratchDirectories)
+        {
+            Add(new PathRule(dir, PathAccess.Scratch, "private temporary directory: empty at start, discarded at exit; the host's is not visible"));
+        }
+
+        Add(new PathRule(host.HomeDirectory, PathAccess.Scratch,
+            "home directory: replaced by an empty private one, so keys and tokens in it are not visible; discarded at exit"));
+
+        if (FindDotnetRoot(host) is { } dotnetRoot && !rules.Values.Any(r => r.Access == PathAccess.ReadOnly && PathUtil.IsSameOrUnder(dotnetRoot, r.Path)))
+        {
+            Add(new PathRule(dotnetRoot, PathAccess.ReadOnly, "the .NET installation that 'dotnet' on PATH runs, read-only"));
+        }
+
+        var packages = NuGetPackagesFolder(host);
+        if (fs.DirectoryExists(packages))
+        {
+            Add(new PathRule(packages, PathAccess.ReadOnly, "NuGet global packages folder: restored packages that builds reference, read-only"));
+        }
+
+        Add(new PathRule(cwd, PathAccess.ReadWrite, "working directory: the project the command works on"));
+
+        foreach (var raw in options.AllowRead)
+        {
+            var path = PathUtil.Normalize(raw, cwd);
+            RequireExists(fs, "--allow-read", path);
+            Add(new PathRule(path, PathAccess.ReadOnly, "--allow-read on the command line"));
+        }
+
+        foreach (var raw in options.AllowWrite)
+        {
+            var path = PathUtil.Normalize(raw, cwd);
+            RequireExists(fs, "--allow-write", path);
+            if (DescribeTooBroad(path, host.HomeDirectory) is { } broad)
+            {
+                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-write", path, broad);
+            }
+
+            Add(new PathRule(path, PathAccess.ReadWrite, "--allow-write on the command line"));
+        }
+
+        // Protect what executes later below every writable directory. An explicit --allow-write of a
+        // protected path itself still wins: it is the user's visible choice.
+        var explicitWrites = options.AllowWrite.Select(p => PathUtil.Normalize(p, cwd)).ToHashSet(StringComparer.Ordinal);
+        foreach (var root in rules.Values.Where(r => r.Access == PathAccess.ReadWrite && fs.DirectoryExists(r.Path)).Select(r => r.Path).ToList())
+        {
+            foreach (var rule in ProtectedRules(fs, root).Where(r => !explicitWrites.Contains(r.Path)))
+            {
+                Add(rule);
+            }
+        }
+
+        var environment = BuildEnvironment(host, options, packages, warnings);
+        var ordered = rules.Values.OrderBy(r => PathUtil.Depth(r.Path)).ThenBy(r => r.Path, StringComparer.Ordinal).ToImmutableArray();
+        return new SandboxPolicy(cwd, ordered, environment, NetworkPolicy.None);
+    }
+
+    /// <summary>Says why making <paramref name="path"/> writable would expose too much, or <see langword="null"/> if it is fine.</summary>
+    internal static string? DescribeTooBroad(string path, string home)
+    {
+        if (path == "/")
+        {
+            return "the root directory";
+        }
+
+        if (PathUtil.IsSameOrUnder(home, path))
+        {
+            return path == home ? "your home directory" : "a parent of your home directory";
+        }
+
+        if (SystemDirectories.Concat(["/home", "/root", "/var", "/run", "/srv", "/proc", "/sys", "/dev"]).Any(d => PathUtil.IsSameOrUnder(d, path)))
+        {
+            return "a system directory or one of its parents";
+        }
+
+        return null;
+    }
+
+    private static void RequireExists(IFileSystem fs, string option, string path)
+    {
+        if (!fs.DirectoryExists(path) && !fs.FileExists(path))
+        {
+            throw new SandboxException(Errors.Errors.AllowedPathMissing, option, path);
+        }
+    }
+
+    private static IEnumerable<PathRule> ProtectedRules(IFileSystem fs, string root)
+    {
+        var git = root + "/.git";
+        if (fs.DirectoryExists(git))
+        {
+            // A mount point cannot be renamed or removed: binding .git onto itself stops the command
+            // from moving the protected entries aside and putting a fresh .git in its place.
+            yield return new PathRule(git, PathAccess.ReadWrite, "git repository: writable for commits, but pinned in place so it cannot be swapped out");
+            yield return new PathRule(git + "/hooks", PathAccess.Protected, "git hooks run outside the sandbox on the next git command");
+            yield return new PathRule(git + "/config", PathAccess.Protected, "git config can set core.hooksPath, core.fsmonitor and other commands", PathKind.File);
+            yield return new PathRule(git + "/modules", PathAccess.Protected, "submodules carry their own hooks and config");
+        }
+        else if (fs.FileExists(git))
+        {
+            yield return new PathRule(git, PathAccess.Protected, "points git at the repository's real directory; a changed pointer would run another repository's hooks", PathKind.File);
+        }
+        else
+        {
+            yield return new PathRule(git, PathAccess.Protected, "no repository here: the command may not create one whose hooks and config run outside", PathKind.Directory);
+        }
+
+        foreach (var (name, kind, why) in ProtectedNames)
+        {
+            yield return new PathRule(root + "/" + name, PathAccess.Protected, why + "; runs outside the sandbox", kind);
+        }
+    }
+
+    private static string? FindDotnetRoot(HostFacts host)
+    {
+        if (host.Variables.TryGetValue("DOTNET_ROOT", out var root) && root.Length > 0 && host.FileSystem.DirectoryExists(root))
+        {
+            return PathUtil.Normalize(root, "/");
+        }
+
+        if (!host.Variables.TryGetValue("PATH", out var path))
+        {
+            return null;
+        }
+
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, "dotnet");
+            if (host.FileSystem.IsExecutableFile(candidate))
+            {
+                var resolved = ResolveLinks(host.FileSystem, candidate);
+                return Path.GetDirectoryName(resolved);
+            }
+        }
+
+        return null;
+    }
+
+    private static string ResolveLinks(IFileSystem fs, string path)
+    {
+        for (var i = 0; i < 40 && fs.LinkTarget(path) is { } target; i++)
+        {
+            path = PathUtil.Normalize(target, Path.GetDirectoryName(path)!);
+        }
+
+        return path;
+    }
+
+    /// <summary>The NuGet global packages folder the caller's restores use.</summary>
+    internal static string NuGetPackagesFolder(HostFacts host) =>
+        host.Variables.TryGetValue("NUGET_PACKAGES", out var p) && p.Length > 0
+            ? PathUtil.Normalize(p, host.WorkingDirectory)
+            : host.HomeDirectory + "/.nuget/packages";
+
+    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, ICollection<string> warnings)
+    {
+        var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
+        foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            if (EnvironmentFilter.PassesByDefault(name))
+            {
+                env[name] = new EnvironmentEntry(name, value, "passed through: on the allow-list");
+            }
+        }
+
+        void Set(string name, string value, string reason) => env[name] = new EnvironmentEntry(name, value, reason);
+        Set("HOME", host.HomeDirectory, "same path as outside; the directory is a private empty one");
+        Set("TMPDIR", "/tmp", "the private temporary directory");
+        Set("NUGET_PACKAGES", packages, "the host's packages folder, read-only, so builds find restored packages");
+        Set("MSBUILDDISABLENODEREUSE", "1", "build nodes die with the sandbox; do not leave them waiting for reuse");
+        Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "no network: telemetry could only time out");
+        Set("DOTNET_NOLOGO", "1", "the private home is new on every run; skip the first-run banner");
+        Set("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1", "the private home is new on every run");
+
+        foreach (var name in options.PassVariables)
+        {
+            if (!EnvironmentFilter.IsValidName(name))
+            {
+                throw new SandboxException(Errors.Errors.InvalidVariableName, name);
+            }
+
+            if (!host.Variables.TryGetValue(name, out var value))
+            {
+                warnings.Add(Errors.Errors.PassedVariableUnset.Format(name));
+                continue;
+            }
+
+            var secret = EnvironmentFilter.LooksSecret(name);
+            if (secret)
+            {
+                warnings.Add(Errors.Errors.SecretPassedExplicitly.Format(name, "--env"));
+            }
+
+            env[name] = new EnvironmentEntry(name, value, "--env on the command line", secret);
+        }
+
+        foreach (var assignment in options.SetVariables)
+        {
+            var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+            var name = eq < 0 ? assignment : assignment[..eq];
+            if (eq < 0 || !EnvironmentFilter.IsValidName(name))
+            {
+                throw new SandboxException(Errors.Errors.InvalidVariableName, assignment);
+            }
+
+            var secret = EnvironmentFilter.LooksSecret(name);
+            if (secret)
+            {
+                warnings.Add(Errors.Errors.SecretPassedExplicitly.Format(name, "--setenv"));
+            }
+
+            env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], "--setenv on the command line", secret);
+        }
+
+        return [.. env.Values.OrderBy(e => e.Name, StringComparer.Ordinal)];
+    }
+}

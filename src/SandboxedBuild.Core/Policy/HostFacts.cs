@@ -1,0 +1,34 @@
+namespace SandboxedBuild.Policy;
+
+/// <summary>What policy building needs to know about the caller and the machine.</summary>
+/// <param name="HomeDirectory">The caller's home directory.</param>
+/// <param name="WorkingDirectory">The absolute directory the command runs in.</param>
+/// <param name="Variables">The caller's environment.</param>
+/// <param name="FileSystem">The host file system.</param>
+public sealed record HostFacts(
+    string HomeDirectory,
+    string WorkingDirectory,
+    IReadOnlyDictionary<string, string> Variables,
+    IFileSystem FileSystem)
+{
+    /// <summary>Reads the facts of the current process.</summary>
+    /// <param name="workingDirectory">Overrides the current directory when not <see langword="null"/>.</param>
+    public static HostFacts Current(string? workingDirectory = null)
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
+        {
+            variables[(string)entry.Key] = (string?)entry.Value ?? string.Empty;
+        }
+
+        var cwd = System.Environment.CurrentDirectory;
+        var home = variables.TryGetValue("HOME", out var h) && h.Length > 0
+            ? h
+            : System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile);
+        return new HostFacts(
+            PathUtil.Normalize(home, "/"),
+            PathUtil.Normalize(workingDirectory ?? cwd, cwd),
+            variables,
+            HostFileSystem.Instance);
+    }
+}

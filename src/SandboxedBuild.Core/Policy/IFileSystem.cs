@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+
+namespace SandboxedBuild.Policy;
+
+/// <summary>The few facts about the host file system that policy building and the backends need.</summary>
+/// <remarks>An interface so that the pure parts (policy, argument vectors) are tested against a fake.</remarks>
+public interface IFileSystem
+{
+    /// <summary>Whether a directory (or a symbolic link to one) exists at the path.</summary>
+    bool DirectoryExists(string path);
+
+    /// <summary>Whether anything that is not a directory exists at the path.</summary>
+    bool FileExists(string path);
+
+    /// <summary>The raw target of a symbolic link at the path, or <see langword="null"/> if it is not a link.</summary>
+    string? LinkTarget(string path);
+
+    /// <summary>Whether the caller may create entries in the directory.</summary>
+    bool IsWritableDirectory(string path);
+
+    /// <summary>Whether the file at the path is a regular file the caller may execute.</summary>
+    bool IsExecutableFile(string path);
+}
+
+/// <summary>The real file system.</summary>
+public sealed partial class HostFileSystem : IFileSystem
+{
+    private const int WriteOk = 2;
+    private const int ExecuteOk = 1;
+
+    /// <summary>The shared instance.</summary>
+    public static HostFileSystem Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public bool DirectoryExists(string path) => Directory.Exists(path);
+
+    /// <inheritdoc/>
+    public bool FileExists(string path) => File.Exists(path) || (LinkTarget(path) is not null && !Directory.Exists(path));
+
+    /// <inheritdoc/>
+    public string? LinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool IsWritableDirectory(string path) => Directory.Exists(path) && Access(path, WriteOk) == 0;
+
+    /// <inheritdoc/>
+    public bool IsExecutableFile(string path) => File.Exists(path) && Access(path, ExecuteOk) == 0;
+
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Access(string path, int mode);
+}

@@ -1,0 +1,44 @@
+namespace SandboxedBuild.Policy;
+
+/// <summary>What the sandboxed command may do with a path.</summary>
+/// <remarks>
+/// The most specific rule wins: a rule for <c>/home/u/src/app</c> overrides the one for <c>/home/u</c>.
+/// The values speak of access, not of mounts, so that every backend can render them.
+/// </remarks>
+public enum PathAccess
+{
+    /// <summary>Visible, read-only.</summary>
+    ReadOnly,
+
+    /// <summary>Visible and writable; changes persist on the host.</summary>
+    ReadWrite,
+
+    /// <summary>An empty, writable directory private to this run; discarded when the sandbox exits.</summary>
+    Scratch,
+
+    /// <summary>Present but empty and read-only: what the host has there is invisible.</summary>
+    Hidden,
+
+    /// <summary>
+    /// Read-only inside a writable tree, whether or not it exists yet: a missing path is held by an
+    /// empty read-only placeholder for the run so that the command cannot create it.
+    /// </summary>
+    Protected,
+}
+
+/// <summary>Whether a protected path that does not exist yet should be held as a file or a directory.</summary>
+public enum PathKind
+{
+    /// <summary>A directory (for example <c>.git/hooks</c>).</summary>
+    Directory,
+
+    /// <summary>A regular file (for example <c>.git/config</c>).</summary>
+    File,
+}
+
+/// <summary>One entry of the policy's file system part, with the reason it is there.</summary>
+/// <param name="Path">An absolute, normalized path.</param>
+/// <param name="Access">What the command may do with it.</param>
+/// <param name="Reason">Why the entry exists, in words a reviewer can check.</param>
+/// <param name="Kind">For <see cref="PathAccess.Protected"/>: what to hold the path with if it is missing.</param>
+public sealed record PathRule(string Path, PathAccess Access, string Reason, PathKind Kind = PathKind.Directory);

@@ -1,0 +1,115 @@
+using System.Text;
+using System.Text.Json;
+using SandboxedBuild.Linux;
+
+namespace SandboxedBuild.Policy;
+
+/// <summary>Prints a policy for people (text), programs (json) and reviewers of the enforcement (bwrap).</summary>
+public static class PolicyWriter
+{
+    /// <summary>The version of the JSON shape; bumped on any incompatible change.</summary>
+    public const int JsonSchemaVersion = 1;
+
+    private const string Masked = "<hidden: looks like a secret>";
+
+    /// <summary>A one-screen, human-readable listing with a reason per entry.</summary>
+    public static string ToText(SandboxPolicy policy)
+    {
+        var sb = new StringBuilder();
+        sb.Append("working directory: ").AppendLine(policy.WorkingDirectory);
+        sb.AppendLine();
+        sb.AppendLine("file system (most specific path wins):");
+        var width = policy.Paths.Max(p => p.Path.Length);
+        foreach (var rule in policy.Paths)
+        {
+            sb.Append("  ").Append(Label(rule.Access).PadRight(10)).Append(' ').Append(rule.Path.PadRight(width)).Append("  — ").AppendLine(rule.Reason);
+        }
+
+        sb.AppendLine("  everything else on the host is not visible");
+        sb.AppendLine();
+        sb.Append("network: ").AppendLine(policy.Network.Reason);
+        sb.AppendLine();
+        sb.AppendLine("environment (nothing else is passed):");
+        foreach (var env in policy.Environment)
+        {
+            sb.Append("  ").Append(env.Name).Append('=').Append(env.LooksSecret ? Masked : env.Value).Append("  — ").AppendLine(env.Reason);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>The policy as JSON (schema version <see cref="JsonSchemaVersion"/>).</summary>
+    public static string ToJson(SandboxPolicy policy)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("schemaVersion", JsonSchemaVersion);
+            json.WriteString("workingDirectory", policy.WorkingDirectory);
+            json.WriteStartArray("paths");
+            foreach (var rule in policy.Paths)
+            {
+                json.WriteStartObject();
+                json.WriteString("path", rule.Path);
+                json.WriteString("access", Label(rule.Access));
+                json.WriteString("reason", rule.Reason);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartObject("network");
+            json.WriteString("mode", "none");
+            json.WriteString("reason", policy.Network.Reason);
+            json.WriteEndObject();
+            json.WriteStartArray("environment");
+            foreach (var env in policy.Environment)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", env.Name);
+                json.WriteString("value", env.LooksSecret ? Masked : env.Value);
+                json.WriteString("reason", env.Reason);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
+    }
+
+    /// <summary>
+    /// The exact command line that enforces the policy on Linux, one argument per line, as a shell
+    /// command that can be pasted; secret-looking values are masked.
+    /// </summary>
+    public static string ToBwrap(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, string bwrap = "bwrap")
+    {
+        var sb = new StringBuilder("env -i \\\n");
+        foreach (var env in policy.Environment)
+        {
+            sb.Append("  ").Append(BwrapCommandLine.ShellQuote(env.Name + "=" + (env.LooksSecret ? Masked : env.Value))).AppendLine(" \\");
+        }
+
+        sb.Append(BwrapCommandLine.ShellQuote(bwrap));
+        var args = BwrapCommandLine.Build(policy, command, fs);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            // One option with its operands per line.
+            sb.Append(arg.StartsWith("--", StringComparison.Ordinal) ? " \\\n  " : " ").Append(BwrapCommandLine.ShellQuote(arg));
+        }
+
+        return sb.AppendLine().ToString();
+    }
+
+    private static string Label(PathAccess access) => access switch
+    {
+        PathAccess.ReadOnly => "read",
+        PathAccess.ReadWrite => "write",
+        PathAccess.Scratch => "private",
+        PathAccess.Hidden => "hidden",
+        PathAccess.Protected => "protected",
+        _ => access.ToString(),
+    };
+}
