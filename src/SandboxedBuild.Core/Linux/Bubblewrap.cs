@@ -12,7 +12,7 @@ public static partial class Bubblewrap
     public static string? Find(IReadOnlyDictionary<string, string> variables, IFileSystem fs)
     {
         var path = variables.TryGetValue("PATH", out var p) ? p : "/usr/bin:/bin";
-        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin"))
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, "bwrap");
             if (fs.IsExecutableFile(candidate))

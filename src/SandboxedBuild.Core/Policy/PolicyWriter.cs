@@ -96,8 +96,9 @@ public static class PolicyWriter
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
-            // One option with its operands per line.
-            sb.Append(arg.StartsWith("--", StringComparison.Ordinal) ? " \\\n  " : " ").Append(BwrapCommandLine.ShellQuote(arg));
+            // One option with its operands per line; --perms belongs to the mount that follows it.
+            var newLine = arg.StartsWith("--", StringComparison.Ordinal) && !(i >= 2 && args[i - 2] == "--perms");
+            sb.Append(newLine ? " \\\n  " : " ").Append(BwrapCommandLine.ShellQuote(arg));
         }
 
         return sb.AppendLine().ToString();

@@ -1,0 +1,1 @@
+Console.WriteLine($"hello from the sandbox: {Environment.UserName} in {Environment.CurrentDirectory}");

@@ -1,0 +1,174 @@
+using SandboxedBuild.Errors;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Core.Tests;
+
+public sealed class ExecPolicyBuilderTests
+{
+    [Fact]
+    public void Working_directory_is_writable_and_home_is_private()
+    {
+        var policy = TestHosts.Policy();
+        Assert.Equal(PathAccess.ReadWrite, policy.RuleFor(TestHosts.Project + "/obj/x.dll")!.Access);
+        Assert.Equal(PathAccess.Scratch, policy.RuleFor(TestHosts.Home + "/.ssh/id_ed25519")!.Access);
+        Assert.False(policy.IsVisible(TestHosts.Home + "/.ssh/id_ed25519"));
+        Assert.False(policy.IsVisible(TestHosts.Home + "/src/other-project"));
+    }
+
+    [Fact]
+    public void System_is_read_only_and_its_secrets_hidden()
+    {
+        var policy = TestHosts.Policy();
+        Assert.Equal(PathAccess.ReadOnly, policy.RuleFor("/usr/share/dotnet/dotnet")!.Access);
+        Assert.Equal(PathAccess.ReadOnly, policy.RuleFor("/etc/passwd")!.Access);
+        Assert.Equal(PathAccess.Hidden, policy.RuleFor("/etc/shadow")!.Access);
+        Assert.Equal(PathAccess.Hidden, policy.RuleFor("/etc/ssl/private/key.pem")!.Access);
+        Assert.Equal(PathAccess.Scratch, policy.RuleFor("/tmp/MSBuild123")!.Access);
+        Assert.Null(policy.RuleFor("/run/docker.sock"));
+        Assert.Null(policy.RuleFor("/var/run/docker.sock"));
+    }
+
+    [Fact]
+    public void Packages_folder_is_read_only()
+    {
+        var policy = TestHosts.Policy();
+        Assert.Equal(PathAccess.ReadOnly, policy.RuleFor(TestHosts.Home + "/.nuget/packages/xunit/2.9.3/xunit.nuspec")!.Access);
+        Assert.Equal(TestHosts.Home + "/.nuget/packages", policy.GetEnvironmentValue("NUGET_PACKAGES"));
+    }
+
+    [Fact]
+    public void Every_entry_states_a_reason()
+    {
+        var policy = TestHosts.Policy();
+        Assert.All(policy.Paths, p => Assert.False(string.IsNullOrWhiteSpace(p.Reason)));
+        Assert.All(policy.Environment, e => Assert.False(string.IsNullOrWhiteSpace(e.Reason)));
+    }
+
+    [Fact]
+    public void Missing_git_directory_is_protected_as_a_whole()
+    {
+        var policy = TestHosts.Policy();
+        var git = policy.RuleFor(TestHosts.Project + "/.git/hooks/pre-commit")!;
+        Assert.Equal(PathAccess.Protected, git.Access);
+        Assert.Equal(TestHosts.Project + "/.git", git.Path);
+    }
+
+    [Fact]
+    public void Existing_git_directory_is_pinned_with_hooks_and_config_protected()
+    {
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects"));
+        var policy = TestHosts.Policy(host: host);
+        Assert.Equal(PathAccess.ReadWrite, policy.RuleFor(TestHosts.Project + "/.git/objects/ab")!.Access);
+        Assert.Equal(PathAccess.ReadWrite, policy.RuleFor(TestHosts.Project + "/.git")!.Access);
+        Assert.Equal(PathAccess.Protected, policy.RuleFor(TestHosts.Project + "/.git/hooks/pre-commit")!.Access);
+        Assert.Equal(PathAccess.Protected, policy.RuleFor(TestHosts.Project + "/.git/config")!.Access);
+        Assert.Equal(PathKind.File, policy.RuleFor(TestHosts.Project + "/.git/config")!.Kind);
+    }
+
+    [Theory]
+    [InlineData(".bashrc")]
+    [InlineData(".envrc")]
+    [InlineData(".vscode/tasks.json")]
+    [InlineData(".idea/workspace.xml")]
+    public void Files_that_run_outside_stay_read_only(string relative)
+    {
+        var policy = TestHosts.Policy();
+        Assert.Equal(PathAccess.Protected, policy.RuleFor(TestHosts.Project + "/" + relative)!.Access);
+    }
+
+    [Fact]
+    public void Protection_extends_to_allow_write_directories()
+    {
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir("/srv2/out"));
+        var policy = TestHosts.Policy(new ExecOptions { AllowWrite = ["/srv2/out"] }, host);
+        Assert.Equal(PathAccess.ReadWrite, policy.RuleFor("/srv2/out/file")!.Access);
+        Assert.Equal(PathAccess.Protected, policy.RuleFor("/srv2/out/.git/config")!.Access);
+    }
+
+    [Fact]
+    public void Explicit_allow_write_of_a_protected_path_wins_and_is_shown()
+    {
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.vscode"));
+        var policy = TestHosts.Policy(new ExecOptions { AllowWrite = [".vscode"] }, host);
+        var rule = policy.RuleFor(TestHosts.Project + "/.vscode/tasks.json")!;
+        Assert.Equal(PathAccess.ReadWrite, rule.Access);
+        Assert.Contains("--allow-write", rule.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/", "SBX1005")]
+    [InlineData("/home/dev", "SBX1005")]
+    [InlineData("/home", "SBX1005")]
+    [InlineData("/usr", "SBX1005")]
+    [InlineData("/nonexistent", "SBX1008")]
+    public void Too_broad_or_missing_working_directory_is_refused(string cwd, string code)
+    {
+        var fs = FakeFileSystem.Debian();
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(host: TestHosts.Create(fs, cwd)));
+        Assert.Equal(code, ex.Error.Code);
+        Assert.Equal(ExitCodes.SandboxFailure, ex.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("/home/dev", "SBX3002")]
+    [InlineData("/", "SBX3002")]
+    [InlineData("/etc", "SBX3002")]
+    [InlineData("/does/not/exist", "SBX3001")]
+    public void Broad_or_missing_allow_write_is_refused(string path, string code)
+    {
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { AllowWrite = [path] }));
+        Assert.Equal(code, ex.Error.Code);
+    }
+
+    [Fact]
+    public void Allow_read_makes_a_home_path_visible_read_only()
+    {
+        var policy = TestHosts.Policy(new ExecOptions { AllowRead = ["/home/dev/.ssh"] });
+        var rule = policy.RuleFor("/home/dev/.ssh/id_ed25519")!;
+        Assert.Equal(PathAccess.ReadOnly, rule.Access);
+        Assert.Equal("--allow-read on the command line", rule.Reason);
+    }
+
+    [Fact]
+    public void Secrets_in_the_environment_are_not_passed()
+    {
+        var policy = TestHosts.Policy();
+        var names = policy.Environment.Select(e => e.Name).ToHashSet();
+        Assert.DoesNotContain("GITHUB_TOKEN", names);
+        Assert.DoesNotContain("AWS_SECRET_ACCESS_KEY", names);
+        Assert.DoesNotContain("SSH_AUTH_SOCK", names);
+        Assert.DoesNotContain("NUGET_API_KEY", names);
+        Assert.DoesNotContain("EDITOR", names);
+        Assert.Contains("PATH", names);
+        Assert.Equal("/tmp", policy.GetEnvironmentValue("TMPDIR"));
+        Assert.Equal(TestHosts.Home, policy.GetEnvironmentValue("HOME"));
+    }
+
+    [Fact]
+    public void A_secret_named_explicitly_passes_with_a_coded_warning()
+    {
+        var warnings = new List<string>();
+        var policy = TestHosts.Policy(new ExecOptions { PassVariables = ["GITHUB_TOKEN"], SetVariables = ["MY_PASSWORD=x", "Configuration=Release"] }, warnings: warnings);
+        Assert.Equal("ghp_bait", policy.GetEnvironmentValue("GITHUB_TOKEN"));
+        Assert.Equal("Release", policy.GetEnvironmentValue("Configuration"));
+        Assert.Equal(2, warnings.Count(w => w.Contains("SBX3004", StringComparison.Ordinal)));
+        Assert.True(policy.Environment.Single(e => e.Name == "GITHUB_TOKEN").LooksSecret);
+    }
+
+    [Fact]
+    public void Passing_an_unset_variable_warns()
+    {
+        var warnings = new List<string>();
+        _ = TestHosts.Policy(new ExecOptions { PassVariables = ["NOT_SET_ANYWHERE"] }, warnings: warnings);
+        Assert.Contains(warnings, w => w.Contains("SBX3005", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("NOEQUALS")]
+    [InlineData("1BAD=x")]
+    public void Malformed_setenv_is_refused(string assignment)
+    {
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { SetVariables = [assignment] }));
+        Assert.Equal("SBX3003", ex.Error.Code);
+    }
+}

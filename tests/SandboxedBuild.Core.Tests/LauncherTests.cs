@@ -1,0 +1,64 @@
+using System.Text.Json;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Core.Tests;
+
+public sealed class LauncherTests
+{
+    private static readonly SandboxLauncher Launcher = new(FakeFileSystem.Debian());
+
+    [Theory]
+    [InlineData(0x0000, 0)]
+    [InlineData(0x0300, 3)]
+    [InlineData(0xff00, 255)]
+    [InlineData(0x0002, 130)]
+    [InlineData(0x0009, 137)]
+    [InlineData(0x000f, 143)]
+    public void Wait_status_decodes_like_a_shell(int status, int expected) =>
+        Assert.Equal(expected, SandboxLauncher.DecodeWaitStatus(status));
+
+    [Fact]
+    public void Command_on_a_visible_path_resolves()
+    {
+        Assert.Equal("true", Launcher.ResolveCommand(TestHosts.Policy(), "true"));
+        Assert.Equal("dotnet", Launcher.ResolveCommand(TestHosts.Policy(), "dotnet"));
+    }
+
+    [Fact]
+    public void Missing_command_is_127_with_a_code()
+    {
+        var ex = Assert.Throws<SandboxException>(() => Launcher.ResolveCommand(TestHosts.Policy(), "no-such-tool"));
+        Assert.Equal(("SBX1003", 127), (ex.Error.Code, ex.ExitCode));
+    }
+
+    [Fact]
+    public void Command_in_the_hidden_home_is_127_and_says_how_to_allow_it()
+    {
+        var fs = FakeFileSystem.Debian().File("/home/dev/.dotnet/tools/dotnet-foo", executable: true);
+        var ex = Assert.Throws<SandboxException>(() => new SandboxLauncher(fs).ResolveCommand(TestHosts.Policy(host: TestHosts.Create(fs)), "dotnet-foo"));
+        Assert.Equal(("SBX1006", 127), (ex.Error.Code, ex.ExitCode));
+        Assert.Contains("--allow-read /home/dev/.dotnet/tools", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Non_executable_file_is_126()
+    {
+        var fs = FakeFileSystem.Debian().File(TestHosts.Project + "/build.sh");
+        var ex = Assert.Throws<SandboxException>(() => new SandboxLauncher(fs).ResolveCommand(TestHosts.Policy(host: TestHosts.Create(fs)), "./build.sh"));
+        Assert.Equal(("SBX1004", 126), (ex.Error.Code, ex.ExitCode));
+    }
+
+    [Fact]
+    public void Json_policy_is_versioned_and_masks_secrets()
+    {
+        var policy = TestHosts.Policy(new ExecOptions { PassVariables = ["GITHUB_TOKEN"] });
+        using var doc = JsonDocument.Parse(PolicyWriter.ToJson(policy));
+        Assert.Equal(1, doc.RootElement.GetProperty("schemaVersion").GetInt32());
+        Assert.Equal(TestHosts.Project, doc.RootElement.GetProperty("workingDirectory").GetString());
+        var token = doc.RootElement.GetProperty("environment").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "GITHUB_TOKEN");
+        Assert.DoesNotContain("ghp_bait", token.GetProperty("value").GetString()!, StringComparison.Ordinal);
+        Assert.DoesNotContain("ghp_bait", PolicyWriter.ToText(policy), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,29 @@
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Core.Tests;
+
+internal static class TestHosts
+{
+    public const string Home = "/home/dev";
+    public const string Project = "/home/dev/src/app";
+
+    public static HostFacts Create(FakeFileSystem? fs = null, string cwd = Project, Dictionary<string, string>? variables = null) =>
+        new(Home, cwd, variables ?? DefaultVariables(), fs ?? FakeFileSystem.Debian());
+
+    public static Dictionary<string, string> DefaultVariables() => new(StringComparer.Ordinal)
+    {
+        ["PATH"] = "/home/dev/.dotnet/tools:/usr/local/bin:/usr/bin:/bin",
+        ["HOME"] = Home,
+        ["LANG"] = "C.UTF-8",
+        ["TERM"] = "xterm-256color",
+        ["GITHUB_TOKEN"] = "ghp_bait",
+        ["AWS_SECRET_ACCESS_KEY"] = "bait",
+        ["SSH_AUTH_SOCK"] = "/run/user/1000/ssh-agent.sock",
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["NUGET_API_KEY"] = "bait",
+        ["EDITOR"] = "vim",
+    };
+
+    public static SandboxPolicy Policy(ExecOptions? options = null, HostFacts? host = null, List<string>? warnings = null) =>
+        ExecPolicyBuilder.Build(host ?? Create(), options ?? new ExecOptions(), warnings ?? []);
+}

@@ -1,0 +1,49 @@
+using SandboxedBuild.IntegrationTests.Infrastructure;
+
+namespace SandboxedBuild.IntegrationTests;
+
+/// <summary>Failures of the sandbox itself: reserved exit statuses and coded messages, never a stack trace.</summary>
+public sealed class SandboxFailureTests
+{
+    [Fact]
+    public void Missing_bubblewrap_is_125_with_SBX4001()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var r = Cli.Run(Identity.Current, ws, ["exec", "--", "true"], extraEnv: new Dictionary<string, string> { ["PATH"] = "/nonexistent" });
+        AssertCoded(r, 125, "SBX4001");
+    }
+
+    [Theory]
+    [InlineData(new[] { "exec", "--", "no-such-command-xyz" }, 127, "SBX1003")]
+    [InlineData(new[] { "exec", "--", "./Program.cs" }, 126, "SBX1004")]
+    [InlineData(new[] { "exec" }, 125, "SBX1002")]
+    [InlineData(new[] { "exec", "--frobnicate", "--", "true" }, 125, "SBX1001")]
+    [InlineData(new[] { "exec", "--setenv", "1BAD", "--", "true" }, 125, "SBX3003")]
+    [InlineData(new[] { "exec", "--allow-write", "/", "--", "true" }, 125, "SBX3002")]
+    [InlineData(new[] { "exec", "--allow-read", "/does/not/exist", "--", "true" }, 125, "SBX3001")]
+    [InlineData(new[] { "exec", "--workdir", "/", "--", "true" }, 125, "SBX1005")]
+    [InlineData(new[] { "frobnicate" }, 125, "SBX1001")]
+    public void Bad_usage_and_missing_commands_use_reserved_codes(string[] args, int exit, string code)
+    {
+        using var ws = new Workspace(Identity.Current);
+        AssertCoded(Cli.Run(Identity.Current, ws, args), exit, code);
+    }
+
+    [Fact]
+    public void Help_teaches_by_example()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var r = Cli.Run(Identity.Current, ws, ["exec", "--help"]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("Examples:", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("dotnet sandbox exec -- dotnet build", r.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static void AssertCoded(CliResult r, int exit, string code)
+    {
+        Assert.True(r.ExitCode == exit, r.ToString());
+        Assert.Contains(code + ":", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("hint:", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.StandardError, StringComparison.Ordinal);
+    }
+}
