@@ -41,7 +41,9 @@ public static class Doctor
         var host = HostFacts.Current();
         var fs = host.FileSystem;
         yield return new DoctorCheck("caller", CheckOutcome.Info,
-            Environment.UserName + (Environment.IsPrivilegedProcess ? " (root: the sandbox still runs in a user namespace with every capability dropped)" : " (unprivileged)"));
+            Environment.IsPrivilegedProcess
+                ? $"{Environment.UserName}, privileged: the sandbox still runs in a user namespace with every capability dropped"
+                : $"{Environment.UserName}, unprivileged");
 
         var bwrap = Bubblewrap.Find(host.Variables, fs);
         if (bwrap is null)

@@ -251,6 +251,7 @@ public static class ExecPolicyBuilder
         Set("NUGET_PACKAGES", packages, "the host's packages folder, read-only, so builds find restored packages");
         Set("MSBUILDDISABLENODEREUSE", "1", "build nodes die with the sandbox; do not leave them waiting for reuse");
         Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "no network: telemetry could only time out");
+        Set("DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE", "1", "no network: the workload update check could only fail");
         Set("DOTNET_NOLOGO", "1", "the private home is new on every run; skip the first-run banner");
         Set("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1", "the private home is new on every run");
 
