@@ -41,6 +41,9 @@ public sealed class FileSystemEscapeTests
             Path.Combine(ws.Home, ".bashrc"),
             Path.Combine(ws.Home, ".local", "share", "Microsoft", "MSBuild", "Current", "Microsoft.Common.targets", "ImportBefore", "evil.targets"),
             Path.Combine(ws.Root, "host-tmp-escape.txt"),
+            Path.Combine(ws.Home, ".dotnet", "tools", "dotnet-evil"),
+            Path.Combine(ws.Home, ".local", "bin", "git"),
+            Path.Combine(ws.Home, ".nuget", "NuGet", "NuGet.Config"),
         };
         var script = string.Join("; ", targets.Select(t => $"mkdir -p '{Path.GetDirectoryName(t)}'; echo pwned > '{t}'")) + "; echo x > /usr/evil; echo x > /etc/evil; true";
         _ = Cli.Sh(id, ws, script);

@@ -73,8 +73,9 @@ public sealed class ProcessAndNetworkEscapeTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var r = Cli.Sh(id, ws, $"cat /proc/net/dev; cat /proc/net/route; bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' && echo CONNECTED; true");
+        var r = Cli.Sh(id, ws, $"cat /proc/net/dev; cat /proc/net/route; bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' && echo CONNECTED; getent hosts api.nuget.org && echo RESOLVED; true");
         Assert.DoesNotContain("CONNECTED", r.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("RESOLVED", r.StandardOutput, StringComparison.Ordinal); // DNS alone can carry data out
         Assert.False(listener.Pending(), "a connection reached the host's loopback listener");
         var interfaces = r.StandardOutput.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal) && !l.Contains('|', StringComparison.Ordinal)).Select(l => l.Split(':')[0].Trim()).ToList();
         Assert.Equal(["lo"], interfaces);

@@ -14,6 +14,22 @@ public sealed class SandboxFailureTests
     }
 
     [Theory]
+    [InlineData("0.8.0", "SBX4003")]
+    [InlineData("0.6.1", "SBX4002")]
+    public void A_sandbox_that_cannot_be_set_up_is_125_with_the_reason(string version, string code)
+    {
+        // A stand-in for bubblewrap on a machine where user namespaces are off (or bubblewrap is
+        // old): it reports its version and refuses to create namespaces, as the real one does there.
+        using var ws = new Workspace(Identity.Current);
+        var fake = Path.Combine(ws.Root, "fakebin");
+        Directory.CreateDirectory(fake);
+        File.WriteAllText(Path.Combine(fake, "bwrap"), $"#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'bubblewrap {version}'; exit 0; fi\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n");
+        File.SetUnixFileMode(Path.Combine(fake, "bwrap"), (UnixFileMode)Convert.ToInt32("755", 8));
+        var r = Cli.Run(Identity.Current, ws, ["exec", "--", "true"], extraEnv: new Dictionary<string, string> { ["PATH"] = fake + ":/usr/bin:/bin" });
+        AssertCoded(r, 125, code);
+    }
+
+    [Theory]
     [InlineData(new[] { "exec", "--", "no-such-command-xyz" }, 127, "SBX1003")]
     [InlineData(new[] { "exec", "--", "./Program.cs" }, 126, "SBX1004")]
     [InlineData(new[] { "exec" }, 125, "SBX1002")]

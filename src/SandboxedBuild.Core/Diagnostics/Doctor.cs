@@ -61,7 +61,7 @@ public static class Doctor
 
         yield return new DoctorCheck("bubblewrap", CheckOutcome.Pass, $"{bwrap}, version {version}");
 
-        var userns = ProbeUserNamespace(bwrap);
+        var userns = Bubblewrap.ProbeUserNamespace(bwrap);
         if (userns is not null)
         {
             yield return new DoctorCheck("user namespaces", CheckOutcome.Fail, Errors.Errors.UserNamespacesUnavailable.Format(userns));
@@ -76,20 +76,6 @@ public static class Doctor
         {
             yield return check;
         }
-    }
-
-    private static string? ProbeUserNamespace(string bwrap)
-    {
-        var psi = new ProcessStartInfo(bwrap) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--unshare-user", "--disable-userns", "--unshare-net", "--ro-bind", "/", "/", "--", "true" })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(psi)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? null : error.Trim();
     }
 
     /// <summary>A scratch area with bait, torn down afterwards.</summary>

@@ -38,6 +38,38 @@ public static partial class Bubblewrap
         return match.Success ? Version.Parse(match.Groups[1].Value) : null;
     }
 
+    /// <summary>Tries to create a user namespace; <see langword="null"/> on success, else bubblewrap's complaint.</summary>
+    public static string? ProbeUserNamespace(string bwrap)
+    {
+        var psi = new ProcessStartInfo(bwrap) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--unshare-user", "--unshare-net", "--ro-bind", "/", "/", "--", "true" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(psi)!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? null : error.Trim();
+    }
+
+    /// <summary>
+    /// Explains why bubblewrap could not set a sandbox up, for the failure path only: too old,
+    /// no user namespaces, or something else (bubblewrap's own message is already on stderr).
+    /// </summary>
+    public static SandboxException DiagnoseSetupFailure(string bwrap, int status)
+    {
+        var version = GetVersion(bwrap);
+        if (version is not null && version < BwrapCommandLine.MinimumVersion)
+        {
+            return new SandboxException(Errors.Errors.BubblewrapTooOld, version, BwrapCommandLine.MinimumVersion);
+        }
+
+        return ProbeUserNamespace(bwrap) is { } complaint
+            ? new SandboxException(Errors.Errors.UserNamespacesUnavailable, complaint)
+            : new SandboxException(Errors.Errors.SandboxSetupFailed, status);
+    }
+
     [GeneratedRegex(@"(\d+\.\d+\.\d+)")]
     private static partial Regex VersionPattern();
 }

@@ -130,7 +130,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         if (status.ChildPid is null)
         {
             // bubblewrap never started the command: its setup failed and it said why on stderr.
-            throw new SandboxException(Errors.Errors.SandboxSetupFailed, bwrapStatus);
+            throw Bubblewrap.DiagnoseSetupFailure(bwrap, bwrapStatus);
         }
 
         return new LaunchResult(status.ExitCode ?? bwrapStatus, elapsed);
