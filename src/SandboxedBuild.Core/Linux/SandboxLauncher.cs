@@ -259,16 +259,26 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
     private static int? FindCommandPid(int initPid)
     {
-        try
+        // The children list of a process in another user namespace needs ptrace rights that an
+        // unprivileged caller lacks; /proc/PID/stat (with the parent pid) is readable by anyone.
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            var children = File.ReadAllText($"/proc/{initPid}/task/{initPid}/children");
-            var first = children.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-            return first is null ? null : int.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 1 && fields[1] == initPid.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    return int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                // Not a process, or gone already.
+            }
         }
-        catch (IOException)
-        {
-            return null;
-        }
+
+        return null;
     }
 
     private static void RemovePlaceholders(IReadOnlyList<PathRule> placeholders)
