@@ -100,12 +100,12 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             _ = NativeMethods.close(writeFd);
         }
 
-        var status = new StatusReader(readFd);
+        using var status = new StatusReader(readFd);
         var registrations = ForwardedSignals
             .Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
             {
                 ctx.Cancel = true;
-                Forward(pid, status.ChildPid, sig);
+                Forward(pid, status, sig);
             }))
             .ToList();
 
@@ -241,19 +241,30 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
     }
 
-    private static void Forward(int bwrapPid, int? initPid, int signal)
+    private static void Forward(int bwrapPid, StatusReader status, int signal)
     {
         // The command is the only child of the sandbox's init and leads its own process group
-        // (--new-session), so signalling the group reaches it and whatever it started.
-        if (initPid is { } init && FindCommandPid(init) is { } commandPid)
+        // (--new-session), so signalling the group reaches it and whatever it started. A signal
+        // that arrives while the sandbox is still starting waits (briefly) for the command to exist.
+        var deadline = Environment.TickCount64 + 2000;
+        do
         {
-            if (NativeMethods.kill(-commandPid, signal) == 0 || NativeMethods.kill(commandPid, signal) == 0)
+            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(100)) is { } init && FindCommandPid(init) is { } commandPid
+                && (NativeMethods.kill(-commandPid, signal) == 0 || NativeMethods.kill(commandPid, signal) == 0))
             {
                 return;
             }
-        }
 
-        // Not started yet: stop bubblewrap; --die-with-parent tears the rest down.
+            if (status.Ended)
+            {
+                break;
+            }
+
+            Thread.Sleep(10);
+        }
+        while (Environment.TickCount64 < deadline);
+
+        // The command never started (or is gone): stop bubblewrap; --die-with-parent tears the rest down.
         _ = NativeMethods.kill(bwrapPid, signal);
     }
 
@@ -308,10 +319,12 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     }
 
     /// <summary>Reads bubblewrap's <c>--json-status-fd</c> stream on a background thread.</summary>
-    private sealed class StatusReader
+    private sealed class StatusReader : IDisposable
     {
         private readonly Thread _thread;
+        private readonly ManualResetEventSlim _started = new();
         private volatile int _childPid;
+        private volatile bool _ended;
         private volatile int _exitCode = -1;
 
         public StatusReader(int fd)
@@ -325,7 +338,19 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
         public int? ExitCode => _exitCode >= 0 ? _exitCode : null;
 
+        /// <summary>Whether bubblewrap closed the stream (it has exited).</summary>
+        public bool Ended => _ended;
+
+        /// <summary>Waits until bubblewrap reported the sandbox's init, or the stream ended.</summary>
+        public int? WaitForChildPid(TimeSpan timeout)
+        {
+            _started.Wait(timeout);
+            return ChildPid;
+        }
+
         public void Complete() => _thread.Join(TimeSpan.FromSeconds(5));
+
+        public void Dispose() => _started.Dispose();
 
         private void Read(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
         {
@@ -339,6 +364,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                     if (doc.RootElement.TryGetProperty("child-pid", out var pid))
                     {
                         _childPid = pid.GetInt32();
+                        _started.Set();
                     }
 
                     if (doc.RootElement.TryGetProperty("exit-code", out var code))
@@ -351,6 +377,9 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                     // Not ours to interpret; bubblewrap writes one object per line.
                 }
             }
+
+            _ended = true;
+            _started.Set();
         }
     }
 }
