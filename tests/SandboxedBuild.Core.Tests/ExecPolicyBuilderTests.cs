@@ -164,11 +164,57 @@ public sealed class ExecPolicyBuilderTests
     }
 
     [Theory]
-    [InlineData("NOEQUALS")]
-    [InlineData("1BAD=x")]
-    public void Malformed_setenv_is_refused(string assignment)
+    [InlineData("NOEQUALS", "SBX1007")]
+    [InlineData("1BAD=x", "SBX3003")]
+    public void Malformed_setenv_is_refused(string assignment, string code)
     {
         var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { SetVariables = [assignment] }));
-        Assert.Equal("SBX3003", ex.Error.Code);
+        Assert.Equal(code, ex.Error.Code);
+    }
+
+    [Theory]
+    [InlineData("/tmp")]
+    [InlineData("/dev/shm")]
+    [InlineData("/usr/local")]
+    [InlineData("/usr/local/bin")]
+    [InlineData("/etc/cron.d")]
+    [InlineData("/opt")]
+    public void Shared_temp_and_anything_in_system_trees_cannot_be_made_writable(string path)
+    {
+        var fs = FakeFileSystem.Debian().Dir(path);
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { AllowWrite = [path] }, TestHosts.Create(fs)));
+        Assert.Equal("SBX3002", ex.Error.Code);
+        var asCwd = Assert.Throws<SandboxException>(() => TestHosts.Policy(host: TestHosts.Create(fs, path)));
+        Assert.Equal("SBX1005", asCwd.Error.Code);
+    }
+
+    [Fact]
+    public void A_project_below_tmp_or_opt_is_fine()
+    {
+        var fs = FakeFileSystem.Debian().Dir("/tmp/build-1", "/opt/team/app");
+        Assert.Equal(PathAccess.ReadWrite, TestHosts.Policy(host: TestHosts.Create(fs, "/tmp/build-1")).RuleFor("/tmp/build-1/x")!.Access);
+        Assert.Equal(PathAccess.ReadWrite, TestHosts.Policy(host: TestHosts.Create(fs, "/opt/team/app")).RuleFor("/opt/team/app/x")!.Access);
+    }
+
+    [Fact]
+    public void Reading_the_whole_host_is_refused_and_reading_the_home_warns()
+    {
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { AllowRead = ["/"] }));
+        Assert.Equal("SBX3002", ex.Error.Code);
+
+        var warnings = new List<string>();
+        _ = TestHosts.Policy(new ExecOptions { AllowRead = [TestHosts.Home] }, warnings: warnings);
+        Assert.Contains(warnings, w => w.Contains("SBX3006", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(".git/commondir")]
+    [InlineData(".git/config.worktree")]
+    [InlineData(".git/worktrees/feature/gitdir")]
+    [InlineData(".git/modules/sub/hooks/pre-commit")]
+    public void Git_files_that_redirect_config_or_hooks_are_protected(string relative)
+    {
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects"));
+        Assert.Equal(PathAccess.Protected, TestHosts.Policy(host: host).RuleFor(TestHosts.Project + "/" + relative)!.Access);
     }
 }

@@ -78,10 +78,15 @@ public sealed class FileSystemEscapeTests
             "mv .git/hooks .git/hooks-old; mv .git .git-old; " +
             "echo evil >> .bashrc; echo evil > .envrc; mkdir -p .vscode && echo '{}' > .vscode/tasks.json; " +
             "echo x > tracked.txt && git add tracked.txt && git -c user.email=a@b -c user.name=a commit -qm x && echo committed; " +
-            "rm -rf .git; mkdir -p .git/hooks; echo evil > .git/hooks/pre-push");
+            "rm -rf .git; mkdir -p .git/hooks; echo evil > .git/hooks/pre-push; " +
+            "mkdir -p /tmp/evil && echo /tmp/evil > .git/commondir; echo '[core] fsmonitor = evil' > .git/config.worktree; mkdir -p .git/worktrees/x");
         Assert.Contains("committed", r.StandardOutput, StringComparison.Ordinal); // legitimate git work still succeeds
         Assert.False(File.Exists(Path.Combine(ws.Project, ".git", "hooks", "pre-commit")));
         Assert.False(File.Exists(Path.Combine(ws.Project, ".git", "hooks", "pre-push")));
+        Assert.False(File.Exists(Path.Combine(ws.Project, ".git", "commondir")));
+        Assert.False(File.Exists(Path.Combine(ws.Project, ".git", "config.worktree")));
+        Assert.False(Directory.Exists(Path.Combine(ws.Project, ".git", "worktrees", "x")));
+        Assert.Contains("SBX4006", r.StandardError, StringComparison.Ordinal); // removals are reported
         Assert.Equal(config, File.ReadAllText(Path.Combine(ws.Project, ".git", "config")));
         Assert.False(Directory.Exists(Path.Combine(ws.Project, ".git-old")));
         Assert.Equal("# the project's own rc file\n", File.ReadAllText(Path.Combine(ws.Project, ".bashrc")));

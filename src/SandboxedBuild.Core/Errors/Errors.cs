@@ -28,7 +28,7 @@ public static class Errors
     /// <summary>The command does not exist inside the sandbox.</summary>
     public static readonly ErrorCode CommandNotFound = new(
         "SBX1003", Severity.Error,
-        "command not found: '{0}' is not on the sandbox's PATH ({1}).",
+        "command not found: '{0}' ({1}).",
         "use the command's full path, or make its directory visible with --allow-read DIR.",
         ExitCodes.CommandNotFound);
 
@@ -58,6 +58,8 @@ public static class Errors
         "invalid value '{1}' for {0}: {2}",
         "run 'dotnet sandbox exec --help' for the expected form.");
 
+
+
     /// <summary>The working directory does not exist.</summary>
     public static readonly ErrorCode WorkingDirectoryMissing = new(
         "SBX1008", Severity.Error,
@@ -68,7 +70,7 @@ public static class Errors
     public static readonly ErrorCode PlatformNotSupported = new(
         "SBX1009", Severity.Error,
         "sandboxing is not supported on {0}.",
-        "run the build under Linux (for example in WSL 2, with bubblewrap installed) or macOS.");
+        "run it under Linux with bubblewrap installed, for example in WSL 2.");
 
     // 3xxx — policy
 
@@ -102,6 +104,12 @@ public static class Errors
         "--env {0}: the variable is not set in this environment; nothing is passed.",
         "set it before running, or use --setenv {0}=VALUE.");
 
+    /// <summary>--allow-read exposes something sensitive; allowed because the user asked, said loudly.</summary>
+    public static readonly ErrorCode SensitiveReadAllowed = new(
+        "SBX3006", Severity.Warning,
+        "--allow-read {0} exposes {1}.",
+        "name the narrowest directory the command needs to read.");
+
     // 4xxx — Linux backend (bubblewrap)
 
     /// <summary>bwrap is not installed.</summary>
@@ -134,21 +142,27 @@ public static class Errors
         "could not start '{0}': {1}",
         "check that the file is executable; run 'dotnet sandbox doctor'.");
 
+    /// <summary>The command created a protected path that could not be held by a placeholder; it was removed.</summary>
+    public static readonly ErrorCode ProtectedPathCreated = new(
+        "SBX4006", Severity.Warning,
+        "the command created '{0}' ({1}); it was removed after the run.",
+        "nothing to do if you did not expect it; a build has no reason to write there, so look at what the command ran.");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
     public static readonly ErrorCode SeatbeltNotImplemented = new(
         "SBX5001", Severity.Error,
         "the macOS (seatbelt) backend is not implemented yet; nothing was run.",
-        "run under Linux with bubblewrap for now; see ROADMAP in the README.");
+        "run it under Linux with bubblewrap for now; see Limitations in the README.");
 
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
         InvalidUsage, NoCommand, CommandNotFound, CommandNotExecutable, WorkingDirectoryTooBroad, CommandHidden,
         InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported,
-        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset,
-        BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed,
+        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
+        BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented,
     ];
 }

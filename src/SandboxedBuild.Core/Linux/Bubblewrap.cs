@@ -31,9 +31,18 @@ public static partial class Bubblewrap
     /// <summary>Runs <c>bwrap --version</c>; <see langword="null"/> when the output is not understood.</summary>
     public static Version? GetVersion(string bwrap)
     {
-        using var process = Process.Start(new ProcessStartInfo(bwrap, "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        string output;
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(bwrap, "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+
         var match = VersionPattern().Match(output);
         return match.Success ? Version.Parse(match.Groups[1].Value) : null;
     }
@@ -47,10 +56,17 @@ public static partial class Bubblewrap
             psi.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(psi)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? null : error.Trim();
+        try
+        {
+            using var process = Process.Start(psi)!;
+            var error = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? null : error.Trim();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return $"could not start {bwrap}: {ex.Message}";
+        }
     }
 
     /// <summary>

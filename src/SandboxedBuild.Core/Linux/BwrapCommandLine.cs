@@ -109,8 +109,13 @@ public static class BwrapCommandLine
     public static IReadOnlyList<PathRule> Placeholders(SandboxPolicy policy, IFileSystem fs) =>
         [.. policy.Paths.Where(r => NeedsPlaceholder(r, fs))];
 
+    /// <summary>Protected paths that are missing and cannot be held by a placeholder: the caller removes them after the run if the command created them.</summary>
+    public static IReadOnlyList<PathRule> RemoveIfCreated(SandboxPolicy policy, IFileSystem fs) =>
+        [.. policy.Paths.Where(r => r.Access == PathAccess.Protected && r.RemoveIfCreated && !fs.DirectoryExists(r.Path) && !fs.FileExists(r.Path))];
+
     private static bool NeedsPlaceholder(PathRule rule, IFileSystem fs) =>
         rule.Access == PathAccess.Protected
+        && !rule.RemoveIfCreated
         && !fs.DirectoryExists(rule.Path) && !fs.FileExists(rule.Path)
         && fs.IsWritableDirectory(Path.GetDirectoryName(rule.Path)!);
 

@@ -9,7 +9,8 @@ namespace SandboxedBuild.Linux;
 /// <summary>The outcome of a sandboxed run.</summary>
 /// <param name="ExitCode">The command's exit status (128+N when a signal killed it).</param>
 /// <param name="Elapsed">Wall time from spawning bubblewrap to its exit.</param>
-public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed);
+/// <param name="Warnings">Coded warnings about what the sandbox had to undo after the run.</param>
+public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<string> Warnings);
 
 /// <summary>
 /// Runs a command under bubblewrap with a policy: stdio is inherited, the exit status is passed
@@ -64,7 +65,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         throw hidden is null
-            ? new SandboxException(Errors.Errors.CommandNotFound, command, path)
+            ? new SandboxException(Errors.Errors.CommandNotFound, command, "not in any directory of the sandbox's PATH: " + path)
             : new SandboxException(Errors.Errors.CommandHidden, command, hidden, Path.GetDirectoryName(hidden));
     }
 
@@ -78,6 +79,8 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     {
         var resolved = ResolveCommand(policy, command[0]);
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
+        var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
+        var warnings = new List<string>();
 
         int* fds = stackalloc int[2];
         if (NativeMethods.pipe(fds) != 0)
@@ -123,6 +126,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
             status.Complete();
             RemovePlaceholders(placeholders);
+            RemoveCreated(removeIfCreated, warnings);
         }
 
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
@@ -133,7 +137,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             throw Bubblewrap.DiagnoseSetupFailure(bwrap, bwrapStatus);
         }
 
-        return new LaunchResult(status.ExitCode ?? bwrapStatus, elapsed);
+        return new LaunchResult(status.ExitCode ?? bwrapStatus, elapsed, warnings);
     }
 
     private static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, bool silent)
@@ -290,6 +294,34 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         return null;
+    }
+
+    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings)
+    {
+        foreach (var rule in rules)
+        {
+            try
+            {
+                if (Directory.Exists(rule.Path))
+                {
+                    Directory.Delete(rule.Path, recursive: true);
+                }
+                else if (File.Exists(rule.Path) || new FileInfo(rule.Path).LinkTarget is not null)
+                {
+                    File.Delete(rule.Path);
+                }
+                else
+                {
+                    continue;
+                }
+
+                warnings.Add(Errors.Errors.ProtectedPathCreated.Format(rule.Path, rule.Reason));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                warnings.Add(Errors.Errors.ProtectedPathCreated.Format(rule.Path, rule.Reason) + " (could not remove it: " + ex.Message + "; delete it by hand)");
+            }
+        }
     }
 
     private static void RemovePlaceholders(IReadOnlyList<PathRule> placeholders)

@@ -106,6 +106,16 @@ public static class ExecPolicyBuilder
         {
             var path = PathUtil.Normalize(raw, cwd);
             RequireExists(fs, "--allow-read", path);
+            if (path == "/")
+            {
+                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-read", path, "the whole host, host unix sockets included");
+            }
+
+            if (DescribeSensitiveRead(path, host.HomeDirectory) is { } exposed)
+            {
+                warnings.Add(Errors.Errors.SensitiveReadAllowed.Format(path, exposed));
+            }
+
             Add(new PathRule(path, PathAccess.ReadOnly, "--allow-read on the command line"));
         }
 
@@ -137,6 +147,18 @@ public static class ExecPolicyBuilder
         return new SandboxPolicy(cwd, ordered, environment, NetworkPolicy.None);
     }
 
+    /// <summary>Directories whose contents are the system's: nothing in or below them may be made writable.</summary>
+    internal static readonly string[] SystemTrees = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/proc", "/sys", "/dev", "/run", "/var"];
+
+    /// <summary>The host's shared temporary directories; making one writable would replace the private one and expose its sockets.</summary>
+    internal static readonly string[] SharedTemporary = ["/tmp", "/var/tmp", "/dev/shm"];
+
+    /// <summary>Directories that hold other users' or the system's files: neither they nor their parents may be made writable.</summary>
+    internal static readonly string[] SharedParents = ["/home", "/root", "/srv", "/opt", "/mnt", "/media"];
+
+    /// <summary>Where host unix sockets live; reading them means connecting to them.</summary>
+    internal static readonly string[] SocketDirectories = ["/run", "/var/run", "/var"];
+
     /// <summary>Says why making <paramref name="path"/> writable would expose too much, or <see langword="null"/> if it is fine.</summary>
     internal static string? DescribeTooBroad(string path, string home)
     {
@@ -150,12 +172,35 @@ public static class ExecPolicyBuilder
             return path == home ? "your home directory" : "a parent of your home directory";
         }
 
-        if (SystemDirectories.Concat(["/home", "/root", "/var", "/run", "/srv", "/proc", "/sys", "/dev"]).Any(d => PathUtil.IsSameOrUnder(d, path)))
+        if (SharedTemporary.Contains(path))
         {
-            return "a system directory or one of its parents";
+            return "the host's shared temporary directory (its sockets and other users' files would replace the private one)";
+        }
+
+        if (SharedParents.Any(d => PathUtil.IsSameOrUnder(d, path)))
+        {
+            return "a directory that holds other users' or the system's files";
+        }
+
+        if (SystemTrees.Any(d => PathUtil.IsSameOrUnder(path, d) || PathUtil.IsSameOrUnder(d, path)))
+        {
+            return "a system directory";
         }
 
         return null;
+    }
+
+    /// <summary>Says what an --allow-read of <paramref name="path"/> exposes that deserves a warning, or <see langword="null"/>.</summary>
+    internal static string? DescribeSensitiveRead(string path, string home)
+    {
+        if (PathUtil.IsSameOrUnder(home, path))
+        {
+            return "your whole home directory, with the keys and tokens in it";
+        }
+
+        return SocketDirectories.Any(d => PathUtil.IsSameOrUnder(d, path))
+            ? "host unix sockets (docker, ssh-agent, D-Bus): connecting works through a read-only mount"
+            : null;
     }
 
     private static void RequireExists(IFileSystem fs, string option, string path)
@@ -177,6 +222,9 @@ public static class ExecPolicyBuilder
             yield return new PathRule(git + "/hooks", PathAccess.Protected, "git hooks run outside the sandbox on the next git command");
             yield return new PathRule(git + "/config", PathAccess.Protected, "git config can set core.hooksPath, core.fsmonitor and other commands", PathKind.File);
             yield return new PathRule(git + "/modules", PathAccess.Protected, "submodules carry their own hooks and config");
+            yield return new PathRule(git + "/commondir", PathAccess.Protected, "would point git at another directory's config and hooks; removed after the run if created", PathKind.File, RemoveIfCreated: true);
+            yield return new PathRule(git + "/config.worktree", PathAccess.Protected, "per-worktree config, read like .git/config; removed after the run if created", PathKind.File, RemoveIfCreated: true);
+            yield return new PathRule(git + "/worktrees", PathAccess.Protected, "linked worktrees carry their own config and git directory pointers");
         }
         else if (fs.FileExists(git))
         {
@@ -281,9 +329,14 @@ public static class ExecPolicyBuilder
         {
             var eq = assignment.IndexOf('=', StringComparison.Ordinal);
             var name = eq < 0 ? assignment : assignment[..eq];
-            if (eq < 0 || !EnvironmentFilter.IsValidName(name))
+            if (eq < 0)
             {
-                throw new SandboxException(Errors.Errors.InvalidVariableName, assignment);
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--setenv", assignment, "expected NAME=VALUE.");
+            }
+
+            if (!EnvironmentFilter.IsValidName(name))
+            {
+                throw new SandboxException(Errors.Errors.InvalidVariableName, name);
             }
 
             var secret = EnvironmentFilter.LooksSecret(name);

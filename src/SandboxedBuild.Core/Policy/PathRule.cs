@@ -41,4 +41,9 @@ public enum PathKind
 /// <param name="Access">What the command may do with it.</param>
 /// <param name="Reason">Why the entry exists, in words a reviewer can check.</param>
 /// <param name="Kind">For <see cref="PathAccess.Protected"/>: what to hold the path with if it is missing.</param>
-public sealed record PathRule(string Path, PathAccess Access, string Reason, PathKind Kind = PathKind.Directory);
+/// <param name="RemoveIfCreated">
+/// For <see cref="PathAccess.Protected"/> paths that cannot be held by a placeholder because the
+/// tools that read them fail on one (git dies on an unreadable <c>.git/commondir</c>): if the command
+/// creates the path, it is removed after the run, with a warning.
+/// </param>
+public sealed record PathRule(string Path, PathAccess Access, string Reason, PathKind Kind = PathKind.Directory, bool RemoveIfCreated = false);

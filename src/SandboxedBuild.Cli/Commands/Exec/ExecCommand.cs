@@ -22,7 +22,7 @@ internal static class ExecCommand
         };
         var allowWrite = new Option<string[]>("--allow-write")
         {
-            Description = "Make PATH writable (changes persist). Repeatable. Homes, system directories and / are refused.",
+            Description = "Make PATH writable (changes persist). Repeatable. Refused: /, homes and their parents, the shared /tmp, and anything in system directories.",
             HelpName = "PATH",
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
@@ -56,7 +56,6 @@ internal static class ExecCommand
             DefaultValueFactory = _ => "text",
             HelpName = "text|json|bwrap",
         };
-        format.AcceptOnlyFromAmong(Formats);
         var command = new Argument<string[]>("command")
         {
             Description = "The command to run and its arguments, after '--'.",
@@ -102,6 +101,12 @@ internal static class ExecCommand
                 throw new SandboxException(Errors.Errors.NoCommand);
             }
 
+            var chosenFormat = parse.GetValue(format) ?? "text";
+            if (!Formats.Contains(chosenFormat))
+            {
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json or bwrap.");
+            }
+
             var options = new ExecOptions
             {
                 AllowRead = parse.GetValue(allowRead) ?? [],
@@ -120,7 +125,7 @@ internal static class ExecCommand
 
             if (print)
             {
-                Console.Out.Write(parse.GetValue(format) switch
+                Console.Out.Write(chosenFormat switch
                 {
                     "json" => PolicyWriter.ToJson(policy),
                     "bwrap" => PolicyWriter.ToBwrap(policy, argv.Length == 0 ? ["true"] : argv, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"),
@@ -130,7 +135,13 @@ internal static class ExecCommand
             }
 
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-            return new SandboxLauncher(host.FileSystem).Run(bwrap, policy, argv).ExitCode;
+            var result = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, argv);
+            foreach (var warning in result.Warnings)
+            {
+                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+            }
+
+            return result.ExitCode;
         });
 
         return exec;
