@@ -8,7 +8,8 @@ cd "$root"
 
 # bubblewrap: the sandbox. socat: sockets in escape and must-work tests. setpriv/script (util-linux,
 # bsdutils): run as another user, on a pseudo-terminal. git, pgrep: repositories, leftover processes.
-ensure_tools bwrap:bubblewrap socat:socat setpriv:util-linux script:bsdutils git:git pgrep:procps
+# curl: requests through the egress proxy.
+ensure_tools bwrap:bubblewrap socat:socat setpriv:util-linux script:bsdutils git:git pgrep:procps curl:curl
 
 results="$root/artifacts/TestResults"
 rm -rf "$results"

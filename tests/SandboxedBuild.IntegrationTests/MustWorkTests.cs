@@ -62,12 +62,24 @@ public sealed class MustWorkTests
     {
         Cli.SkipIfRedundant(id);
         using var ws = new Workspace(id);
-        using var process = Cli.Start(id, ws, ["exec", "--", "/bin/sh", "-c", "trap 'echo cleaned-up; exit 7' INT; echo ready; while :; do sleep 0.1; done"]);
-        Assert.Equal("ready", process.StandardOutput.ReadLine());
-        Assert.Equal(0, Cli.Exec("kill", "-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode);
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(20)), "SIGINT did not end the sandboxed command");
-        Assert.Equal("cleaned-up", process.StandardOutput.ReadLine());
-        Assert.Equal(7, process.ExitCode);
+        // A long foreground child (sleep 30): the shell's trap runs only once the child is gone, so
+        // the test passes only if the signal reaches the whole process group, as a terminal's would.
+        using var process = Cli.Start(id, ws, ["exec", "--", "/bin/sh", "-c", "trap 'echo cleaned-up; exit 7' INT; echo ready; sleep 30; echo not-interrupted"]);
+        try
+        {
+            Assert.Equal("ready", process.StandardOutput.ReadLine());
+            Assert.Equal(0, Cli.Exec("kill", "-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode);
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(10)), "SIGINT did not end the sandboxed command");
+            Assert.Equal("cleaned-up", process.StandardOutput.ReadLine());
+            Assert.Equal(7, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [Theory]

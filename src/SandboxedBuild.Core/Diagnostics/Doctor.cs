@@ -104,7 +104,7 @@ public static class Doctor
 
         public IEnumerable<DoctorCheck> RunSelfTest(string bwrap)
         {
-            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>());
+            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<string>());
             var launcher = new SandboxLauncher(_host.FileSystem);
             int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true).ExitCode;
 
@@ -125,6 +125,7 @@ public static class Doctor
             yield return Verdict("create a git hook", !File.Exists(hook), "no hook appeared on the host", "a hook appeared in .git/hooks");
 
             yield return NetworkCheck(Sh);
+            yield return ProxyCheck(bwrap);
 
             var marker = 30000 + Random.Shared.Next(20000);
             _ = Sh($"sleep {marker} >/dev/null 2>&1 & exit 0");
@@ -144,6 +145,21 @@ public static class Doctor
             var port = ((IPEndPoint)listener.LocalEndpoint).Port;
             _ = sh($"exec /bin/bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}'");
             return Verdict("reach the host's loopback", !listener.Pending(), $"no connection reached 127.0.0.1:{port} on the host", "a connection reached the host");
+        }
+
+        private DoctorCheck ProxyCheck(string bwrap)
+        {
+            const string Name = "reach a host off the allowlist through the proxy";
+            if (!File.Exists("/bin/bash"))
+            {
+                return new DoctorCheck(Name, CheckOutcome.Skip, "needs /bin/bash for /dev/tcp");
+            }
+
+            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { ProxyPort = 3128 }, new List<string>());
+            var script = "exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT blocked.invalid:443 HTTP/1.1\r\nHost: blocked.invalid:443\r\n\r\n' >&3 && read -r status <&3 && case \"$status\" in *' 403 '*) exit 0;; *) exit 1;; esac";
+            var result = new SandboxRunner(_host.FileSystem).Run(bwrap, policy, ["/bin/bash", "-c", script], silent: true);
+            var refused = result.ExitCode == 0 && result.Connections.Any(c => c.Host == "blocked.invalid" && !c.Allowed);
+            return Verdict(Name, refused, "the proxy answered 403 and recorded the refusal", $"the proxy did not refuse (exit {result.ExitCode})");
         }
 
         private static bool ProcessRunning(string cmdlineFragment)

@@ -156,6 +156,32 @@ public static class Errors
         "the macOS (seatbelt) backend is not implemented yet; nothing was run.",
         "run it under Linux with bubblewrap for now; see Limitations in the README.");
 
+    // 6xxx — egress proxy
+
+    /// <summary>A host pattern on the command line is malformed.</summary>
+    public static readonly ErrorCode InvalidHostPattern = new(
+        "SBX6001", Severity.Error,
+        "{0} '{1}' is not a host pattern.",
+        "use a host (api.nuget.org), a wildcard (*.blob.core.windows.net) or an address (10.0.0.5), optionally with :PORT.");
+
+    /// <summary>An unknown preset.</summary>
+    public static readonly ErrorCode UnknownPreset = new(
+        "SBX6002", Severity.Error,
+        "there is no network preset named '{0}'.",
+        "choose from: {1}.");
+
+    /// <summary>The egress proxy could not start.</summary>
+    public static readonly ErrorCode ProxyStartFailed = new(
+        "SBX6003", Severity.Error,
+        "the egress proxy could not start: {0}",
+        "check that {1} is writable, or run with --no-network if the command needs no network.");
+
+    /// <summary>Audit mode lets everything through.</summary>
+    public static readonly ErrorCode AuditMode = new(
+        "SBX6004", Severity.Warning,
+        "network audit mode: every host that is not denied is reachable, and each one is recorded.",
+        "use it only to write an allowlist; the run ends with the --allow-host options that would have made it pass.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -164,5 +190,6 @@ public static class Errors
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented,
+        InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode,
     ];
 }

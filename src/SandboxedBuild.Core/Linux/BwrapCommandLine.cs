@@ -1,3 +1,4 @@
+using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Linux;
@@ -16,7 +17,8 @@ public static class BwrapCommandLine
     /// <param name="command">The command and its arguments, already resolved.</param>
     /// <param name="fs">The host file system, to tell files from directories and links.</param>
     /// <param name="statusFd">The descriptor bubblewrap reports the child's pid and exit status on, if any.</param>
-    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null)
+    /// <param name="bridge">With network, how the bridge to the egress proxy gets in; placeholders when <see langword="null"/>.</param>
+    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null, BridgeMounts? bridge = null)
     {
         var args = new List<string>
         {
@@ -37,6 +39,20 @@ public static class BwrapCommandLine
         foreach (var rule in policy.Paths)
         {
             AddMount(args, rule, policy, fs);
+        }
+
+        if (policy.Network.Mode != NetworkMode.None)
+        {
+            // The proxy's socket and this tool, read-only: the bridge runs first, listens on the
+            // loopback port the proxy variables name, then starts the command as its child.
+            bridge ??= BridgeMounts.ForPrinting;
+            args.AddRange(["--ro-bind", bridge.HostSocketDirectory, Bridge.SocketDirectoryInside]);
+            foreach (var (hostPath, insidePath) in bridge.Tool)
+            {
+                args.AddRange(["--ro-bind", hostPath, insidePath]);
+            }
+
+            command = [.. bridge.Launcher, .. Bridge.Arguments(policy.Network.ProxyPort, command)];
         }
 
         args.Add("--chdir");

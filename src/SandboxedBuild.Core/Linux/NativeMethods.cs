@@ -76,6 +76,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc")]
     internal static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int flags, int mode);
 
+    [LibraryImport("libc")]
+    internal static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attr, byte** argv, byte** envp);
+
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int waitpid(int pid, int* status, int options);
 

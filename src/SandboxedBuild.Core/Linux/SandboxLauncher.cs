@@ -75,7 +75,8 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <param name="command">The command and its arguments.</param>
     /// <param name="silent">Connect the command's stdin, stdout and stderr to /dev/null instead of inheriting them.</param>
     /// <exception cref="SandboxException">The sandbox could not be started or set up.</exception>
-    public unsafe LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false)
+    /// <param name="bridge">With network: how the bridge to the egress proxy gets in.</param>
+    public unsafe LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
     {
         var resolved = ResolveCommand(policy, command[0]);
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
@@ -91,12 +92,12 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         int readFd = fds[0], writeFd = fds[1];
         _ = NativeMethods.fcntl(readFd, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
 
-        var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, writeFd);
+        var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, writeFd, bridge);
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         int pid;
         try
         {
-            pid = Spawn(bwrap, [bwrap, .. args], policy.Environment.Select(e => e.Name + "=" + e.Value), silent);
+            pid = Spawn(bwrap, [bwrap, .. args], policy.Environment.Select(e => e.Name + "=" + e.Value), silent, newProcessGroup: true);
         }
         finally
         {
@@ -140,7 +141,8 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         return new LaunchResult(status.ExitCode ?? bwrapStatus, elapsed, warnings);
     }
 
-    private static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, bool silent)
+    /// <summary>Starts <paramref name="file"/> with default signal dispositions, optionally in its own process group.</summary>
+    internal static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, bool silent, bool newProcessGroup = true)
     {
         var env = environment.ToList();
         var allocations = new List<nint>();
@@ -189,13 +191,17 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
             Check(NativeMethods.sigemptyset(mask));
             Check(NativeMethods.posix_spawnattr_init(attr));
-            Check(NativeMethods.posix_spawnattr_setflags(attr, NativeMethods.POSIX_SPAWN_SETPGROUP | NativeMethods.POSIX_SPAWN_SETSIGDEF | NativeMethods.POSIX_SPAWN_SETSIGMASK));
+            var flags = NativeMethods.POSIX_SPAWN_SETSIGDEF | NativeMethods.POSIX_SPAWN_SETSIGMASK;
+            Check(NativeMethods.posix_spawnattr_setflags(attr, (short)(newProcessGroup ? flags | NativeMethods.POSIX_SPAWN_SETPGROUP : flags)));
             Check(NativeMethods.posix_spawnattr_setpgroup(attr, 0));
             Check(NativeMethods.posix_spawnattr_setsigdefault(attr, defaults));
             Check(NativeMethods.posix_spawnattr_setsigmask(attr, mask));
 
             int pid;
-            var rc = NativeMethods.posix_spawn(&pid, argvPtr[0], actions, attr, argvPtr, envPtr);
+            // A bare name is looked up on PATH (the bridge starts the user's command that way).
+            var rc = file.Contains('/', StringComparison.Ordinal)
+                ? NativeMethods.posix_spawn(&pid, argvPtr[0], actions, attr, argvPtr, envPtr)
+                : NativeMethods.posix_spawnp(&pid, argvPtr[0], actions, attr, argvPtr, envPtr);
             _ = NativeMethods.posix_spawnattr_destroy(attr);
             if (silent)
             {
@@ -224,7 +230,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private static unsafe int WaitForExit(int pid)
+    internal static unsafe int WaitForExit(int pid)
     {
         int status;
         while (NativeMethods.waitpid(pid, &status, 0) < 0)
@@ -247,14 +253,16 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
     private static void Forward(int bwrapPid, StatusReader status, int signal)
     {
-        // The command is the only child of the sandbox's init and leads its own process group
-        // (--new-session), so signalling the group reaches it and whatever it started. A signal
-        // that arrives while the sandbox is still starting waits (briefly) for the command to exist.
+        // bubblewrap's --new-session makes the sandbox's init lead a new session and process group,
+        // which the command (and everything it starts) inherits. Signalling that group is what a
+        // terminal does on Ctrl-C; the init itself ignores it (signals from outside a PID namespace
+        // reach its init only through a handler, and it has none for these). A signal that arrives
+        // while the sandbox is still starting waits (briefly) for the command to exist.
         var deadline = Environment.TickCount64 + 2000;
         do
         {
-            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(100)) is { } init && FindCommandPid(init) is { } commandPid
-                && (NativeMethods.kill(-commandPid, signal) == 0 || NativeMethods.kill(commandPid, signal) == 0))
+            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(100)) is { } init && FindCommandPid(init) is not null
+                && NativeMethods.kill(-init, signal) == 0)
             {
                 return;
             }

@@ -14,4 +14,25 @@ public sealed record ExecOptions
 
     /// <summary><c>NAME=VALUE</c> assignments (<c>--setenv</c>).</summary>
     public IReadOnlyList<string> SetVariables { get; init; } = [];
+
+    /// <summary>How the sandbox reaches the network.</summary>
+    public Network.NetworkMode NetworkMode { get; init; } = Network.NetworkMode.Filtered;
+
+    /// <summary>Hosts to allow (<c>--allow-host</c>).</summary>
+    public IReadOnlyList<string> AllowHosts { get; init; } = [];
+
+    /// <summary>Hosts to refuse whatever else allows them (<c>--deny-host</c>).</summary>
+    public IReadOnlyList<string> DenyHosts { get; init; } = [];
+
+    /// <summary>Extra presets (<c>--preset</c>).</summary>
+    public IReadOnlyList<string> Presets { get; init; } = [];
+
+    /// <summary>Leave out the presets that are on by default (<c>--no-default-presets</c>).</summary>
+    public bool NoDefaultPresets { get; init; }
+
+    /// <summary>Hosts the user allowed for good in earlier runs (user configuration, trusted).</summary>
+    public IReadOnlyList<Network.HostRule> SavedHosts { get; init; } = [];
+
+    /// <summary>The loopback port the proxy is reached on inside the sandbox.</summary>
+    public int ProxyPort { get; init; } = 3128;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SandboxedBuild.Network;
 using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Policy;
@@ -142,9 +143,38 @@ public static class ExecPolicyBuilder
             }
         }
 
-        var environment = BuildEnvironment(host, options, packages, warnings);
+        var network = BuildNetwork(options, warnings);
+        var environment = BuildEnvironment(host, options, packages, network, warnings);
         var ordered = rules.Values.OrderBy(r => PathUtil.Depth(r.Path)).ThenBy(r => r.Path, StringComparer.Ordinal).ToImmutableArray();
-        return new SandboxPolicy(cwd, ordered, environment, NetworkPolicy.None);
+        return new SandboxPolicy(cwd, ordered, environment, network);
+    }
+
+    /// <summary>The network part: none, or the proxy with presets, saved hosts and the command line's entries.</summary>
+    internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<string> warnings)
+    {
+        if (options.NetworkMode == NetworkMode.None)
+        {
+            return NetworkPolicy.None;
+        }
+
+        var allow = new List<HostRule>();
+        foreach (var name in (options.NoDefaultPresets ? [] : Presets.Default).Concat(options.Presets).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            allow.AddRange(Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, name, string.Join(", ", Presets.Names)));
+        }
+
+        allow.AddRange(options.SavedHosts);
+        allow.AddRange(options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", "--allow-host on the command line")));
+        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", "--deny-host on the command line")).ToImmutableArray();
+        if (options.NetworkMode == NetworkMode.Audit)
+        {
+            warnings.Add(Errors.Errors.AuditMode.Format());
+        }
+
+        var reason = options.NetworkMode == NetworkMode.Audit
+            ? "AUDIT: every host that is not denied is reachable through the egress proxy, and recorded"
+            : "only through the egress proxy, to the hosts below; direct connections, raw addresses and DNS have no route";
+        return new NetworkPolicy(options.NetworkMode, [.. allow], deny, reason, options.ProxyPort);
     }
 
     /// <summary>Directories whose contents are the system's: nothing in or below them may be made writable.</summary>
@@ -282,7 +312,7 @@ public static class ExecPolicyBuilder
             ? PathUtil.Normalize(p, host.WorkingDirectory)
             : host.HomeDirectory + "/.nuget/packages";
 
-    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, ICollection<string> warnings)
+    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<string> warnings)
     {
         var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
         foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
@@ -298,8 +328,20 @@ public static class ExecPolicyBuilder
         Set("TMPDIR", "/tmp", "the private temporary directory");
         Set("NUGET_PACKAGES", packages, "the host's packages folder, read-only, so builds find restored packages");
         Set("MSBUILDDISABLENODEREUSE", "1", "build nodes die with the sandbox; do not leave them waiting for reuse");
-        Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "no network: telemetry could only time out");
-        Set("DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE", "1", "no network: the workload update check could only fail");
+        Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "telemetry hosts are not on the allowlist; it could only time out");
+        Set("DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE", "1", "the workload update check could only fail without its hosts");
+        if (network.Mode != NetworkMode.None)
+        {
+            var proxy = $"http://127.0.0.1:{network.ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            foreach (var name in new[] { "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy" })
+            {
+                Set(name, proxy, "the egress proxy: the only way out of the sandbox");
+            }
+
+            Set("NO_PROXY", "localhost,127.0.0.1,::1", "loopback inside the sandbox is the sandbox's own");
+            Set("no_proxy", "localhost,127.0.0.1,::1", "loopback inside the sandbox is the sandbox's own");
+        }
+
         Set("DOTNET_NOLOGO", "1", "the private home is new on every run; skip the first-run banner");
         Set("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1", "the private home is new on every run");
 

@@ -1,4 +1,5 @@
 using System.Text;
+using SandboxedBuild.Network;
 using System.Text.Json;
 using SandboxedBuild.Linux;
 
@@ -28,6 +29,21 @@ public static class PolicyWriter
         sb.AppendLine("  everything else on the host is not visible");
         sb.AppendLine();
         sb.Append("network: ").AppendLine(policy.Network.Reason);
+        if (policy.Network.Mode != NetworkMode.None)
+        {
+            sb.Append("  proxy inside the sandbox: http://127.0.0.1:").AppendLine(policy.Network.ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var rule in policy.Network.Allow)
+            {
+                sb.Append("  allow  ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason);
+            }
+
+            foreach (var rule in policy.Network.Deny)
+            {
+                sb.Append("  deny   ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason);
+            }
+
+            sb.AppendLine("  an entry without a port covers 443 and 80; names that resolve to loopback, link-local or this host are refused");
+        }
         sb.AppendLine();
         sb.AppendLine("environment (nothing else is passed):");
         foreach (var env in policy.Environment)
@@ -59,8 +75,15 @@ public static class PolicyWriter
 
             json.WriteEndArray();
             json.WriteStartObject("network");
-            json.WriteString("mode", "none");
+            json.WriteString("mode", policy.Network.Mode.ToString().ToLowerInvariant());
             json.WriteString("reason", policy.Network.Reason);
+            if (policy.Network.Mode != NetworkMode.None)
+            {
+                json.WriteNumber("proxyPort", policy.Network.ProxyPort);
+                WriteRules(json, "allow", policy.Network.Allow);
+                WriteRules(json, "deny", policy.Network.Deny);
+            }
+
             json.WriteEndObject();
             json.WriteStartArray("environment");
             foreach (var env in policy.Environment)
@@ -102,6 +125,29 @@ public static class PolicyWriter
         }
 
         return sb.AppendLine().ToString();
+    }
+
+    private static void WriteRules(Utf8JsonWriter json, string name, IEnumerable<HostRule> rules)
+    {
+        json.WriteStartArray(name);
+        foreach (var rule in rules)
+        {
+            json.WriteStartObject();
+            json.WriteString("host", rule.Host);
+            if (rule.Port is { } port)
+            {
+                json.WriteNumber("port", port);
+            }
+            else
+            {
+                json.WriteNull("port");
+            }
+
+            json.WriteString("reason", rule.Reason);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
     }
 
     private static string Label(PathAccess access) => access switch

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Policy;
 

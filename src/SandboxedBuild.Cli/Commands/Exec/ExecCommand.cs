@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Cli.Commands.Exec;
@@ -41,6 +42,41 @@ internal static class ExecCommand
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
+        var allowHost = new Option<string[]>("--allow-host")
+        {
+            Description = "Let the command reach HOST through the egress proxy: a name, *.suffix, or an address, with :PORT for ports other than 443 and 80. Repeatable.",
+            HelpName = "HOST[:PORT]",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var denyHost = new Option<string[]>("--deny-host")
+        {
+            Description = "Never let the command reach HOST, whatever else allows it. Repeatable.",
+            HelpName = "HOST[:PORT]",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var preset = new Option<string[]>("--preset")
+        {
+            Description = $"Allow a named set of hosts: {string.Join(", ", Presets.Names)}. 'nuget' is on by default. Repeatable.",
+            HelpName = "NAME",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var noDefaultPresets = new Option<bool>("--no-default-presets")
+        {
+            Description = "Leave out the presets that are on by default (nuget).",
+        };
+        var network = new Option<string>("--network")
+        {
+            Description = "filtered (default): only allowed hosts, through the proxy; none: no network at all; audit: every host not denied, each recorded, ending with the --allow-host list that would have made the run pass.",
+            HelpName = "filtered|none|audit",
+            DefaultValueFactory = _ => "filtered",
+        };
+        var noNetwork = new Option<bool>("--no-network")
+        {
+            Description = "No network at all (same as --network none): only the sandbox's own loopback.",
+        };
         var workdir = new Option<string?>("--workdir")
         {
             Description = "Run in PATH instead of the current directory; it becomes the writable project directory.",
@@ -67,20 +103,26 @@ internal static class ExecCommand
             Run a command inside the sandbox, from the current directory.
 
             The current directory is writable; the system and the .NET installation are read-only;
-            the home directory, /tmp and /run are replaced by empty private ones; there is no
-            network. .git/hooks, .git/config, shell rc files and IDE folders stay read-only.
+            the home directory, /tmp and /run are replaced by empty private ones. The network is
+            reachable only through an egress proxy that lets through the allowed hosts (by default
+            the NuGet feed, api.nuget.org) and blocks the rest, saying how to allow them.
+            .git/hooks, .git/config, shell rc files and IDE folders stay read-only.
             The command's stdin, stdout, stderr, exit status and Ctrl-C pass through unchanged.
 
             Examples:
               dotnet sandbox exec -- dotnet build
               dotnet sandbox exec --allow-read ~/data -- ./analyze.sh ~/data/input.csv
               dotnet sandbox exec --allow-write ../shared-out -- make
+              dotnet sandbox exec --allow-host pkgs.example.com -- dotnet restore
+              dotnet sandbox exec --preset npm -- npm ci
+              dotnet sandbox exec --network audit -- ./build.sh      (then copy the --allow-host list it prints)
+              dotnet sandbox exec --no-network -- dotnet test --no-restore
               dotnet sandbox exec --env CI --setenv Configuration=Release -- dotnet test
               dotnet sandbox exec --print-policy -- dotnet build
               dotnet sandbox exec --print-policy --format bwrap -- dotnet build
             """)
         {
-            allowRead, allowWrite, env, setenv, workdir, printPolicy, format, command,
+            allowRead, allowWrite, env, setenv, allowHost, denyHost, preset, noDefaultPresets, network, noNetwork, workdir, printPolicy, format, command,
         };
 
         exec.SetAction(parse =>
@@ -107,16 +149,35 @@ internal static class ExecCommand
                 throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json or bwrap.");
             }
 
+            var mode = parse.GetValue(noNetwork) ? "none" : parse.GetValue(network) ?? "filtered";
+            var networkMode = mode switch
+            {
+                "filtered" => NetworkMode.Filtered,
+                "none" => NetworkMode.None,
+                "audit" => NetworkMode.Audit,
+                _ => throw new SandboxException(Errors.Errors.InvalidOptionValue, "--network", mode, "expected filtered, none or audit."),
+            };
+
+            var host = HostFacts.Current(parse.GetValue(workdir));
+            var savedHostsFile = UserHostsFile.PathFor(host.Variables, host.HomeDirectory);
             var options = new ExecOptions
             {
                 AllowRead = parse.GetValue(allowRead) ?? [],
                 AllowWrite = parse.GetValue(allowWrite) ?? [],
                 PassVariables = parse.GetValue(env) ?? [],
                 SetVariables = parse.GetValue(setenv) ?? [],
+                NetworkMode = networkMode,
+                AllowHosts = parse.GetValue(allowHost) ?? [],
+                DenyHosts = parse.GetValue(denyHost) ?? [],
+                Presets = parse.GetValue(preset) ?? [],
+                NoDefaultPresets = parse.GetValue(noDefaultPresets),
+                SavedHosts = UserHostsFile.Load(savedHostsFile),
+                // Any port is free in the sandbox's fresh network namespace; a random one keeps
+                // commands from hard-coding (or colliding with) the proxy's.
+                ProxyPort = print ? 3128 : Random.Shared.Next(20000, 60000),
             };
 
             var warnings = new List<string>();
-            var host = HostFacts.Current(parse.GetValue(workdir));
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)
             {
@@ -135,10 +196,22 @@ internal static class ExecCommand
             }
 
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-            var result = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, argv);
+            var hooks = new NetworkHooks
+            {
+                Prompt = TerminalPrompt.IfInteractive(),
+                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + message),
+                OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
+            };
+            var result = new SandboxRunner(host.FileSystem).Run(bwrap, policy, argv, hooks);
             foreach (var warning in result.Warnings)
             {
                 Console.Error.WriteLine("dotnet-sandbox: " + warning);
+            }
+
+            var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode);
+            if (summary.Length > 0)
+            {
+                Console.Error.Write("dotnet-sandbox: " + summary);
             }
 
             return result.ExitCode;

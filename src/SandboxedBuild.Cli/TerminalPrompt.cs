@@ -1,0 +1,41 @@
+using SandboxedBuild.Network;
+
+namespace SandboxedBuild.Cli;
+
+/// <summary>
+/// Asks at the controlling terminal (not on stdin, which belongs to the command) whether a host no
+/// rule decides may be reached. Only when a terminal is there; otherwise the proxy denies.
+/// </summary>
+internal sealed class TerminalPrompt : IHostPrompt
+{
+    private TerminalPrompt()
+    {
+    }
+
+    /// <summary>A prompt when the caller sits at a terminal, else <see langword="null"/>.</summary>
+    public static TerminalPrompt? IfInteractive() =>
+        !Console.IsInputRedirected && !Console.IsErrorRedirected && File.Exists("/dev/tty") ? new TerminalPrompt() : null;
+
+    public PromptAnswer Ask(string host, int port)
+    {
+        try
+        {
+            using var tty = new FileStream("/dev/tty", FileMode.Open, FileAccess.ReadWrite);
+            using var writer = new StreamWriter(tty) { AutoFlush = true };
+            using var reader = new StreamReader(tty);
+            // On a line of its own, so that it does not run into the command's output.
+            writer.Write($"\ndotnet-sandbox: the command wants to reach {host}:{port}, which no rule allows.\n  [o]nce for this run, [a]lways (saved in your configuration), [d]eny (default): ");
+            var answer = reader.ReadLine()?.Trim().ToLowerInvariant();
+            return answer switch
+            {
+                "o" or "once" => PromptAnswer.Once,
+                "a" or "always" => PromptAnswer.Always,
+                _ => PromptAnswer.Deny,
+            };
+        }
+        catch (IOException)
+        {
+            return PromptAnswer.Deny;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+
+namespace SandboxedBuild.Network;
+
+/// <summary>
+/// Refuses addresses an allowed name must not lead to: loopback, link-local (cloud metadata lives
+/// there), unspecified, multicast, and this host's own addresses. A name that resolves to one of
+/// them is DNS rebinding or a misconfiguration; only a literal address the user allowed reaches them.
+/// </summary>
+public sealed class AddressGuard
+{
+    private static readonly IPAddress AwsMetadataV6 = IPAddress.Parse("fd00:ec2::254");
+
+    private readonly HashSet<IPAddress> _own;
+
+    /// <summary>Creates a guard that also refuses <paramref name="ownAddresses"/>.</summary>
+    public AddressGuard(IEnumerable<IPAddress> ownAddresses)
+    {
+        _own = [.. ownAddresses.Select(HostRule.Normalize)];
+    }
+
+    /// <summary>A guard that knows this machine's interface addresses.</summary>
+    public static AddressGuard ForThisHost()
+    {
+        IEnumerable<IPAddress> own;
+        try
+        {
+            own = NetworkInterface.GetAllNetworkInterfaces().SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address).ToList();
+        }
+        catch (NetworkInformationException)
+        {
+            own = [];
+        }
+
+        return new AddressGuard(own);
+    }
+
+    /// <summary>Why <paramref name="address"/> is refused, or <see langword="null"/> if it is fine.</summary>
+    public string? WhyRefused(IPAddress address)
+    {
+        address = HostRule.Normalize(address);
+        if (IPAddress.IsLoopback(address))
+        {
+            return "loopback";
+        }
+
+        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        {
+            return "unspecified";
+        }
+
+        if (address.Equals(AwsMetadataV6))
+        {
+            return "cloud metadata";
+        }
+
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            var b = address.GetAddressBytes();
+            if (b[0] == 169 && b[1] == 254)
+            {
+                return b[2] == 169 && b[3] == 254 ? "cloud metadata" : "link-local";
+            }
+
+            if (b[0] >= 224)
+            {
+                return "multicast or reserved";
+            }
+
+            if (b[0] == 0)
+            {
+                return "this network";
+            }
+        }
+        else if (address.IsIPv6LinkLocal || address.IsIPv6SiteLocal)
+        {
+            return "link-local";
+        }
+        else if (address.IsIPv6Multicast)
+        {
+            return "multicast or reserved";
+        }
+
+        return _own.Contains(address) ? "one of this host's own addresses" : null;
+    }
+}

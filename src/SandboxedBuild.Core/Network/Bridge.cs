@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using SandboxedBuild.Linux;
+
+namespace SandboxedBuild.Network;
+
+/// <summary>
+/// Runs inside the sandbox, in its network namespace: listens on a loopback port, relays every
+/// connection to the egress proxy's unix socket (bind-mounted in from outside), and runs the
+/// user's command as its child, exiting with the child's status. This is the only path out.
+/// </summary>
+/// <remarks>
+/// The sandbox has no network interface but loopback, so a process outside cannot listen inside
+/// without entering the namespace (setns needs privileges an unprivileged caller lacks). A relay
+/// started inside works for every caller. It listens before it starts the command, so the proxy
+/// is there from the command's first instruction. If the proxy goes away, connecting to its socket
+/// fails at once, and so does the command's connection: nothing hangs.
+/// </remarks>
+public static class Bridge
+{
+    /// <summary>The hidden command word that starts the bridge.</summary>
+    public const string CommandName = "__bridge";
+
+    /// <summary>Where the proxy's socket directory appears inside the sandbox.</summary>
+    public const string SocketDirectoryInside = "/run/dotnet-sandbox/net";
+
+    /// <summary>The socket's file name.</summary>
+    public const string SocketFileName = "proxy.sock";
+
+    /// <summary>The arguments that start the bridge before <paramref name="command"/>.</summary>
+    public static IReadOnlyList<string> Arguments(int port, IReadOnlyList<string> command) =>
+        [CommandName, port.ToString(System.Globalization.CultureInfo.InvariantCulture), SocketDirectoryInside + "/" + SocketFileName, "--", .. command];
+
+    /// <summary>Entry point: <c>__bridge PORT SOCKET -- COMMAND [ARGS...]</c>.</summary>
+    public static int Run(IReadOnlyList<string> args)
+    {
+        if (args.Count < 4 || args[2] != "--" || !int.TryParse(args[0], System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            Console.Error.WriteLine("dotnet-sandbox: internal: usage: __bridge PORT SOCKET -- COMMAND [ARGS...]");
+            return Errors.ExitCodes.SandboxFailure;
+        }
+
+        var socketPath = args[1];
+        var command = args.Skip(3).ToList();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        listener.Listen(512);
+        _ = Task.Run(() => AcceptLoopAsync(listener, socketPath));
+
+        // Signals for the command reach its whole process group, this process included: the
+        // bridge ignores them and lets the command decide; it ends when the command does.
+        var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }
+            .Select(s => PosixSignalRegistration.Create(s, ctx => ctx.Cancel = true))
+            .ToList();
+
+        var environment = new List<string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            environment.Add($"{e.Key}={e.Value}");
+        }
+
+        int pid;
+        try
+        {
+            pid = SandboxLauncher.Spawn(command[0], command, environment, silent: false, newProcessGroup: false);
+        }
+        catch (Errors.SandboxException ex)
+        {
+            Console.Error.WriteLine("dotnet-sandbox: " + ex.Message);
+            return Errors.ExitCodes.CommandNotFound;
+        }
+
+        var status = SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
+        registrations.ForEach(r => r.Dispose());
+        return status;
+    }
+
+    private static async Task AcceptLoopAsync(Socket listener, string socketPath)
+    {
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                using var tcp = client;
+                using var proxy = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await proxy.ConnectAsync(new UnixDomainSocketEndPoint(socketPath)).ConfigureAwait(false);
+                }
+                catch (SocketException)
+                {
+                    return; // The proxy is gone: the client sees its connection closed at once.
+                }
+
+                tcp.NoDelay = true;
+                await SocketRelay.RelayAsync(tcp, proxy).ConfigureAwait(false);
+            });
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace SandboxedBuild.Network;
+
+/// <summary>One connection the sandbox asked the proxy for: what was decided, and how much went through.</summary>
+/// <param name="Host">The host asked for, normalized.</param>
+/// <param name="Port">The port.</param>
+/// <param name="Allowed">Whether it went through.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="BytesUp">Bytes from the sandbox to the host.</param>
+/// <param name="BytesDown">Bytes from the host to the sandbox.</param>
+/// <param name="Failed">Allowed, but it could not be made (the name did not resolve, the host did not answer).</param>
+public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false);

@@ -1,0 +1,78 @@
+using System.Collections.Immutable;
+
+namespace SandboxedBuild.Network;
+
+/// <summary>How the sandbox reaches the network.</summary>
+public enum NetworkMode
+{
+    /// <summary>No network: only the sandbox's own loopback.</summary>
+    None,
+
+    /// <summary>Only through the egress proxy, to the hosts the allowlist names.</summary>
+    Filtered,
+
+    /// <summary>Through the egress proxy to any host not denied, recording every one: for writing an allowlist.</summary>
+    Audit,
+}
+
+/// <summary>What the proxy decided about one connection.</summary>
+public enum Verdict
+{
+    /// <summary>Let through.</summary>
+    Allowed,
+
+    /// <summary>Refused.</summary>
+    Denied,
+
+    /// <summary>No rule decides: ask the user at a terminal, deny without one.</summary>
+    Undecided,
+}
+
+/// <summary>A decision with its reason and the rule that made it.</summary>
+/// <param name="Verdict">The verdict.</param>
+/// <param name="Reason">Why, in words; for refusals, how to allow it.</param>
+/// <param name="Rule">The deciding rule, if one did.</param>
+public sealed record Decision(Verdict Verdict, string Reason, HostRule? Rule = null);
+
+/// <summary>The network part of a policy: the mode, the allowlist and the deny-list.</summary>
+/// <param name="Mode">None, filtered or audit.</param>
+/// <param name="Allow">Hosts the sandbox may reach.</param>
+/// <param name="Deny">Hosts it may never reach; the deny-list wins.</param>
+/// <param name="Reason">Why the network is what it is.</param>
+/// <param name="ProxyPort">The loopback port inside the sandbox where the proxy is reached (0 without network).</param>
+public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Allow, ImmutableArray<HostRule> Deny, string Reason, int ProxyPort = 0)
+{
+    /// <summary>Loopback inside the sandbox only; no route out.</summary>
+    public static NetworkPolicy None { get; } = new(NetworkMode.None, [], [], "no network: the sandbox has only its own loopback interface");
+
+    /// <summary>Decides a connection to <paramref name="host"/>:<paramref name="port"/> by name (addresses are checked later, at dial time).</summary>
+    public Decision Decide(string host, int port)
+    {
+        host = HostRule.NormalizeHost(host);
+        if (Mode == NetworkMode.None)
+        {
+            return new Decision(Verdict.Denied, "the sandbox has no network (--no-network)");
+        }
+
+        if (Deny.FirstOrDefault(r => r.MatchesHost(host) && (r.Port is null || r.Port == port)) is { } deny)
+        {
+            return new Decision(Verdict.Denied, $"on the deny-list ({deny}: {deny.Reason})", deny);
+        }
+
+        var named = Allow.Where(r => r.MatchesHost(host)).ToList();
+        if (named.FirstOrDefault(r => r.MatchesPort(port)) is { } allow)
+        {
+            return new Decision(Verdict.Allowed, allow.Reason, allow);
+        }
+
+        if (Mode == NetworkMode.Audit)
+        {
+            return new Decision(Verdict.Allowed, "audit mode: let through and recorded");
+        }
+
+        var display = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+        return named.Count > 0
+            ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} (only 443 and 80 unless a port is named); allow with --allow-host {display}:{port}")
+            : new Decision(Verdict.Undecided, $"not on the allowlist; allow with --allow-host {display}" + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}"));
+    }
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Text;
+
+namespace SandboxedBuild.Network;
+
+/// <summary>The one-screen account of a run's network use, printed at its end.</summary>
+public static class NetworkSummary
+{
+    /// <summary>
+    /// What was blocked and how to allow it; in audit mode, every host reached and the options that
+    /// would allow exactly those. Empty when there is nothing worth saying.
+    /// </summary>
+    public static string Format(IReadOnlyList<ConnectionRecord> records, NetworkMode mode)
+    {
+        if (records.Count == 0 || (mode != NetworkMode.Audit && records.All(r => r.Allowed)))
+        {
+            return string.Empty;
+        }
+
+        var sb = new StringBuilder();
+        var allowed = records.Where(r => r.Allowed).ToList();
+        sb.Append(CultureInfo.InvariantCulture, $"network: {allowed.Count} connection(s) through the proxy ({Size(allowed.Sum(r => r.BytesUp))} up, {Size(allowed.Sum(r => r.BytesDown))} down)");
+        var blocked = records.Where(r => !r.Allowed && !r.Failed).GroupBy(r => (r.Host, r.Port)).ToList();
+        var failed = records.Where(r => r.Failed).GroupBy(r => (r.Host, r.Port)).ToList();
+        sb.Append(CultureInfo.InvariantCulture, $", {blocked.Count} destination(s) blocked");
+        sb.Append(failed.Count > 0 ? $", {failed.Count} unreachable" : string.Empty).AppendLine();
+        foreach (var group in blocked.Take(20))
+        {
+            var count = group.Count() > 1 ? $" ({group.Count()}×)" : string.Empty;
+            sb.Append(CultureInfo.InvariantCulture, $"  blocked: {Display(group.Key.Host, group.Key.Port)}{count} — {group.First().Reason}").AppendLine();
+        }
+
+        if (blocked.Count > 20)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  … and {blocked.Count - 20} more").AppendLine();
+        }
+
+        foreach (var group in failed.Take(10))
+        {
+            var count = group.Count() > 1 ? $" ({group.Count()}×)" : string.Empty;
+            sb.Append(CultureInfo.InvariantCulture, $"  failed: {Display(group.Key.Host, group.Key.Port)}{count} — allowed, but {group.First().Reason}").AppendLine();
+        }
+
+        if (mode == NetworkMode.Audit)
+        {
+            sb.AppendLine("  audit: hosts reached:");
+            foreach (var group in allowed.GroupBy(r => (r.Host, r.Port)).OrderBy(g => g.Key.Host, StringComparer.Ordinal))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"    {Display(group.Key.Host, group.Key.Port)} ({group.Count()}×, {Size(group.Sum(r => r.BytesDown))} down) — {group.First().Reason}").AppendLine();
+            }
+
+            var options = allowed.Select(r => new HostRule(r.Host, HostRule.DefaultPorts.Contains(r.Port) ? null : r.Port, string.Empty).ToString()).Distinct().Order(StringComparer.Ordinal);
+            sb.Append("  audit: to allow exactly these: ").AppendLine(string.Join(' ', options.Select(o => "--allow-host " + o)));
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Display(string host, int port) => (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
+
+    private static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KiB",
+        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.#} MiB",
+        _ => $"{bytes / (1024.0 * 1024 * 1024):0.##} GiB",
+    };
+}

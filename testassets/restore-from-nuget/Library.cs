@@ -1,0 +1,6 @@
+namespace RestoreFromNuGet;
+
+public static class Library
+{
+    public static string Serialize(object value) => Newtonsoft.Json.JsonConvert.SerializeObject(value);
+}

@@ -1,0 +1,218 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Text;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Core.Tests;
+
+public sealed class NetworkPolicyTests
+{
+    private static NetworkPolicy Policy(string[] allow, string[]? deny = null, NetworkMode mode = NetworkMode.Filtered) =>
+        new(mode, [.. allow.Select(a => HostRule.Parse(a, "--allow-host", "test"))], [.. (deny ?? []).Select(d => HostRule.Parse(d, "--deny-host", "test"))], "test");
+
+    [Theory]
+    [InlineData("api.nuget.org", 443, Verdict.Allowed)]
+    [InlineData("API.NuGet.org.", 443, Verdict.Allowed)]
+    [InlineData("api.nuget.org", 80, Verdict.Allowed)]
+    [InlineData("api.nuget.org", 22, Verdict.Denied)]
+    [InlineData("www.nuget.org", 443, Verdict.Undecided)]
+    [InlineData("nuget.org", 443, Verdict.Undecided)]
+    [InlineData("evilapi.nuget.org", 443, Verdict.Undecided)]
+    public void Exact_hosts_match_only_themselves_on_the_default_ports(string host, int port, Verdict expected) =>
+        Assert.Equal(expected, Policy(["api.nuget.org"]).Decide(host, port).Verdict);
+
+    [Theory]
+    [InlineData("x.blob.core.windows.net", Verdict.Allowed)]
+    [InlineData("a.b.blob.core.windows.net", Verdict.Allowed)]
+    [InlineData("blob.core.windows.net", Verdict.Undecided)]
+    [InlineData("evilblob.core.windows.net", Verdict.Undecided)]
+    [InlineData("x.blob.core.windows.net.evil.com", Verdict.Undecided)]
+    public void Wildcards_match_subdomains_only(string host, Verdict expected) =>
+        Assert.Equal(expected, Policy(["*.blob.core.windows.net"]).Decide(host, 443).Verdict);
+
+    [Fact]
+    public void A_named_port_is_the_only_port()
+    {
+        var policy = Policy(["pkgs.example.com:8443"]);
+        Assert.Equal(Verdict.Allowed, policy.Decide("pkgs.example.com", 8443).Verdict);
+        var other = policy.Decide("pkgs.example.com", 443);
+        Assert.Equal(Verdict.Denied, other.Verdict);
+        Assert.Contains("--allow-host pkgs.example.com:443", other.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_deny_list_wins_even_in_audit_mode()
+    {
+        Assert.Equal(Verdict.Denied, Policy(["*.example.com"], ["secret.example.com"]).Decide("secret.example.com", 443).Verdict);
+        Assert.Equal(Verdict.Denied, Policy([], ["secret.example.com"], NetworkMode.Audit).Decide("secret.example.com", 443).Verdict);
+        Assert.Equal(Verdict.Allowed, Policy([], ["secret.example.com"], NetworkMode.Audit).Decide("other.example.com", 22).Verdict);
+    }
+
+    [Fact]
+    public void Undecided_hosts_say_how_to_allow_them()
+    {
+        var decision = Policy([]).Decide("deb.debian.org", 443);
+        Assert.Equal(Verdict.Undecided, decision.Verdict);
+        Assert.Equal("not on the allowlist; allow with --allow-host deb.debian.org", decision.Reason);
+        Assert.Contains("--allow-host 10.0.0.5:8080", Policy([]).Decide("10.0.0.5", 8080).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_network_denies_everything()
+    {
+        Assert.Equal(Verdict.Denied, NetworkPolicy.None.Decide("api.nuget.org", 443).Verdict);
+    }
+
+    [Theory]
+    [InlineData("api.nuget.org", "api.nuget.org", null)]
+    [InlineData("*.Example.COM:8080", "*.example.com", 8080)]
+    [InlineData("10.0.0.5", "10.0.0.5", null)]
+    [InlineData("[::1]:5000", "::1", 5000)]
+    [InlineData("::ffff:127.0.0.1", "127.0.0.1", null)]
+    public void Host_patterns_parse(string text, string host, int? port)
+    {
+        var rule = HostRule.Parse(text, "--allow-host", "r");
+        Assert.Equal((host, port), (rule.Host, rule.Port));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("exa mple.com")]
+    [InlineData("example.com:0")]
+    [InlineData("example.com:99999")]
+    [InlineData("*.")]
+    [InlineData("http://example.com")]
+    [InlineData("-bad.example.com")]
+    public void Bad_host_patterns_are_refused_with_a_code(string text)
+    {
+        var ex = Assert.Throws<SandboxException>(() => HostRule.Parse(text, "--allow-host", "r"));
+        Assert.Equal("SBX6001", ex.Error.Code);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "loopback")]
+    [InlineData("127.5.6.7", "loopback")]
+    [InlineData("::1", "loopback")]
+    [InlineData("::ffff:127.0.0.1", "loopback")]
+    [InlineData("169.254.169.254", "cloud metadata")]
+    [InlineData("fd00:ec2::254", "cloud metadata")]
+    [InlineData("169.254.10.1", "link-local")]
+    [InlineData("fe80::1", "link-local")]
+    [InlineData("0.0.0.0", "unspecified")]
+    [InlineData("224.0.0.1", "multicast or reserved")]
+    [InlineData("192.0.2.10", "one of this host's own addresses")]
+    public void Addresses_that_lead_into_this_machine_are_refused(string address, string why) =>
+        Assert.Equal(why, new AddressGuard([IPAddress.Parse("192.0.2.10")]).WhyRefused(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("203.0.113.80")]
+    [InlineData("10.1.2.3")]
+    [InlineData("2001:db8::1")]
+    public void Ordinary_addresses_pass(string address) =>
+        Assert.Null(new AddressGuard([]).WhyRefused(IPAddress.Parse(address)));
+
+    [Fact]
+    public void Presets_allow_what_restore_needs_and_not_the_publishing_endpoint()
+    {
+        var nuget = Presets.Get("nuget")!;
+        Assert.Contains(nuget, r => r.Host == "api.nuget.org");
+        Assert.DoesNotContain(nuget, r => r.Host is "www.nuget.org" or "*.nuget.org" or "nuget.org" or "*.digicert.com");
+        Assert.Null(Presets.Get("no-such-preset"));
+    }
+
+    [Fact]
+    public void Exec_policy_has_the_nuget_preset_and_proxy_variables_by_default()
+    {
+        var policy = TestHosts.Policy(new ExecOptions { ProxyPort = 4000 });
+        Assert.Equal(NetworkMode.Filtered, policy.Network.Mode);
+        Assert.Equal(Verdict.Allowed, policy.Network.Decide("api.nuget.org", 443).Verdict);
+        foreach (var name in new[] { "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy" })
+        {
+            Assert.Equal("http://127.0.0.1:4000", policy.GetEnvironmentValue(name));
+        }
+
+        Assert.Contains("127.0.0.1", policy.GetEnvironmentValue("NO_PROXY"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_network_means_no_proxy_and_no_preset()
+    {
+        var policy = TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None });
+        Assert.Equal(NetworkMode.None, policy.Network.Mode);
+        Assert.Null(policy.GetEnvironmentValue("HTTPS_PROXY"));
+        Assert.DoesNotContain("--json-status-fd", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
+        Assert.DoesNotContain("__bridge", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_preset_and_audit_mode_are_coded()
+    {
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { Presets = ["cargo"] }));
+        Assert.Equal("SBX6002", ex.Error.Code);
+        var warnings = new List<string>();
+        _ = TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.Audit }, warnings: warnings);
+        Assert.Contains(warnings, w => w.Contains("SBX6004", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Networked_argument_vector_starts_the_bridge_before_the_command()
+    {
+        var args = BwrapCommandLineTestsAccess.Build(TestHosts.Policy(new ExecOptions { ProxyPort = 4000 }), ["dotnet", "restore"]);
+        var dash = args.IndexOf("--");
+        Assert.Equal(["/run/dotnet-sandbox/tool/dotnet-sandbox", "__bridge", "4000", "/run/dotnet-sandbox/net/proxy.sock", "--", "dotnet", "restore"], args[(dash + 1)..]);
+        Assert.Contains("--unshare-net", args);
+    }
+
+    [Theory]
+    [InlineData("CONNECT api.nuget.org:443 HTTP/1.1\r\nHost: api.nuget.org:443", "CONNECT", "api.nuget.org", 443)]
+    [InlineData("CONNECT [::1]:8443 HTTP/1.1", "CONNECT", "::1", 8443)]
+    [InlineData("GET http://example.com/a?b=c HTTP/1.1\r\nHost: example.com", "GET", "example.com", 80)]
+    [InlineData("POST http://example.com:8080/ HTTP/1.0", "POST", "example.com", 8080)]
+    public void Proxy_request_heads_parse(string head, string method, string host, int port)
+    {
+        var parsed = HttpRequestHead.Parse(Encoding.ASCII.GetBytes(head))!;
+        Assert.Equal((method, host, port), (parsed.Method, parsed.Host, parsed.Port));
+    }
+
+    [Theory]
+    [InlineData("GET /relative HTTP/1.1")]
+    [InlineData("CONNECT api.nuget.org HTTP/1.1")]
+    [InlineData("GET https://example.com/ HTTP/1.1")]
+    [InlineData("garbage")]
+    public void Requests_a_forward_proxy_does_not_serve_are_refused(string head) =>
+        Assert.Null(HttpRequestHead.Parse(Encoding.ASCII.GetBytes(head)));
+
+    [Fact]
+    public void Origin_requests_drop_proxy_headers_and_close_the_connection()
+    {
+        var head = HttpRequestHead.Parse("GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\nProxy-Authorization: Basic abc\r\nConnection: keep-alive\r\nAccept: */*"u8)!;
+        var text = Encoding.ASCII.GetString(head.ToOriginRequest());
+        Assert.StartsWith("GET /x HTTP/1.1\r\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Proxy-Authorization", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("keep-alive", text, StringComparison.Ordinal);
+        Assert.EndsWith("Accept: */*\r\nConnection: close\r\n\r\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_summary_names_what_was_blocked_and_how_to_allow_it()
+    {
+        ConnectionRecord[] records =
+        [
+            new("api.nuget.org", 443, true, "preset", 1000, 5_000_000),
+            new("deb.debian.org", 443, false, "not on the allowlist; allow with --allow-host deb.debian.org", 0, 0),
+            new("deb.debian.org", 443, false, "not on the allowlist; allow with --allow-host deb.debian.org", 0, 0),
+        ];
+        var text = NetworkSummary.Format(records, NetworkMode.Filtered);
+        Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with --allow-host deb.debian.org", text, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, NetworkSummary.Format(records[..1], NetworkMode.Filtered));
+        Assert.Contains("--allow-host api.nuget.org", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
+    }
+}
+
+internal static class BwrapCommandLineTestsAccess
+{
+    public static List<string> Build(SandboxPolicy policy, IReadOnlyList<string> command) =>
+        [.. SandboxedBuild.Linux.BwrapCommandLine.Build(policy, command, FakeFileSystem.Debian())];
+}

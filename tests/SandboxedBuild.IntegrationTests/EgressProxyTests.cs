@@ -1,0 +1,98 @@
+using SandboxedBuild.IntegrationTests.Infrastructure;
+
+namespace SandboxedBuild.IntegrationTests;
+
+/// <summary>
+/// The egress proxy for real: the sandbox reaches a server on the host's loopback only through the
+/// proxy and only as the allowlist says. Requests go through the proxy explicitly (--noproxy ''),
+/// since loopback is otherwise the sandbox's own.
+/// </summary>
+public sealed class EgressProxyTests
+{
+    private const string Curl = "curl -sS --max-time 20 --noproxy '' -o /dev/null -w '%{http_code} %{size_download}\\n'";
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void An_allowed_address_is_reached_over_plain_http_and_through_a_tunnel(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        var r = Cli.Sh(id, ws, $"{Curl} http://127.0.0.1:{server.Port}/plain; {Curl} -p http://127.0.0.1:{server.Port}/tunnel", null, null,
+            "--allow-host", $"127.0.0.1:{server.Port}");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("200 12\n200 12\n", r.StandardOutput);
+        Assert.Equal(2, server.Connections);
+        Assert.DoesNotContain("blocked", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void A_host_off_the_allowlist_is_refused_with_the_reason_and_the_fix(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer();
+        var r = Cli.Sh(id, ws, $"{Curl} http://127.0.0.1:{server.Port}/; {Curl} -p http://127.0.0.1:{server.Port}/");
+        Assert.StartsWith("403", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(0, server.Connections);
+        Assert.Contains($"blocked: 127.0.0.1:{server.Port} — not on the allowlist; allow with --allow-host 127.0.0.1:{server.Port}", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"blocked: 127.0.0.1:{server.Port} (2×)", r.StandardError, StringComparison.Ordinal); // the run's summary
+        Assert.Single(r.StandardError.Split('\n'), l => l.StartsWith("dotnet-sandbox: blocked:", StringComparison.Ordinal)); // said once as it happens
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Ports_deny_list_and_rebinding_are_enforced(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer();
+        var port = server.Port;
+
+        var noPort = Cli.Sh(id, ws, $"{Curl} -p http://127.0.0.1:{port}/", null, null, "--allow-host", "127.0.0.1");
+        Assert.Contains($"port {port} is not allowed for 127.0.0.1", noPort.StandardError, StringComparison.Ordinal);
+
+        var denied = Cli.Sh(id, ws, $"{Curl} -p http://127.0.0.1:{port}/", null, null, "--allow-host", $"127.0.0.1:{port}", "--deny-host", "127.0.0.1");
+        Assert.Contains("on the deny-list", denied.StandardError, StringComparison.Ordinal);
+
+        // localhost is allowed by name, but it resolves to loopback: only the literal address may lead there.
+        var rebound = Cli.Sh(id, ws, $"{Curl} -p http://localhost:{port}/", null, null, "--allow-host", $"localhost:{port}");
+        Assert.Contains("resolves to 127.0.0.1 (loopback)", rebound.StandardError, StringComparison.Ordinal);
+
+        var metadata = Cli.Sh(id, ws, $"{Curl} -p http://169.254.169.254/latest/meta-data/", null, null, "--network", "audit");
+        Assert.Contains("169.254.169.254 is cloud metadata", metadata.StandardError, StringComparison.Ordinal);
+
+        Assert.Equal(0, server.Connections);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Many_concurrent_tunnels_carry_large_bodies_intact(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        const long Size = 8 * 1024 * 1024;
+        using var server = new LoopbackHttpServer(Size);
+        var r = Cli.Sh(id, ws,
+            $"seq 1 32 | xargs -P 32 -I{{}} curl -sS --max-time 60 --noproxy '' -p -o /dev/null -w '%{{size_download}}\\n' http://127.0.0.1:{server.Port}/{{}}",
+            null, null, "--allow-host", $"127.0.0.1:{server.Port}");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var sizes = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(32, sizes.Length);
+        Assert.All(sizes, s => Assert.Equal(Size.ToString(System.Globalization.CultureInfo.InvariantCulture), s));
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Without_network_there_is_no_proxy_at_all(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer();
+        var r = Cli.Sh(id, ws, $"echo \"proxy=$HTTPS_PROXY\"; curl -sS --max-time 5 -x http://127.0.0.1:3128 http://127.0.0.1:{server.Port}/ && echo REACHED; true", null, null, "--no-network");
+        Assert.Contains("proxy=\n", r.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("REACHED", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(0, server.Connections);
+    }
+}
