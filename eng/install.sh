@@ -40,7 +40,7 @@ esac
 echo "==> proving it: dotnet sandbox doctor"
 dotnet sandbox doctor
 
-echo "==> proving it: building and running testassets/hello inside the sandbox (no network)"
+echo "==> proving it: building and running testassets/hello inside the sandbox"
 sample=$(mktemp -d "${TMPDIR:-/tmp}/sandbox-sample.XXXXXX")
 trap 'rm -rf "$sample"' EXIT
 cp -r testassets/hello/. "$sample/"

@@ -94,22 +94,12 @@ public static class BwrapCommandLine
             case PathAccess.Hidden when exists:
                 args.AddRange(["--ro-bind", "/dev/null", path]);
                 break;
-            case PathAccess.Protected when exists:
+            case PathAccess.Protected when exists || NeedsPlaceholder(rule, fs):
+                // A missing protected path is held by an empty placeholder that the launcher creates
+                // on the host just before the run (and removes after it), so the bind is the same
+                // either way. Creating it from outside, as the caller, works where bubblewrap could
+                // not: a root caller in a directory owned by someone else, for one.
                 args.AddRange(["--ro-bind", path, path]);
-                break;
-            case PathAccess.Protected when NeedsPlaceholder(rule, fs):
-                // Missing, and the command could create it: hold the name with an empty read-only
-                // placeholder. bubblewrap creates the mount point on the host; the launcher removes
-                // it after the run.
-                if (rule.Kind == PathKind.Directory)
-                {
-                    args.AddRange(["--perms", "0555", "--tmpfs", path, "--remount-ro", path]);
-                }
-                else
-                {
-                    args.AddRange(["--ro-bind", "/dev/null", path]);
-                }
-
                 break;
             default:
                 // Nothing on the host to show or hide, and nothing the command could create.
@@ -118,9 +108,9 @@ public static class BwrapCommandLine
     }
 
     /// <summary>
-    /// The protected paths that do not exist and that the command could create: bubblewrap holds
-    /// each with an empty read-only mount whose mount point it creates on the host, so the caller
-    /// removes them after the run.
+    /// The protected paths that do not exist and that the command could create: the caller creates
+    /// each as an empty placeholder (file or directory, by <see cref="PathRule.Kind"/>) before the
+    /// run, bound read-only over itself, and removes it after the run.
     /// </summary>
     public static IReadOnlyList<PathRule> Placeholders(SandboxPolicy policy, IFileSystem fs) =>
         [.. policy.Paths.Where(r => NeedsPlaceholder(r, fs))];

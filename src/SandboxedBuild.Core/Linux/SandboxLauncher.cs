@@ -76,13 +76,32 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <param name="silent">Connect the command's stdin, stdout and stderr to /dev/null instead of inheriting them.</param>
     /// <exception cref="SandboxException">The sandbox could not be started or set up.</exception>
     /// <param name="bridge">With network: how the bridge to the egress proxy gets in.</param>
-    public unsafe LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
+    public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
     {
         var resolved = ResolveCommand(policy, command[0]);
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         var warnings = new List<string>();
+        try
+        {
+            CreatePlaceholders(placeholders);
+            var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge);
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent);
+            return new LaunchResult(exitCode, elapsed, warnings);
+        }
+        finally
+        {
+            RemovePlaceholders(placeholders);
+            RemoveCreated(removeIfCreated, warnings);
+        }
+    }
 
+    // The status descriptor's number is known only once the pipe exists; the argument vector is
+    // built with this marker, which SpawnAndWait replaces.
+    private const int StatusFdPlaceholder = -1;
+
+    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent)
+    {
         int* fds = stackalloc int[2];
         if (NativeMethods.pipe(fds) != 0)
         {
@@ -91,13 +110,18 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
         int readFd = fds[0], writeFd = fds[1];
         _ = NativeMethods.fcntl(readFd, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
-
-        var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, writeFd, bridge);
+        var argv = args.ToList();
+        argv[argv.IndexOf("--json-status-fd") + 1] = writeFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         int pid;
         try
         {
-            pid = Spawn(bwrap, [bwrap, .. args], policy.Environment.Select(e => e.Name + "=" + e.Value), silent, newProcessGroup: true);
+            pid = Spawn(bwrap, [bwrap, .. argv], policy.Environment.Select(e => e.Name + "=" + e.Value), silent, newProcessGroup: true);
+        }
+        catch
+        {
+            _ = NativeMethods.close(readFd);
+            throw;
         }
         finally
         {
@@ -126,8 +150,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             }
 
             status.Complete();
-            RemovePlaceholders(placeholders);
-            RemoveCreated(removeIfCreated, warnings);
         }
 
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
@@ -138,7 +160,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             throw Bubblewrap.DiagnoseSetupFailure(bwrap, bwrapStatus);
         }
 
-        return new LaunchResult(status.ExitCode ?? bwrapStatus, elapsed, warnings);
+        return (status.ExitCode ?? bwrapStatus, elapsed);
     }
 
     /// <summary>Starts <paramref name="file"/> with default signal dispositions, optionally in its own process group.</summary>
@@ -302,6 +324,21 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         return null;
+    }
+
+    private static void CreatePlaceholders(IReadOnlyList<PathRule> placeholders)
+    {
+        foreach (var rule in placeholders)
+        {
+            if (rule.Kind == PathKind.Directory)
+            {
+                Directory.CreateDirectory(rule.Path);
+            }
+            else
+            {
+                using var _ = new FileStream(rule.Path, FileMode.CreateNew, FileAccess.Write);
+            }
+        }
     }
 
     private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings)

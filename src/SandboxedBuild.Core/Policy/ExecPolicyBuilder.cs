@@ -342,6 +342,7 @@ public static class ExecPolicyBuilder
             Set("no_proxy", "localhost,127.0.0.1,::1", "loopback inside the sandbox is the sandbox's own");
         }
 
+        Set("DOTNET_SKIP_WORKLOAD_INTEGRITY_CHECK", "1", "the check writes into the read-only .NET installation and reports a false problem");
         Set("DOTNET_NOLOGO", "1", "the private home is new on every run; skip the first-run banner");
         Set("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1", "the private home is new on every run");
 
