@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Per-command cost of the sandbox, measured side by side in one run on this machine:
-#   bare `true`, bubblewrap alone with the very mounts the tool uses, `dotnet-sandbox exec -- true`
-#   (the native tool), and `dotnet sandbox exec -- true` (through the SDK's dispatcher).
-# Reports medians and ratios against the bare command. Usage: eng/bench.sh [runs]
+# The sandbox's costs, each measured side by side with the unsandboxed run in one invocation on
+# this machine, reported as medians and ratios:
+#   1. per command: bare `true`, bubblewrap alone with the very mounts the tool uses, the tool
+#      without network, the tool with the egress proxy and bridge, and `dotnet sandbox` through
+#      the SDK's dispatcher;
+#   2. throughput: a 1 GiB body from a loopback server, directly and through the egress proxy;
+#   3. `dotnet restore` with cold caches from the real feed, directly and sandboxed.
+# Usage: eng/bench.sh [runs for 1 (default 50)] [runs for 2 and 3 (default 5)]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 root=$(repo_root)
 cd "$root"
 runs=${1:-50}
+slow_runs=${2:-5}
 
-ensure_tools bwrap:bubblewrap hyperfine:hyperfine jq:jq
+ensure_tools bwrap:bubblewrap hyperfine:hyperfine jq:jq curl:curl python3:python3
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || ensure_tools clang:clang
 
 rid=$(host_rid)
@@ -19,38 +24,85 @@ dotnet publish src/SandboxedBuild.Cli -c Release -r "$rid" -o "$out/tool" -nolog
 tool="$out/tool/dotnet-sandbox"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandbox-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+body=/dev/shm/sandbox-bench-$$
+server=
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  rm -rf "$work" "$body"
+}
+trap cleanup EXIT
 cd "$work"
 
-# The exact bubblewrap command line the tool would run, flattened to one line for hyperfine.
-"$tool" exec --print-policy --format bwrap -- true | sed 's/ \\$//' | tr '\n' ' ' > "$out/bwrap-command.txt"
+median() { jq ".results[$2].median" "$1"; }
+ratio() { jq -n --argjson a "$1" --argjson b "$2" '$a/$b*100|round/100'; }
+ms() { jq -n --argjson a "$1" --argjson b "$2" '($a-$b)*1000*100|round/100'; }
 
-commands=(
-  "true"
-  "$(cat "$out/bwrap-command.txt")"
-  "$tool exec -- true"
-)
-names=("bare true" "bwrap alone (same mounts)" "dotnet-sandbox exec -- true")
+# ---------------------------------------------------------------------------------------------
+echo "==> 1. per-command cost ($runs runs each)"
+# A project whose protected names all exist, so that bubblewrap alone can run the printed command
+# line (the tool creates missing ones as placeholders for a run, and removes them after).
+git init -q . && mkdir -p .vscode .idea .devcontainer .husky .githooks .git/hooks .git/modules .git/worktrees
+touch .envrc .bashrc .bash_profile .bash_login .profile .zshrc .zshenv .zprofile .zlogin
+# The exact bubblewrap command line the tool would run without network, on one line.
+"$tool" exec --no-network --print-policy --format bwrap -- true | sed 's/ \\$//' | tr '\n' ' ' > "$out/bwrap-command.txt"
+commands=("true" "$(cat "$out/bwrap-command.txt")" "$tool exec --no-network -- true" "$tool exec -- true")
+names=("bare true" "bwrap alone (same mounts, no network)" "dotnet-sandbox exec --no-network -- true" "dotnet-sandbox exec -- true (egress proxy + bridge)")
 if command -v dotnet-sandbox >/dev/null 2>&1 || [ -x "$HOME/.dotnet/tools/dotnet-sandbox" ]; then
   export PATH="$PATH:$HOME/.dotnet/tools"
   commands+=("dotnet sandbox exec -- true" "dotnet sandbox --version")
   names+=("dotnet sandbox exec -- true (installed tool, via the SDK dispatcher)" "dotnet sandbox --version (the dispatcher alone, no sandbox)")
 fi
-
 args=()
 for i in "${!commands[@]}"; do args+=(-n "${names[$i]}" "${commands[$i]}"); done
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$out/exec.json" "${args[@]}" >/dev/null
 
-echo
-echo "machine: $(nproc) cores, $(uname -r), bubblewrap $(bwrap --version | awk '{print $2}'), runs: $runs each"
-printf '%-70s %10s %10s\n' "command" "median ms" "ratio"
-base=$(jq '.results[0].median' "$out/exec.json")
+echo "machine: $(nproc) cores, kernel $(uname -r), bubblewrap $(bwrap --version | awk '{print $2}')"
+printf '  %-72s %10s %8s\n' "command" "median ms" "ratio"
+base=$(median "$out/exec.json" 0)
 jq -r --argjson base "$base" '.results[] | [.command, (.median*1000), (.median/$base)] | @tsv' "$out/exec.json" |
-  while IFS=$'\t' read -r name median ratio; do
-    printf '%-70s %10.2f %9.1fx\n' "$name" "$median" "$ratio"
-  done
-bw=$(jq '.results[1].median' "$out/exec.json")
-sb=$(jq '.results[2].median' "$out/exec.json")
+  while IFS=$'\t' read -r name m r; do printf '  %-72s %10.2f %7.1fx\n' "$name" "$m" "$r"; done
+bw=$(median "$out/exec.json" 1); nonet=$(median "$out/exec.json" 2); net=$(median "$out/exec.json" 3)
+echo "  tool without network over bubblewrap alone: $(ms "$nonet" "$bw") ms"
+echo "  network bridge (proxy + bridge) over no network: $(ms "$net" "$nonet") ms (budget: <= 10 ms)"
+
+# ---------------------------------------------------------------------------------------------
 echo
-echo "dotnet-sandbox exec over bubblewrap alone: $(jq -n --argjson a "$sb" --argjson b "$bw" '($a-$b)*1000*100|round/100') ms, $(jq -n --argjson a "$sb" --argjson b "$bw" '$a/$b*100|round/100')x"
-echo "raw results: $out/exec.json"
+echo "==> 2. 1 GiB from a loopback server: direct vs through the egress proxy ($slow_runs runs each)"
+head -c $((1024 * 1024 * 1024)) /dev/zero > "$body"
+port=$((20000 + RANDOM % 20000))
+python3 "$root/eng/bench-server.py" "$port" "$body" &
+server=$!
+sleep 0.5
+get="curl -sS --noproxy '' -o /dev/null http://127.0.0.1:$port/"
+hyperfine -N --warmup 1 --runs "$slow_runs" --export-json "$out/throughput.json" \
+  -n "direct" "sh -c \"$get\"" \
+  -n "through the proxy" "$tool exec --allow-host 127.0.0.1:$port -- sh -c \"$get -p\"" >/dev/null
+d=$(median "$out/throughput.json" 0); p=$(median "$out/throughput.json" 1)
+printf '  direct:            %6.2f s (%5.0f MiB/s)\n' "$d" "$(jq -n --argjson t "$d" '1024/$t')"
+printf '  through the proxy: %6.2f s (%5.0f MiB/s)\n' "$p" "$(jq -n --argjson t "$p" '1024/$t')"
+echo "  throughput through the proxy / direct: $(ratio "$d" "$p")x (budget: >= 0.8x)"
+kill "$server" 2>/dev/null || true
+server=
+rm -f "$body"
+
+# ---------------------------------------------------------------------------------------------
+echo
+echo "==> 3. dotnet restore with cold caches: direct vs sandboxed ($slow_runs runs each, real feed)"
+if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
+  sample="$work/restore"
+  mkdir -p "$sample"
+  cp "$root"/testassets/restore-from-nuget/* "$root"/testassets/Directory.Build.props "$sample/"
+  # Packages and the HTTP cache in the project: exec keeps the shared packages folder read-only.
+  restore="dotnet restore $sample --packages $sample/packages -nologo -v:q"
+  hyperfine -N --runs "$slow_runs" --export-json "$out/restore.json" \
+    --prepare "rm -rf $sample/obj $sample/packages $sample/http-cache" \
+    -n "dotnet restore" "env NUGET_HTTP_CACHE_PATH=$sample/http-cache $restore" \
+    -n "dotnet-sandbox exec -- dotnet restore" "$tool exec --workdir $sample --setenv NUGET_HTTP_CACHE_PATH=$sample/http-cache -- $restore" >/dev/null
+  d=$(median "$out/restore.json" 0); s=$(median "$out/restore.json" 1)
+  printf '  direct:    %6.2f s\n  sandboxed: %6.2f s\n' "$d" "$s"
+  echo "  sandboxed / direct: $(ratio "$s" "$d")x (budget: <= 1.10x)"
+else
+  echo "  skipped: api.nuget.org is not reachable from this machine"
+fi
+echo
+echo "raw results: $out/*.json"
