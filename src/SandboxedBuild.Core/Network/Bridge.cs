@@ -98,14 +98,14 @@ public static class Bridge
                 try
                 {
                     await proxy.ConnectAsync(new UnixDomainSocketEndPoint(socketPath)).ConfigureAwait(false);
+                    tcp.NoDelay = true;
+                    // Hand the connection itself to the proxy; this process keeps nothing of it.
+                    DescriptorPassing.Send(proxy, tcp);
                 }
                 catch (SocketException)
                 {
-                    return; // The proxy is gone: the client sees its connection closed at once.
+                    // The proxy is gone: the client sees its connection closed at once.
                 }
-
-                tcp.NoDelay = true;
-                await SocketRelay.RelayAsync(tcp, proxy).ConfigureAwait(false);
             });
         }
     }

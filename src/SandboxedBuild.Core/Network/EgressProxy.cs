@@ -87,11 +87,32 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private async Task ServeGuardedAsync(Socket client)
+    private async Task ServeGuardedAsync(Socket connection)
     {
         try
         {
-            await ServeAsync(client).ConfigureAwait(false);
+            // The bridge hands over the command's own connection; a client inside the sandbox may
+            // also speak HTTP on the unix socket directly.
+            using (var timeout = new CancellationTokenSource(HeadTimeout))
+            {
+                // A zero-byte receive waits for the first message without taking it, and without a thread.
+                await connection.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            }
+
+            var (passed, data) = DescriptorPassing.Receive(connection);
+            if (passed is not null)
+            {
+                connection.Dispose();
+                await ServeAsync(passed, default).ConfigureAwait(false);
+            }
+            else
+            {
+                await ServeAsync(connection, data).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            connection.Dispose();
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
         {
@@ -101,10 +122,10 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(Socket client, ReadOnlyMemory<byte> alreadyRead)
     {
         using var _ = client;
-        var (head, leftover) = await ReadHeadAsync(client).ConfigureAwait(false);
+        var (head, leftover) = await ReadHeadAsync(client, alreadyRead).ConfigureAwait(false);
         if (head is null)
         {
             await RespondAsync(client, "400 Bad Request", "dotnet-sandbox: the egress proxy serves CONNECT host:port and absolute-form http:// requests only").ConfigureAwait(false);
@@ -261,10 +282,16 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private static async Task<(HttpRequestHead? Head, ReadOnlyMemory<byte> Leftover)> ReadHeadAsync(Socket client)
+    private static async Task<(HttpRequestHead? Head, ReadOnlyMemory<byte> Leftover)> ReadHeadAsync(Socket client, ReadOnlyMemory<byte> alreadyRead)
     {
         var buffer = new byte[HttpRequestHead.MaxLength];
-        var length = 0;
+        alreadyRead.CopyTo(buffer);
+        var length = alreadyRead.Length;
+        if (FindHead(buffer, length, 0) is { } early)
+        {
+            return early;
+        }
+
         using var timeout = new CancellationTokenSource(HeadTimeout);
         try
         {
@@ -278,11 +305,9 @@ public sealed class EgressProxy : IAsyncDisposable
 
                 var searchFrom = Math.Max(0, length - 3);
                 length += read;
-                var end = buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\r\n\r\n"u8);
-                if (end >= 0)
+                if (FindHead(buffer, length, searchFrom) is { } found)
                 {
-                    var headLength = searchFrom + end + 4;
-                    return (HttpRequestHead.Parse(buffer.AsSpan(0, headLength - 4)), buffer.AsMemory(headLength, length - headLength));
+                    return found;
                 }
             }
         }
@@ -291,5 +316,17 @@ public sealed class EgressProxy : IAsyncDisposable
         }
 
         return (null, default);
+    }
+
+    private static (HttpRequestHead? Head, ReadOnlyMemory<byte> Leftover)? FindHead(byte[] buffer, int length, int searchFrom)
+    {
+        var end = buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\r\n\r\n"u8);
+        if (end < 0)
+        {
+            return null;
+        }
+
+        var headLength = searchFrom + end + 4;
+        return (HttpRequestHead.Parse(buffer.AsSpan(0, headLength - 4)), buffer.AsMemory(headLength, length - headLength));
     }
 }
