@@ -79,6 +79,22 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc")]
     internal static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attr, byte** argv, byte** envp);
 
+    internal const int F_GETFL = 3;
+    internal const int F_SETFL = 4;
+    internal const int F_SETPIPE_SZ = 1031;
+    internal const int O_NONBLOCK = 0x800;
+    internal const uint SPLICE_F_MOVE = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial nint splice(int fdIn, long* offIn, int fdOut, long* offOut, nuint length, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "shutdown")]
+    private static partial int shutdown_native(int socket, int how);
+
+    internal static void ShutdownWrite(int socket) => _ = shutdown_native(socket, 1);
+
+    internal static void ShutdownBoth(int socket) => _ = shutdown_native(socket, 2);
+
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int waitpid(int pid, int* status, int options);
 
