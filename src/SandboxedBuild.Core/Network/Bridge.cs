@@ -72,8 +72,11 @@ public static class Bridge
             return Errors.ExitCodes.CommandNotFound;
         }
 
+        // The registrations stay in place until the process exits: a signal that reached this process
+        // together with the command may still be queued for its handler, and without one the
+        // runtime would apply the default action and turn the command's own status into 128+N.
         var status = SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
-        registrations.ForEach(r => r.Dispose());
+        GC.KeepAlive(registrations);
         return status;
     }
 
