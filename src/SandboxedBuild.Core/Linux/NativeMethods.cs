@@ -95,6 +95,12 @@ internal static unsafe partial class NativeMethods
 
     internal static void ShutdownBoth(int socket) => _ = shutdown_native(socket, 2);
 
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint signal_native(int signum, nint handler);
+
+    /// <summary>Sets the disposition of <paramref name="signum"/> to SIG_IGN.</summary>
+    internal static void IgnoreSignal(int signum) => _ = signal_native(signum, 1);
+
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int waitpid(int pid, int* status, int options);
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using SandboxedBuild.Linux;
 
 namespace SandboxedBuild.Network;
@@ -47,13 +46,18 @@ public static class Bridge
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         listener.Listen(512);
-        _ = Task.Run(() => AcceptLoopAsync(listener, socketPath));
 
-        // Signals for the command reach its whole process group, this process included: the
-        // bridge ignores them and lets the command decide; it ends when the command does.
-        var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }
-            .Select(s => PosixSignalRegistration.Create(s, ctx => ctx.Cancel = true))
-            .ToList();
+        // Plain blocking calls on one thread: the bridge starts on every networked run, and this
+        // keeps the runtime's thread pool and socket event loop from starting at all.
+        new Thread(() => AcceptLoop(listener, socketPath), 256 * 1024) { IsBackground = true, Name = "bridge-accept" }.Start();
+
+        // Signals for the command reach its whole process group, this process included: the bridge
+        // ignores them (the child gets default dispositions back at spawn) and lets the command
+        // decide; it ends when the command does.
+        foreach (var signal in new[] { NativeMethods.SIGINT, NativeMethods.SIGTERM, NativeMethods.SIGHUP, NativeMethods.SIGQUIT })
+        {
+            NativeMethods.IgnoreSignal(signal);
+        }
 
         var environment = new List<string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
@@ -72,44 +76,37 @@ public static class Bridge
             return Errors.ExitCodes.CommandNotFound;
         }
 
-        // The registrations stay in place until the process exits: a signal that reached this process
-        // together with the command may still be queued for its handler, and without one the
-        // runtime would apply the default action and turn the command's own status into 128+N.
-        var status = SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
-        GC.KeepAlive(registrations);
-        return status;
+        return SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
     }
 
-    private static async Task AcceptLoopAsync(Socket listener, string socketPath)
+    private static void AcceptLoop(Socket listener, string socketPath)
     {
+        var endPoint = new UnixDomainSocketEndPoint(socketPath);
         while (true)
         {
             Socket client;
             try
             {
-                client = await listener.AcceptAsync().ConfigureAwait(false);
+                client = listener.Accept();
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            _ = Task.Run(async () =>
+            using var tcp = client;
+            using var proxy = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
             {
-                using var tcp = client;
-                using var proxy = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await proxy.ConnectAsync(new UnixDomainSocketEndPoint(socketPath)).ConfigureAwait(false);
-                    tcp.NoDelay = true;
-                    // Hand the connection itself to the proxy; this process keeps nothing of it.
-                    DescriptorPassing.Send(proxy, tcp);
-                }
-                catch (SocketException)
-                {
-                    // The proxy is gone: the client sees its connection closed at once.
-                }
-            });
+                proxy.Connect(endPoint);
+                tcp.NoDelay = true;
+                // Hand the connection itself to the proxy; this process keeps nothing of it.
+                DescriptorPassing.Send(proxy, tcp);
+            }
+            catch (SocketException)
+            {
+                // The proxy is gone: the client sees its connection closed at once.
+            }
         }
     }
 }
