@@ -21,8 +21,8 @@ internal sealed class TerminalPrompt : IHostPrompt
         try
         {
             using var tty = new FileStream("/dev/tty", FileMode.Open, FileAccess.ReadWrite);
-            using var writer = new StreamWriter(tty) { AutoFlush = true };
-            using var reader = new StreamReader(tty);
+            using var writer = new StreamWriter(tty, leaveOpen: true) { AutoFlush = true };
+            using var reader = new StreamReader(tty, leaveOpen: true);
             // On a line of its own, so that it does not run into the command's output.
             writer.Write($"\ndotnet-sandbox: the command wants to reach {host}:{port}, which no rule allows.\n  [o]nce for this run, [a]lways (saved in your configuration), [d]eny (default): ");
             var answer = reader.ReadLine()?.Trim().ToLowerInvariant();
@@ -33,7 +33,7 @@ internal sealed class TerminalPrompt : IHostPrompt
                 _ => PromptAnswer.Deny,
             };
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return PromptAnswer.Deny;
         }

@@ -84,6 +84,39 @@ public sealed class EgressProxyTests
     }
 
     [Theory]
+    [InlineData(Identity.Current, "a")]
+    [InlineData(Identity.Unprivileged, "a")]
+    [InlineData(Identity.Current, "d")]
+    public void At_a_terminal_an_undecided_host_is_asked_about_once(Identity id, string answer)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        var config = Path.Combine(ws.Root, "config");
+        Directory.CreateDirectory(config);
+        ws.FixOwnership();
+
+        // On a real pseudo-terminal (script), with the answer typed ahead; two requests, one question.
+        var inner = Cli.ShellLine(Cli.CommandLine(id, ["exec", "--", "/bin/sh", "-c", $"{Curl} -p http://127.0.0.1:{server.Port}/; {Curl} -p http://127.0.0.1:{server.Port}/"]));
+        var env = ws.Environment(new Dictionary<string, string> { ["XDG_CONFIG_HOME"] = config }).Select(kv => $"{kv.Key}={Cli.Quote(kv.Value)}");
+        var r = Cli.ExecAnswering("[d]eny (default): ", answer + "\n", "script", "-qec", $"cd {Cli.Quote(ws.Project)} && env -i {string.Join(' ', env)} {inner}", "/dev/null");
+        var saved = Path.Combine(config, "dotnet-sandbox", "allowed-hosts");
+        Assert.True(System.Text.RegularExpressions.Regex.Count(r.StandardOutput, "wants to reach 127.0.0.1") == 1, r.ToString());
+        if (answer == "a")
+        {
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(r.StandardOutput, "200 12"));
+            Assert.Equal(2, server.Connections);
+            Assert.StartsWith($"127.0.0.1:{server.Port}", File.ReadAllText(saved), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.DoesNotContain("200 12", r.StandardOutput, StringComparison.Ordinal);
+            Assert.Equal(0, server.Connections);
+            Assert.False(File.Exists(saved));
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void Without_network_there_is_no_proxy_at_all(Identity id)
     {

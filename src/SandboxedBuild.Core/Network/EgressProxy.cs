@@ -208,9 +208,14 @@ public sealed class EgressProxy : IAsyncDisposable
                 _onAlways?.Invoke(new HostRule(host, HostRule.DefaultPorts.Contains(port) ? null : port, "allowed always at a prompt"));
             }
 
-            return answer == PromptAnswer.Deny
-                ? decision with { Verdict = Verdict.Denied, Reason = "refused at the prompt; " + decision.Reason }
-                : new Decision(Verdict.Allowed, answer == PromptAnswer.Always ? "allowed always at the prompt" : "allowed once at the prompt");
+            if (answer == PromptAnswer.Deny)
+            {
+                return decision with { Verdict = Verdict.Denied, Reason = "refused at the prompt; " + decision.Reason };
+            }
+
+            // The user named this very host and port, so a literal address counts as explicitly allowed.
+            var reason = answer == PromptAnswer.Always ? "allowed always at the prompt" : "allowed once at the prompt";
+            return new Decision(Verdict.Allowed, reason, new HostRule(host, port, reason));
         }
         finally
         {

@@ -149,6 +149,47 @@ public static class Cli
         return new CliResult(process.ExitCode, stdout.Result, stderr);
     }
 
+    /// <summary>
+    /// Runs a host command and types <paramref name="answer"/> on its standard input each time its
+    /// output shows <paramref name="prompt"/>, as a person at the terminal would.
+    /// </summary>
+    public static CliResult ExecAnswering(string prompt, string answer, string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new System.Text.StringBuilder();
+        var reader = Task.Run(() =>
+        {
+            var buffer = new char[256];
+            var answered = 0;
+            int read;
+            while ((read = process.StandardOutput.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                output.Append(buffer, 0, read);
+                var seen = System.Text.RegularExpressions.Regex.Count(output.ToString(), System.Text.RegularExpressions.Regex.Escape(prompt));
+                for (; answered < seen; answered++)
+                {
+                    process.StandardInput.Write(answer);
+                    process.StandardInput.Flush();
+                }
+            }
+        });
+        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{file} did not finish in 120 s");
+        }
+
+        reader.Wait(TimeSpan.FromSeconds(10));
+        return new CliResult(process.ExitCode, output.ToString(), stderr.Result);
+    }
+
     internal static void TryDelete(string path)
     {
         try
