@@ -68,6 +68,21 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void A_half_close_passes_through_the_tunnel(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackCountingServer();
+
+        // socat sends 5 bytes through a CONNECT tunnel, then half-closes; the server answers only
+        // once it sees the end of the stream, and the answer must still come back.
+        var r = Cli.Sh(id, ws, $"printf hello | socat -t 10 - \"PROXY:127.0.0.1:127.0.0.1:{server.Port},proxyport=${{HTTP_PROXY##*:}}\"", null, null,
+            "--allow-host", $"127.0.0.1:{server.Port}");
+        Assert.True(r.StandardOutput == "got 5 bytes\n", r.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void Many_concurrent_tunnels_carry_large_bodies_intact(Identity id)
     {
         Cli.SkipIfRedundant(id);
