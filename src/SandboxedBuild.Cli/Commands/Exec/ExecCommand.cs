@@ -14,55 +14,13 @@ internal static class ExecCommand
 
     public static Command Create()
     {
-        var allowRead = new Option<string[]>("--allow-read")
-        {
-            Description = "Make PATH visible, read-only. Repeatable.",
-            HelpName = "PATH",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var allowWrite = new Option<string[]>("--allow-write")
-        {
-            Description = "Make PATH writable (changes persist). Repeatable. Refused: /, homes and their parents, the shared /tmp, and anything in system directories.",
-            HelpName = "PATH",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var env = new Option<string[]>("--env")
-        {
-            Description = "Pass the caller's variable NAME through. Repeatable. Secret-looking names pass only this way, with a warning.",
-            HelpName = "NAME",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var setenv = new Option<string[]>("--setenv")
-        {
-            Description = "Set NAME to VALUE inside the sandbox. Repeatable.",
-            HelpName = "NAME=VALUE",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var allowHost = new Option<string[]>("--allow-host")
-        {
-            Description = "Let the command reach HOST through the egress proxy: a name, *.suffix, or an address, with :PORT for ports other than 443 and 80. Repeatable.",
-            HelpName = "HOST[:PORT]",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var denyHost = new Option<string[]>("--deny-host")
-        {
-            Description = "Never let the command reach HOST, whatever else allows it. Repeatable.",
-            HelpName = "HOST[:PORT]",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var preset = new Option<string[]>("--preset")
-        {
-            Description = $"Allow a named set of hosts: {string.Join(", ", Presets.Names)}. 'nuget' is on by default. Repeatable.",
-            HelpName = "NAME",
-            Arity = ArgumentArity.OneOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
+        var allowRead = Repeatable("--allow-read", "PATH", "Make PATH visible, read-only. Repeatable.");
+        var allowWrite = Repeatable("--allow-write", "PATH", "Make PATH writable (changes persist). Repeatable. Refused: /, homes and their parents, the shared /tmp, and anything in system directories.");
+        var env = Repeatable("--env", "NAME", "Pass the caller's variable NAME through. Repeatable. Secret-looking names pass only this way, with a warning.");
+        var setenv = Repeatable("--setenv", "NAME=VALUE", "Set NAME to VALUE inside the sandbox. Repeatable.");
+        var allowHost = Repeatable("--allow-host", "HOST[:PORT]", "Let the command reach HOST through the egress proxy: a name, *.suffix, or an address, with :PORT for ports other than 443 and 80. Repeatable.");
+        var denyHost = Repeatable("--deny-host", "HOST[:PORT]", "Never let the command reach HOST, whatever else allows it. Repeatable.");
+        var preset = Repeatable("--preset", "NAME", $"Allow a named set of hosts: {string.Join(", ", Presets.Names)}. 'nuget' is on by default. Repeatable.");
         var noDefaultPresets = new Option<bool>("--no-default-presets")
         {
             Description = "Leave out the presets that are on by default (nuget).",
@@ -219,4 +177,13 @@ internal static class ExecCommand
 
         return exec;
     }
+
+    /// <summary>An option that may be given many times, one value each time.</summary>
+    private static Option<string[]> Repeatable(string name, string helpName, string description) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
 }
