@@ -1,0 +1,1 @@
+Console.WriteLine($"SBX-PRIVATE-FEED {Sbx.PrivateSample.Sample.Message}");
