@@ -160,6 +160,7 @@ public static class SeatbeltProfile
             .ThenBy(r => Canonical(r.Path), StringComparer.Ordinal)
             .ThenBy(r => r.Path, StringComparer.Ordinal)
             .ToList();
+        var canonical = rules.Select(r => (Path: Canonical(r.Path), r.Access)).ToList();
 
         var sb = new StringBuilder();
         AppendHeader(sb, policy, host, rules);
@@ -169,8 +170,8 @@ public static class SeatbeltProfile
         AppendPlatform(sb);
         AppendPolicyPaths(sb, rules, host);
         AppendPrivateDirectory(sb, host);
-        AppendAncestors(sb, rules, host);
-        AppendPins(sb, rules);
+        AppendAncestors(sb, rules, canonical, host);
+        AppendPins(sb, canonical);
         AppendNetwork(sb, network, host);
         AppendNotAllowed(sb);
         return sb.ToString();
@@ -309,7 +310,7 @@ public static class SeatbeltProfile
         Rule(sb, "allow", ReadOperations + " " + WriteOperations, [.. Forms(host.PrivateTempDirectory).Select(Subpath)]);
     }
 
-    private static void AppendAncestors(StringBuilder sb, List<PathRule> rules, SeatbeltHost host)
+    private static void AppendAncestors(StringBuilder sb, List<PathRule> rules, List<(string Path, PathAccess Access)> canonical, SeatbeltHost host)
     {
         // After every deny: a private home denies its own metadata, but /Users/dev must still be
         // stat-able on the way to the project inside it.
@@ -317,7 +318,6 @@ public static class SeatbeltProfile
             .Concat(PlatformPaths.Select(p => p.Path))
             .Concat(ReadWriteDevices).Concat(ReadOnlyDevices)
             .Append(host.PrivateTempDirectory);
-        var canonical = rules.Select(r => (Path: Canonical(r.Path), r.Access)).ToList();
         var ancestors = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var form in visible.SelectMany(Forms))
         {
@@ -335,9 +335,8 @@ public static class SeatbeltProfile
         Rule(sb, "allow", "file-read-metadata", [.. ancestors.Select(Literal)]);
     }
 
-    private static void AppendPins(StringBuilder sb, List<PathRule> rules)
+    private static void AppendPins(StringBuilder sb, List<(string Path, PathAccess Access)> canonical)
     {
-        var canonical = rules.Select(r => (Path: Canonical(r.Path), r.Access)).ToList();
         var pins = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var (path, access) in canonical.Where(r => r.Access != PathAccess.ReadWrite))
         {
@@ -564,7 +563,10 @@ public static class SeatbeltProfile
 
     private static string? Parent(string path) => path == "/" ? null : path.LastIndexOf('/') is > 0 and var i ? path[..i] : "/";
 
-    /// <summary>The access of the rule that decides <paramref name="path"/> (canonical paths), if any.</summary>
+    /// <summary>
+    /// The access of the rule that decides <paramref name="path"/>, if any: <see cref="SandboxPolicy.RuleFor"/>
+    /// on the <c>/private</c> forms, which it does not know (<c>/private/tmp/x</c> is decided by a rule for <c>/tmp</c>).
+    /// </summary>
     private static PathAccess? Nearest(List<(string Path, PathAccess Access)> rules, string path)
     {
         (string Path, PathAccess Access)? best = null;
