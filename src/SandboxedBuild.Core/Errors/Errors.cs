@@ -156,6 +156,12 @@ public static class Errors
         "the macOS (seatbelt) backend is not implemented yet; nothing was run.",
         "run it under Linux with bubblewrap for now; see Limitations in the README.");
 
+    /// <summary>A path cannot be written into a seatbelt profile without changing its meaning.</summary>
+    public static readonly ErrorCode PathNotRepresentableInProfile = new(
+        "SBX5002", Severity.Error,
+        "the path '{0}' cannot be written into a seatbelt profile: it contains {1}.",
+        "rename it, or leave it out of the policy (it is named by the working directory, --allow-read, --allow-write or the home directory); the sandbox refuses such names rather than risk a profile that means something else.");
+
     // 6xxx — egress proxy
 
     /// <summary>A host pattern on the command line is malformed.</summary>
@@ -189,7 +195,7 @@ public static class Errors
         InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported,
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
-        SeatbeltNotImplemented,
+        SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode,
     ];
 }

@@ -150,7 +150,8 @@ public static class PolicyWriter
         json.WriteEndArray();
     }
 
-    private static string Label(PathAccess access) => access switch
+    /// <summary>The word a listing uses for <paramref name="access"/>; the seatbelt profile's comments use it too.</summary>
+    internal static string Label(PathAccess access) => access switch
     {
         PathAccess.ReadOnly => "read",
         PathAccess.ReadWrite => "write",
