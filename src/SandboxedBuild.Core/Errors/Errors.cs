@@ -110,6 +110,24 @@ public static class Errors
         "--allow-read {0} exposes {1}.",
         "name the narrowest directory the command needs to read.");
 
+    /// <summary>A NuGet V3 service index could not be read, so the hosts behind it are unknown.</summary>
+    public static readonly ErrorCode ServiceIndexUnreadable = new(
+        "SBX3007", Severity.Warning,
+        "could not list the hosts behind the NuGet service index {0}: {1}",
+        "only the feed's own host is known; if the restore then needs another host, allow it with --allow-host, or check the feed's URL and that it answers without credentials.");
+
+    /// <summary>A NuGet config file is unreadable or invalid.</summary>
+    public static readonly ErrorCode NuGetConfigUnreadable = new(
+        "SBX3008", Severity.Error,
+        "the NuGet configuration could not be read: {0}",
+        "fix or remove the file named above; 'dotnet restore' fails on it too.");
+
+    /// <summary>A NuGet environment variable holds a relative path, or there is no home directory.</summary>
+    public static readonly ErrorCode NuGetVariableInvalid = new(
+        "SBX3009", Severity.Error,
+        "{0} is '{1}', which is not an absolute path.",
+        "set {0} to an absolute path, or unset it; 'dotnet restore' refuses it too.");
+
     // 4xxx — Linux backend (bubblewrap)
 
     /// <summary>bwrap is not installed.</summary>
@@ -194,6 +212,7 @@ public static class Errors
         InvalidUsage, NoCommand, CommandNotFound, CommandNotExecutable, WorkingDirectoryTooBroad, CommandHidden,
         InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported,
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
+        ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode,

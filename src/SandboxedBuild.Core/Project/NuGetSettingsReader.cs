@@ -1,0 +1,401 @@
+using System.Collections.Immutable;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using NuGet.Configuration;
+using SandboxedBuild.Errors;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>
+/// Reads the effective NuGet configuration of a project or solution directory: the config files a
+/// restore started there reads, merged by NuGet.Configuration itself, and the folders and sources that
+/// follow from them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// NuGet.Configuration parses and merges the files (<c>&lt;clear/&gt;</c>, later keys overriding earlier
+/// ones). Everything NuGet would take from the process environment is taken from the environment given
+/// to <see cref="Read"/> instead: the home directory (<c>DOTNET_CLI_HOME</c>, <c>HOME</c>),
+/// <c>XDG_DATA_HOME</c>, <c>NUGET_COMMON_APPLICATION_DATA</c>, <c>NUGET_PACKAGES</c>,
+/// <c>NUGET_FALLBACK_PACKAGES</c>, <c>NUGET_HTTP_CACHE_PATH</c>, <c>NuGetPackageSourceCredentials_*</c>
+/// and the <c>%VARIABLE%</c> references in values. That is why the file list, the folders and the
+/// package-source list are computed here rather than by <c>Settings.LoadDefaultSettings</c>,
+/// <c>SettingsUtility</c> and <c>PackageSourceProvider</c>, which read the process environment, cache the
+/// home directory for the life of the process, create a missing user config, and open client
+/// certificates. The rules follow NuGet 8.0.
+/// </para>
+/// <para>
+/// Not covered: MSBuild properties that override the configuration per project (<c>RestoreSources</c>,
+/// <c>RestoreAdditionalProjectSources</c>, <c>RestorePackagesPath</c>, <c>RestoreFallbackFolders</c>,
+/// <c>RestoreConfigFile</c>) and a <c>--configfile</c> given to restore.
+/// </para>
+/// </remarks>
+public static partial class NuGetSettingsReader
+{
+    private const string DefaultUserConfig = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+          </packageSources>
+        </configuration>
+        """;
+
+    /// <summary>Reads the configuration a restore started in <paramref name="rootDirectory"/> would use.</summary>
+    /// <param name="rootDirectory">The project or solution directory; the config chain starts here and goes up to the file-system root.</param>
+    /// <param name="environment">The caller's environment, authoritative for every variable NuGet consults (see the remarks on the type).</param>
+    /// <returns>The effective settings. Nothing is written: a missing user config is read as the default one NuGet would create.</returns>
+    /// <exception cref="SandboxException">
+    /// SBX3008 when a config file cannot be read or is not valid (a restore would fail on it too);
+    /// SBX3009 when a NuGet variable holds a relative path, or no home directory is set.
+    /// </exception>
+    public static NuGetSettingsSnapshot Read(string rootDirectory, IReadOnlyDictionary<string, string> environment)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
+        ArgumentNullException.ThrowIfNull(environment);
+
+        var locations = NuGetLocations.From(environment);
+        string? standIn = null;
+        try
+        {
+            var files = FindConfigFiles(Path.GetFullPath(rootDirectory), locations);
+            var paths = files.Select(f => f.Path).ToList();
+
+            // NuGet creates a missing user config with nuget.org in it on first use, so that source is
+            // part of what a restore sees. A private copy of that default stands in for it while reading,
+            // in the user config's place, and what it contributes is attributed to the (missing) user config.
+            if (!File.Exists(locations.UserConfigFile))
+            {
+                standIn = Path.Combine(Directory.CreateTempSubdirectory("dotnet-sandbox-nuget-").FullName, "NuGet.Config");
+                File.WriteAllText(standIn, DefaultUserConfig, Encoding.UTF8);
+                var userPlace = files.FindIndex(f => f.Kind != ConfigKind.Project);
+                paths.Insert(userPlace < 0 ? paths.Count : userPlace, standIn);
+            }
+
+            using var context = new SettingsLoadingContext();
+            var settings = Load(paths, context);
+            var defaults = File.Exists(locations.DefaultsFile) ? Load([locations.DefaultsFile], context) : null;
+
+            string Origin(SettingItem item) =>
+                item.ConfigPath is { } path && path == standIn ? locations.UserConfigFile : item.ConfigPath ?? string.Empty;
+
+            var machineWide = files.Where(f => f.Kind == ConfigKind.MachineWide).Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            var (packagesFolder, reason) = GlobalPackagesFolder(settings, environment, locations, Origin);
+            var configFiles = files.Select(f => f.Path).ToList();
+            if (defaults is not null)
+            {
+                configFiles.Add(locations.DefaultsFile);
+            }
+
+            return new NuGetSettingsSnapshot(
+                packagesFolder,
+                reason,
+                HttpCacheFolder(environment, locations),
+                FallbackFolders(settings, environment, Origin),
+                Sources(settings, defaults, ConfigurationConstants.PackageSources, environment, machineWide, Origin),
+                [.. configFiles],
+                locations.UserConfigFile)
+            {
+                AuditSources = Sources(settings, defaults, ConfigurationConstants.AuditSources, environment, machineWide, Origin),
+            };
+        }
+        catch (Exception e) when (e is NuGetConfigurationException or IOException or UnauthorizedAccessException)
+        {
+            throw new SandboxException(Errors.Errors.NuGetConfigUnreadable, e.Message);
+        }
+        finally
+        {
+            if (standIn is not null)
+            {
+                Directory.Delete(Path.GetDirectoryName(standIn)!, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Expands <c>%NAME%</c> references the way <see cref="Environment.ExpandEnvironmentVariables"/> does, from <paramref name="environment"/>.</summary>
+    internal static string Expand(string value, IReadOnlyDictionary<string, string> environment)
+    {
+        if (!value.Contains('%', StringComparison.Ordinal))
+        {
+            return value;
+        }
+
+        var result = new StringBuilder(value.Length);
+        var i = 0;
+        while (i < value.Length)
+        {
+            var open = value.IndexOf('%', i);
+            var close = open < 0 ? -1 : value.IndexOf('%', open + 1);
+            if (close < 0)
+            {
+                result.Append(value, i, value.Length - i);
+                break;
+            }
+
+            result.Append(value, i, open - i);
+            if (environment.TryGetValue(value[(open + 1)..close], out var replacement))
+            {
+                result.Append(replacement);
+                i = close + 1;
+            }
+            else
+            {
+                // An unknown name stays as written, and its closing '%' may open the next reference.
+                result.Append(value, open, close - open);
+                i = close;
+            }
+        }
+
+        return result.ToString();
+    }
+
+    /// <summary>Resolves a source or folder value as NuGet does: URLs stay, paths become absolute against the config file's directory.</summary>
+    internal static string ResolvePath(string value, string configFile)
+    {
+        if (value.Length == 0)
+        {
+            return value;
+        }
+
+        if (Path.IsPathRooted(value))
+        {
+            return Path.GetFullPath(value);
+        }
+
+        if (Uri.TryCreate(value, UriKind.Absolute, out var uri))
+        {
+            return uri.IsFile ? Path.GetFullPath(uri.LocalPath) : value;
+        }
+
+        return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile) ?? "/", value));
+    }
+
+    private static ISettings Load(IList<string> paths, SettingsLoadingContext context) =>
+        Settings.LoadImmutableSettingsGivenConfigPaths(paths, context);
+
+    /// <summary>The config files NuGet reads, highest priority first (<c>Settings.LoadDefaultSettings</c>' order).</summary>
+    private static List<(string Path, ConfigKind Kind)> FindConfigFiles(string root, NuGetLocations locations)
+    {
+        var files = new List<(string, ConfigKind)>();
+        for (var directory = root; directory is not null; directory = Path.GetDirectoryName(directory))
+        {
+            // On a case-sensitive file system NuGet takes the first of nuget.config, NuGet.config,
+            // NuGet.Config in each directory, and only that one.
+            var found = Settings.OrderedSettingsFileNames.Select(name => Path.Combine(directory, name)).FirstOrDefault(File.Exists);
+            if (found is not null)
+            {
+                files.Add((found, ConfigKind.Project));
+            }
+        }
+
+        if (File.Exists(locations.UserConfigFile))
+        {
+            files.Add((locations.UserConfigFile, ConfigKind.User));
+        }
+
+        files.AddRange(ConfigsIn(locations.AdditionalUserConfigDirectory)
+            .Where(f => Path.GetFileName(f) != "NuGet.Config")
+            .Select(f => (f, ConfigKind.User)));
+        files.AddRange(ConfigsIn(locations.MachineWideConfigDirectory).Select(f => (f, ConfigKind.MachineWide)));
+        return files;
+    }
+
+    /// <summary>The <c>*.Config</c> and <c>*.config</c> files directly in <paramref name="directory"/>, in ordinal order.</summary>
+    /// <remarks>NuGet sorts the additional user configs but takes the machine-wide ones in directory order; sorting both makes the result stable.</remarks>
+    private static IEnumerable<string> ConfigsIn(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        return Directory.EnumerateFiles(directory)
+            .Where(f => f.EndsWith(".Config", StringComparison.Ordinal) || f.EndsWith(".config", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+    }
+
+    private static (string Folder, string Reason) GlobalPackagesFolder(
+        ISettings settings, IReadOnlyDictionary<string, string> environment, NuGetLocations locations, Func<SettingItem, string> origin)
+    {
+        if (NuGetLocations.Get(environment, "NUGET_PACKAGES") is { } variable)
+        {
+            return (RootedFolder("NUGET_PACKAGES", variable), "NUGET_PACKAGES environment variable");
+        }
+
+        if (settings.GetSection(ConfigurationConstants.Config)?.GetFirstItemWithAttribute<AddItem>(ConfigurationConstants.KeyAttribute, ConfigurationConstants.GlobalPackagesFolder) is { } item
+            && RawValue(item, environment) is { Length: > 0 } value)
+        {
+            var file = origin(item);
+            return (TrimEnd(ResolvePath(value, file)), $"{ConfigurationConstants.GlobalPackagesFolder} in {file}");
+        }
+
+        return (locations.DefaultGlobalPackagesFolder, "NuGet default (~/.nuget/packages)");
+    }
+
+    private static string HttpCacheFolder(IReadOnlyDictionary<string, string> environment, NuGetLocations locations) =>
+        NuGetLocations.Get(environment, "NUGET_HTTP_CACHE_PATH") is { } variable
+            ? RootedFolder("NUGET_HTTP_CACHE_PATH", variable)
+            : locations.DefaultHttpCacheFolder;
+
+    private static ImmutableArray<string> FallbackFolders(ISettings settings, IReadOnlyDictionary<string, string> environment, Func<SettingItem, string> origin)
+    {
+        if (NuGetLocations.Get(environment, "NUGET_FALLBACK_PACKAGES") is { } variable)
+        {
+            return [.. variable.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(f => RootedFolder("NUGET_FALLBACK_PACKAGES", f))];
+        }
+
+        var order = settings.GetConfigFilePaths();
+        return
+        [
+            .. (settings.GetSection(ConfigurationConstants.FallbackPackageFolders)?.Items ?? [])
+                .OrderBy(i => order.IndexOf(i.ConfigPath ?? string.Empty))
+                .OfType<AddItem>()
+                .Select(i => TrimEnd(ResolvePath(RawValue(i, environment), origin(i)))),
+        ];
+    }
+
+    /// <summary>
+    /// The enabled sources of one section, in NuGet's order: by config file, highest priority first;
+    /// one source per name; then the sources of NuGetDefaults.config that are not there by name or URL,
+    /// before the first machine-wide source.
+    /// </summary>
+    /// <remarks>
+    /// Mirrors <c>PackageSourceProvider.LoadPackageSources</c>. Note that NuGet disables a source listed
+    /// in <c>&lt;disabledPackageSources&gt;</c> whatever the entry's value (even <c>false</c>), matching
+    /// names case-sensitively.
+    /// </remarks>
+    private static ImmutableArray<NuGetSource> Sources(
+        ISettings settings,
+        ISettings? defaults,
+        string sectionName,
+        IReadOnlyDictionary<string, string> environment,
+        HashSet<string> machineWideFiles,
+        Func<SettingItem, string> origin)
+    {
+        var order = settings.GetConfigFilePaths();
+        var disabled = (settings.GetSection(ConfigurationConstants.DisabledPackageSources)?.Items.OfType<AddItem>() ?? [])
+            .Select(i => i.Key)
+            .ToHashSet(StringComparer.Ordinal);
+        var credentials = (settings.GetSection(ConfigurationConstants.CredentialsSectionName)?.Items.OfType<CredentialsItem>() ?? [])
+            .Where(c => !c.IsEmpty())
+            .Select(c => c.ElementName)
+            .ToHashSet(StringComparer.Ordinal);
+
+        var loaded = new List<Candidate>();
+        foreach (var item in (settings.GetSection(sectionName)?.Items.OfType<SourceItem>() ?? []).OrderBy(i => order.IndexOf(i.ConfigPath ?? string.Empty)))
+        {
+            var file = origin(item);
+            var candidate = new Candidate(
+                new NuGetSource(item.Key, ResolvePath(RawValue(item, environment), file), file, false) { ProtocolVersion = ProtocolVersion(item) },
+                Enabled: !disabled.Contains(item.Key),
+                MachineWide: machineWideFiles.Contains(file));
+            var existing = loaded.FindIndex(c => string.Equals(c.Source.Name, item.Key, StringComparison.OrdinalIgnoreCase));
+            if (existing < 0)
+            {
+                loaded.Add(candidate);
+            }
+            else if (loaded[existing].Source.ProtocolVersion < candidate.Source.ProtocolVersion && candidate.Source.ProtocolVersion <= 3)
+            {
+                // NuGet's rule: a later duplicate with a higher protocol version replaces the earlier one in place.
+                loaded[existing] = candidate;
+            }
+        }
+
+        if (defaults is not null)
+        {
+            var defaultDisabled = (defaults.GetSection(ConfigurationConstants.DisabledPackageSources)?.Items.OfType<AddItem>() ?? []).Select(i => i.Key).ToList();
+            var added = new List<Candidate>();
+            foreach (var item in defaults.GetSection(sectionName)?.Items.OfType<SourceItem>() ?? [])
+            {
+                var file = item.ConfigPath ?? string.Empty;
+                var source = new NuGetSource(item.Key, ResolvePath(RawValue(item, environment), file), file, false) { ProtocolVersion = ProtocolVersion(item) };
+                if (!loaded.Any(c => string.Equals(c.Source.Url, source.Url, StringComparison.OrdinalIgnoreCase) || string.Equals(c.Source.Name, source.Name, StringComparison.OrdinalIgnoreCase)))
+                {
+                    added.Add(new Candidate(source, !defaultDisabled.Contains(item.Key, StringComparer.OrdinalIgnoreCase), MachineWide: false));
+                }
+            }
+
+            var at = loaded.FindIndex(c => c.MachineWide);
+            loaded.InsertRange(at < 0 ? loaded.Count : at, added);
+        }
+
+        var endpoints = ExternalFeedEndpoints(environment);
+        return
+        [
+            .. loaded.Where(c => c.Enabled).Select(c => c.Source with
+            {
+                HasCredentials = credentials.Contains(c.Source.Name)
+                    || HasCredentialVariable(environment, c.Source.Name)
+                    || endpoints.Contains(c.Source.Url.TrimEnd('/'))
+                    || (NuGetSource.TryGetHttpUri(c.Source.Url, out var uri) && uri.UserInfo.Length > 0),
+            }),
+        ];
+    }
+
+    private static int ProtocolVersion(SourceItem item) =>
+        int.TryParse(item.ProtocolVersion, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 2;
+
+    /// <summary>The <c>value</c> attribute as written, with <c>%VARIABLE%</c> expanded from <paramref name="environment"/> (NuGet's <c>AddItem.Value</c> expands from the process).</summary>
+    private static string RawValue(AddItem item, IReadOnlyDictionary<string, string> environment) =>
+        item.GetAttributes().TryGetValue(ConfigurationConstants.ValueAttribute, out var value) ? Expand(value, environment) : string.Empty;
+
+    /// <summary>NuGet's <c>NuGetPackageSourceCredentials_NAME</c> variable, in the form NuGet accepts.</summary>
+    private static bool HasCredentialVariable(IReadOnlyDictionary<string, string> environment, string name) =>
+        NuGetLocations.Get(environment, "NuGetPackageSourceCredentials_" + name) is { } value && CredentialVariable().IsMatch(value.Trim());
+
+    /// <summary>
+    /// The endpoints of <c>VSS_NUGET_EXTERNAL_FEED_ENDPOINTS</c>, the variable through which CI hands feed
+    /// credentials to the Azure Artifacts credential provider.
+    /// </summary>
+    private static HashSet<string> ExternalFeedEndpoints(IReadOnlyDictionary<string, string> environment)
+    {
+        var endpoints = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (NuGetLocations.Get(environment, "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS") is not { } json)
+        {
+            return endpoints;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("endpointCredentials", out var list)
+                && list.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var entry in list.EnumerateArray())
+                {
+                    if (entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("endpoint", out var endpoint) && endpoint.ValueKind == JsonValueKind.String)
+                    {
+                        endpoints.Add(endpoint.GetString()!.TrimEnd('/'));
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // The credential provider rejects it too; the sources then have no credentials from it.
+        }
+
+        return endpoints;
+    }
+
+    private static string RootedFolder(string variable, string value) =>
+        Path.IsPathRooted(value)
+            ? TrimEnd(Path.GetFullPath(value))
+            : throw new SandboxException(Errors.Errors.NuGetVariableInvalid, variable, value);
+
+    private static string TrimEnd(string path) => Path.TrimEndingDirectorySeparator(path);
+
+    [GeneratedRegex(@"^Username=(?<user>.*?);\s*Password=(?<pass>.*?)(?:;ValidAuthenticationTypes=(?<authTypes>.*?))?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex CredentialVariable();
+
+    private enum ConfigKind
+    {
+        Project,
+        User,
+        MachineWide,
+    }
+
+    private sealed record Candidate(NuGetSource Source, bool Enabled, bool MachineWide);
+}
