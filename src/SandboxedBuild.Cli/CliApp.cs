@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SandboxedBuild.Cli.Commands.Doctor;
 using SandboxedBuild.Cli.Commands.Exec;
+using SandboxedBuild.Cli.Commands.Project;
 using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Cli;
@@ -16,7 +17,9 @@ internal static class CliApp
             secrets, write outside the project, or reach the network.
 
             Examples:
-              dotnet sandbox exec -- dotnet build          build the current directory, sandboxed
+              dotnet sandbox test                          restore, build and test, each step sandboxed
+              dotnet sandbox policy --step build           what the build step may do, and why
+              dotnet sandbox exec -- ./script.sh           any command, the current directory writable
               dotnet sandbox exec --print-policy -- true   show what the sandbox allows, and why
               dotnet sandbox doctor                        check that this machine can sandbox
 
@@ -24,6 +27,13 @@ internal static class CliApp
             stderr says why), 126 when the command cannot be executed, 127 when it is not found.
             """);
         root.Subcommands.Add(ExecCommand.Create());
+        foreach (var step in StepCommands.Create())
+        {
+            root.Subcommands.Add(step);
+        }
+
+        root.Subcommands.Add(PolicyCommand.Create());
+        root.Subcommands.Add(TrustCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
 
         var result = root.Parse(args);

@@ -72,6 +72,24 @@ public static class Errors
         "sandboxing is not supported on {0}.",
         "run it under Linux with bubblewrap installed, for example in WSL 2.");
 
+    /// <summary>No project or solution where the step was asked for.</summary>
+    public static readonly ErrorCode NoProjectFound = new(
+        "SBX1010", Severity.Error,
+        "no project or solution file in '{0}'.",
+        "cd into the project's directory, or name the file: dotnet sandbox {1} path/to/App.csproj");
+
+    /// <summary>More than one candidate and none named.</summary>
+    public static readonly ErrorCode ManyProjectsFound = new(
+        "SBX1011", Severity.Error,
+        "'{0}' holds more than one project or solution file ({1}).",
+        "name the one to use: dotnet sandbox {2} {3}");
+
+    /// <summary>The named project or solution is missing or of an unknown kind.</summary>
+    public static readonly ErrorCode ProjectFileInvalid = new(
+        "SBX1012", Severity.Error,
+        "'{0}' is not a project or solution file ({1}).",
+        "name a .csproj, .fsproj, .vbproj, .sln or .slnx file, or a directory that holds exactly one.");
+
     // 3xxx — policy
 
     /// <summary>A path named by --allow-read or --allow-write does not exist.</summary>
@@ -127,6 +145,36 @@ public static class Errors
         "SBX3009", Severity.Error,
         "{0} is '{1}', which is not an absolute path.",
         "set {0} to an absolute path, or unset it; 'dotnet restore' refuses it too.");
+
+    /// <summary>An output directory the step must write could not be created before the run.</summary>
+    public static readonly ErrorCode OutputDirectoryCreateFailed = new(
+        "SBX3010", Severity.Error,
+        "could not create the output directory '{0}': {1}",
+        "check that you may write its parent directory; the sandbox binds it writable only if it exists.");
+
+    /// <summary>MSBuild could not evaluate a project (inside the sandbox) to infer the policy.</summary>
+    public static readonly ErrorCode ProjectEvaluationFailed = new(
+        "SBX3011", Severity.Error,
+        "MSBuild could not evaluate '{0}' to infer the policy (exit status {1}): {2}",
+        "run 'dotnet msbuild {0} -getProperty:OutputPath' to see the full error, and fix the project first.");
+
+    /// <summary>Project files ask for more than the default policy; not applied until the user approves.</summary>
+    public static readonly ErrorCode PendingWidening = new(
+        "SBX3012", Severity.Warning,
+        "the project files ask for {0} widening(s) that are not applied until you approve them outside the sandbox:{1}",
+        "review and approve with 'dotnet sandbox trust {2}'; until then the steps run without them.");
+
+    /// <summary>A path inferred from the project is refused outright.</summary>
+    public static readonly ErrorCode InferredPathRefused = new(
+        "SBX3013", Severity.Warning,
+        "ignoring {0} '{1}' of {2}: it is {3}.",
+        "point it at a directory inside the repository; the sandbox never makes such a directory writable.");
+
+    /// <summary>Feed credentials are kept out of the sandbox.</summary>
+    public static readonly ErrorCode CredentialsNotPassed = new(
+        "SBX3014", Severity.Warning,
+        "package source '{0}' has credentials in {1}; they are not passed into the sandbox, so a restore from it fails inside if the feed needs them.",
+        "restore outside the sandbox (dotnet restore), then run the other steps sandboxed: dotnet sandbox test --no-restore");
 
     // 4xxx — Linux backend (bubblewrap)
 
@@ -210,9 +258,10 @@ public static class Errors
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
         InvalidUsage, NoCommand, CommandNotFound, CommandNotExecutable, WorkingDirectoryTooBroad, CommandHidden,
-        InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported,
+        InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported, NoProjectFound, ManyProjectsFound, ProjectFileInvalid,
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
         ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
+        OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode,

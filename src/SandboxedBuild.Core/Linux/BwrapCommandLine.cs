@@ -75,6 +75,9 @@ public static class BwrapCommandLine
         var exists = isDirectory || fs.FileExists(path);
         switch (rule.Access)
         {
+            case PathAccess.ReadOnly when rule.Source is { } source:
+                args.AddRange(["--ro-bind", source, path]);
+                break;
             case PathAccess.ReadOnly when fs.LinkTarget(path) is { } target && IsSymlinkWorthKeeping(path, target, policy):
                 // /bin -> usr/bin: recreate the link instead of binding the same tree twice.
                 args.AddRange(["--symlink", target, path]);
@@ -82,7 +85,7 @@ public static class BwrapCommandLine
             case PathAccess.ReadOnly when exists:
                 args.AddRange(["--ro-bind", path, path]);
                 break;
-            case PathAccess.ReadWrite when exists:
+            case PathAccess.ReadWrite when exists || rule.CreateIfMissing:
                 args.AddRange(["--bind", path, path]);
                 break;
             case PathAccess.Scratch:

@@ -79,6 +79,18 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
     {
         var resolved = ResolveCommand(policy, command[0]);
+        foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.ReadWrite && r.CreateIfMissing && !_fs.DirectoryExists(r.Path)))
+        {
+            try
+            {
+                Directory.CreateDirectory(rule.Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new SandboxException(Errors.Errors.OutputDirectoryCreateFailed, rule.Path, ex.Message);
+            }
+        }
+
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         var warnings = new List<string>();

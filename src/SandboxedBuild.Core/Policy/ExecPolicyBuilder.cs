@@ -4,6 +4,23 @@ using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Policy;
 
+/// <summary>The project part of a policy: its paths, variables and hosts, in place of a writable working directory.</summary>
+/// <param name="Rules">Path rules added after the system ones (a rule for the same path replaces the system one).</param>
+/// <param name="PackagesFolder">The NuGet global packages folder the project uses, if known.</param>
+/// <param name="Hosts">Hosts the project's steps may reach, besides presets and the command line's.</param>
+/// <param name="Environment">Variables set after the defaults.</param>
+public sealed record WorkArea(IReadOnlyList<PathRule> Rules, string? PackagesFolder = null, IReadOnlyList<HostRule>? Hosts = null, IReadOnlyList<EnvironmentEntry>? Environment = null)
+{
+    /// <summary>Variables set after the defaults.</summary>
+    public IReadOnlyList<EnvironmentEntry> Environment { get; init; } = Environment ?? [];
+
+    /// <summary>Hosts the project's steps may reach.</summary>
+    public IReadOnlyList<HostRule> Hosts { get; init; } = Hosts ?? [];
+
+    /// <summary>Writable directories that nobody opens a shell or runs git in (the packages folder, the HTTP cache): no placeholders for protected names there.</summary>
+    public IReadOnlySet<string> Unprotected { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+}
+
 /// <summary>
 /// Builds the policy for running an arbitrary command in a directory: the directory is writable,
 /// the toolchain is readable, the home directory and the host's temporary and runtime directories
@@ -54,9 +71,8 @@ public static class ExecPolicyBuilder
     /// <exception cref="SandboxException">An option or the working directory is refused.</exception>
     public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings)
     {
-        var fs = host.FileSystem;
         var cwd = host.WorkingDirectory;
-        if (!fs.DirectoryExists(cwd))
+        if (!host.FileSystem.DirectoryExists(cwd))
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
         }
@@ -64,6 +80,27 @@ public static class ExecPolicyBuilder
         if (DescribeTooBroad(cwd, host.HomeDirectory) is { } what)
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, cwd, what);
+        }
+
+        var work = new WorkArea([new PathRule(cwd, PathAccess.ReadWrite, "working directory: the project the command works on")]);
+        return Build(host, options, warnings, work);
+    }
+
+    /// <summary>
+    /// Builds the policy with the system part of <see cref="Build(HostFacts, ExecOptions, ICollection{string})"/>
+    /// and the project part described by <paramref name="work"/> instead of a writable working directory.
+    /// </summary>
+    /// <param name="host">Facts about the caller; its working directory is where the command starts.</param>
+    /// <param name="options">Explicit widenings from the command line.</param>
+    /// <param name="warnings">Receives coded warnings.</param>
+    /// <param name="work">The project's paths, variables and hosts, already validated by the caller.</param>
+    public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings, WorkArea work)
+    {
+        var fs = host.FileSystem;
+        var cwd = host.WorkingDirectory;
+        if (!fs.DirectoryExists(cwd))
+        {
+            throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
         }
 
         // Later entries for the same path replace earlier ones, so the order below is the order of precedence.
@@ -101,7 +138,10 @@ public static class ExecPolicyBuilder
             Add(new PathRule(packages, PathAccess.ReadOnly, "NuGet global packages folder: restored packages that builds reference, read-only"));
         }
 
-        Add(new PathRule(cwd, PathAccess.ReadWrite, "working directory: the project the command works on"));
+        foreach (var rule in work.Rules)
+        {
+            Add(rule);
+        }
 
         foreach (var raw in options.AllowRead)
         {
@@ -135,7 +175,7 @@ public static class ExecPolicyBuilder
         // Protect what executes later below every writable directory. An explicit --allow-write of a
         // protected path itself still wins: it is the user's visible choice.
         var explicitWrites = options.AllowWrite.Select(p => PathUtil.Normalize(p, cwd)).ToHashSet(StringComparer.Ordinal);
-        foreach (var root in rules.Values.Where(r => r.Access == PathAccess.ReadWrite && fs.DirectoryExists(r.Path)).Select(r => r.Path).ToList())
+        foreach (var root in rules.Values.Where(r => r.Access == PathAccess.ReadWrite && (fs.DirectoryExists(r.Path) || r.CreateIfMissing) && !work.Unprotected.Contains(r.Path)).Select(r => r.Path).ToList())
         {
             foreach (var rule in ProtectedRules(fs, root).Where(r => !explicitWrites.Contains(r.Path)))
             {
@@ -143,14 +183,14 @@ public static class ExecPolicyBuilder
             }
         }
 
-        var network = BuildNetwork(options, warnings);
-        var environment = BuildEnvironment(host, options, packages, network, warnings);
+        var network = BuildNetwork(options, warnings, work.Hosts);
+        var environment = BuildEnvironment(host, options, work.PackagesFolder ?? packages, network, warnings, work.Environment);
         var ordered = rules.Values.OrderBy(r => PathUtil.Depth(r.Path)).ThenBy(r => r.Path, StringComparer.Ordinal).ToImmutableArray();
         return new SandboxPolicy(cwd, ordered, environment, network);
     }
 
     /// <summary>The network part: none, or the proxy with presets, saved hosts and the command line's entries.</summary>
-    internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<string> warnings)
+    internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<string> warnings, IReadOnlyList<HostRule>? projectHosts = null)
     {
         if (options.NetworkMode == NetworkMode.None)
         {
@@ -164,6 +204,7 @@ public static class ExecPolicyBuilder
         }
 
         allow.AddRange(options.SavedHosts);
+        allow.AddRange(projectHosts ?? []);
         allow.AddRange(options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", "--allow-host on the command line")));
         var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", "--deny-host on the command line")).ToImmutableArray();
         if (options.NetworkMode == NetworkMode.Audit)
@@ -312,7 +353,7 @@ public static class ExecPolicyBuilder
             ? PathUtil.Normalize(p, host.WorkingDirectory)
             : host.HomeDirectory + "/.nuget/packages";
 
-    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<string> warnings)
+    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<string> warnings, IReadOnlyList<EnvironmentEntry> workEnvironment)
     {
         var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
         foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
@@ -326,7 +367,7 @@ public static class ExecPolicyBuilder
         void Set(string name, string value, string reason) => env[name] = new EnvironmentEntry(name, value, reason);
         Set("HOME", host.HomeDirectory, "same path as outside; the directory is a private empty one");
         Set("TMPDIR", "/tmp", "the private temporary directory");
-        Set("NUGET_PACKAGES", packages, "the host's packages folder, read-only, so builds find restored packages");
+        Set("NUGET_PACKAGES", packages, "the host's packages folder, so builds find restored packages");
         Set("MSBUILDDISABLENODEREUSE", "1", "build nodes die with the sandbox; do not leave them waiting for reuse");
         Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "telemetry hosts are not on the allowlist; it could only time out");
         Set("DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE", "1", "the workload update check could only fail without its hosts");
@@ -345,6 +386,10 @@ public static class ExecPolicyBuilder
         Set("DOTNET_SKIP_WORKLOAD_INTEGRITY_CHECK", "1", "the check writes into the read-only .NET installation and reports a false problem");
         Set("DOTNET_NOLOGO", "1", "the private home is new on every run; skip the first-run banner");
         Set("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1", "the private home is new on every run");
+        foreach (var entry in workEnvironment)
+        {
+            env[entry.Name] = entry;
+        }
 
         foreach (var name in options.PassVariables)
         {

@@ -46,4 +46,12 @@ public enum PathKind
 /// tools that read them fail on one (git dies on an unreadable <c>.git/commondir</c>): if the command
 /// creates the path, it is removed after the run, with a warning.
 /// </param>
-public sealed record PathRule(string Path, PathAccess Access, string Reason, PathKind Kind = PathKind.Directory, bool RemoveIfCreated = false);
+/// <param name="CreateIfMissing">
+/// For <see cref="PathAccess.ReadWrite"/> output directories (obj/, bin/): the caller creates the
+/// directory on the host before the run if it is missing, so that it can be bound writable; it stays.
+/// </param>
+/// <param name="Source">
+/// For <see cref="PathAccess.ReadOnly"/>: show this host file at <paramref name="Path"/> instead of
+/// what is there (a sanitized copy of a configuration file).
+/// </param>
+public sealed record PathRule(string Path, PathAccess Access, string Reason, PathKind Kind = PathKind.Directory, bool RemoveIfCreated = false, bool CreateIfMissing = false, string? Source = null);

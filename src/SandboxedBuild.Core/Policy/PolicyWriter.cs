@@ -127,6 +127,13 @@ public static class PolicyWriter
         return sb.AppendLine().ToString();
     }
 
+    /// <summary>
+    /// The macOS seatbelt profile that would enforce the policy, readable on any OS; the private
+    /// directories are shown under a placeholder run directory.
+    /// </summary>
+    public static string ToSeatbelt(SandboxPolicy policy, string home) =>
+        MacOS.SeatbeltProfile.Build(policy, new MacOS.SeatbeltHost(home, "/private/tmp/dotnet-sandbox-RUN"));
+
     private static void WriteRules(Utf8JsonWriter json, string name, IEnumerable<HostRule> rules)
     {
         json.WriteStartArray(name);

@@ -10,17 +10,17 @@ namespace SandboxedBuild.Cli.Commands.Exec;
 /// <summary><c>dotnet sandbox exec</c>: run any command in the sandbox.</summary>
 internal static class ExecCommand
 {
-    private static readonly string[] Formats = ["text", "json", "bwrap"];
+    private static readonly string[] Formats = ["text", "json", "bwrap", "seatbelt"];
 
     public static Command Create()
     {
-        var allowRead = Repeatable("--allow-read", "PATH", "Make PATH visible, read-only. Repeatable.");
-        var allowWrite = Repeatable("--allow-write", "PATH", "Make PATH writable (changes persist). Repeatable. Refused: /, homes and their parents, the shared /tmp, and anything in system directories.");
-        var env = Repeatable("--env", "NAME", "Pass the caller's variable NAME through. Repeatable. Secret-looking names pass only this way, with a warning.");
-        var setenv = Repeatable("--setenv", "NAME=VALUE", "Set NAME to VALUE inside the sandbox. Repeatable.");
-        var allowHost = Repeatable("--allow-host", "HOST[:PORT]", "Let the command reach HOST through the egress proxy: a name, *.suffix, or an address, with :PORT for ports other than 443 and 80. Repeatable.");
-        var denyHost = Repeatable("--deny-host", "HOST[:PORT]", "Never let the command reach HOST, whatever else allows it. Repeatable.");
-        var preset = Repeatable("--preset", "NAME", $"Allow a named set of hosts: {string.Join(", ", Presets.Names)}. 'nuget' is on by default. Repeatable.");
+        var allowRead = CliOptions.Repeatable("--allow-read", "PATH", "Make PATH visible, read-only. Repeatable.");
+        var allowWrite = CliOptions.Repeatable("--allow-write", "PATH", "Make PATH writable (changes persist). Repeatable. Refused: /, homes and their parents, the shared /tmp, and anything in system directories.");
+        var env = CliOptions.Repeatable("--env", "NAME", "Pass the caller's variable NAME through. Repeatable. Secret-looking names pass only this way, with a warning.");
+        var setenv = CliOptions.Repeatable("--setenv", "NAME=VALUE", "Set NAME to VALUE inside the sandbox. Repeatable.");
+        var allowHost = CliOptions.Repeatable("--allow-host", "HOST[:PORT]", "Let the command reach HOST through the egress proxy: a name, *.suffix, or an address, with :PORT for ports other than 443 and 80. Repeatable.");
+        var denyHost = CliOptions.Repeatable("--deny-host", "HOST[:PORT]", "Never let the command reach HOST, whatever else allows it. Repeatable.");
+        var preset = CliOptions.Repeatable("--preset", "NAME", $"Allow a named set of hosts: {string.Join(", ", Presets.Names)}. 'nuget' is on by default. Repeatable.");
         var noDefaultPresets = new Option<bool>("--no-default-presets")
         {
             Description = "Leave out the presets that are on by default (nuget).",
@@ -46,9 +46,9 @@ internal static class ExecCommand
         };
         var format = new Option<string>("--format")
         {
-            Description = "Format for --print-policy: text (default), json, or bwrap (the exact bubblewrap command line).",
+            Description = "Format for --print-policy: text (default), json, bwrap (the exact bubblewrap command line), or seatbelt (the macOS profile, readable on any OS).",
             DefaultValueFactory = _ => "text",
-            HelpName = "text|json|bwrap",
+            HelpName = "text|json|bwrap|seatbelt",
         };
         var command = new Argument<string[]>("command")
         {
@@ -88,13 +88,7 @@ internal static class ExecCommand
             CliApp.RequireSupportedPlatform();
             var argv = parse.GetValue(command) ?? [];
             var print = parse.GetValue(printPolicy);
-            var tokens = parse.Tokens.ToList();
-            var doubleDash = tokens.FindIndex(t => t.Type == TokenType.DoubleDash);
-            if (tokens.Take(doubleDash < 0 ? tokens.Count : doubleDash).FirstOrDefault(t => t.Type == TokenType.Argument && t.Value.Length > 1 && t.Value[0] == '-') is { } unknown)
-            {
-                // Before '--', a word starting with '-' is an option this command does not know.
-                throw new SandboxException(Errors.Errors.InvalidUsage, $"unknown option '{unknown.Value}'; put the command after '--'.", "exec");
-            }
+            CliOptions.RejectUnknownOptions(parse, "exec", "put the command after '--'.");
 
             if (argv.Length == 0 && !print)
             {
@@ -104,7 +98,7 @@ internal static class ExecCommand
             var chosenFormat = parse.GetValue(format) ?? "text";
             if (!Formats.Contains(chosenFormat))
             {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json or bwrap.");
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json, bwrap or seatbelt.");
             }
 
             var mode = parse.GetValue(noNetwork) ? "none" : parse.GetValue(network) ?? "filtered";
@@ -148,6 +142,7 @@ internal static class ExecCommand
                 {
                     "json" => PolicyWriter.ToJson(policy),
                     "bwrap" => PolicyWriter.ToBwrap(policy, argv.Length == 0 ? ["true"] : argv, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"),
+                    "seatbelt" => PolicyWriter.ToSeatbelt(policy, host.HomeDirectory),
                     _ => PolicyWriter.ToText(policy),
                 });
                 return ExitCodes.Success;
@@ -177,13 +172,4 @@ internal static class ExecCommand
 
         return exec;
     }
-
-    /// <summary>An option that may be given many times, one value each time.</summary>
-    private static Option<string[]> Repeatable(string name, string helpName, string description) => new(name)
-    {
-        Description = description,
-        HelpName = helpName,
-        Arity = ArgumentArity.OneOrMore,
-        AllowMultipleArgumentsPerToken = false,
-    };
 }

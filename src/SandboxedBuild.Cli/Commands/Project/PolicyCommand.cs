@@ -1,0 +1,115 @@
+using System.CommandLine;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
+using SandboxedBuild.Project;
+
+namespace SandboxedBuild.Cli.Commands.Project;
+
+/// <summary><c>dotnet sandbox policy</c>: what a step of the project may do, and why.</summary>
+internal static class PolicyCommand
+{
+    private static readonly string[] Formats = ["text", "json", "bwrap", "seatbelt"];
+
+    public static Command Create()
+    {
+        var options = new StepOptions("policy");
+        var step = new Option<string>("--step")
+        {
+            Description = "The step whose policy to print: restore, build, test (default) or run.",
+            HelpName = "restore|build|test|run",
+            DefaultValueFactory = _ => "test",
+        };
+        var format = new Option<string>("--format")
+        {
+            Description = "text (default): every path, host and variable with its reason; json: the same for programs; bwrap: the exact bubblewrap command line; seatbelt: the macOS profile.",
+            HelpName = "text|json|bwrap|seatbelt",
+            DefaultValueFactory = _ => "text",
+        };
+        var arguments = CliOptions.ProjectArgument(string.Empty);
+        var command = new Command("policy",
+            """
+            Print the policy a step of the project runs under, inferred from the project files:
+            readable, writable and hidden paths, reachable hosts, the environment, and for each
+            entry the property, file or default that put it there. Widenings the project asks for
+            but you have not approved are listed at the end.
+
+            Examples:
+              dotnet sandbox policy
+              dotnet sandbox policy App.sln --step restore
+              dotnet sandbox policy --step build --format bwrap
+              dotnet sandbox policy --format seatbelt          (readable on any OS)
+            """)
+        {
+            arguments, step, format,
+        };
+        options.AddTo(command);
+        command.SetAction(parse =>
+        {
+            CliApp.RequireSupportedPlatform();
+            var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "policy");
+            var chosenFormat = parse.GetValue(format) ?? "text";
+            if (!Formats.Contains(chosenFormat))
+            {
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json, bwrap or seatbelt.");
+            }
+
+            var stepName = parse.GetValue(step) ?? "test";
+            if (!Enum.TryParse<WorkflowStep>(stepName, ignoreCase: true, out var chosenStep) || !Enum.IsDefined(chosenStep) || char.IsDigit(stepName[0]))
+            {
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--step", stepName, "expected restore, build, test or run.");
+            }
+
+            var context = StepContext.Create(parse, options, projectArgument, "policy");
+            var host = context.Host;
+            var warnings = new List<string>();
+            var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
+            var sanitized = context.Model.NuGet.UserConfigFile is { } user && File.Exists(user) ? "(a credential-free copy made for each run)" : null;
+            var execOptions = options.ToExecOptions(parse, UserHostsFile.Load(UserHostsFile.PathFor(host.Variables, host.HomeDirectory))) with { ProxyPort = 3128 };
+            var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
+            foreach (var warning in warnings)
+            {
+                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+            }
+
+            var command = StepCommands.DotnetArguments(chosenStep, context.Entry, options, parse, []);
+            switch (chosenFormat)
+            {
+                case "json":
+                    Console.Out.Write(PolicyWriter.ToJson(plan.Policy));
+                    break;
+                case "bwrap":
+                    Console.Out.Write(PolicyWriter.ToBwrap(plan.Policy, command, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"));
+                    break;
+                case "seatbelt":
+                    Console.Out.Write(PolicyWriter.ToSeatbelt(plan.Policy, host.HomeDirectory));
+                    break;
+                default:
+                    Console.Out.WriteLine($"step: {chosenStep.ToString().ToLowerInvariant()} — {string.Join(' ', command.Select(BwrapCommandLine.ShellQuote))}");
+                    Console.Out.WriteLine($"project: {context.Entry} (repository {context.Model.RepositoryRoot}; {context.Model.Projects.Length} project(s))");
+                    Console.Out.WriteLine();
+                    Console.Out.Write(PolicyWriter.ToText(plan.Policy));
+                    if (plan.Applied.Count > 0)
+                    {
+                        Console.Out.WriteLine();
+                        Console.Out.WriteLine("approved project widenings in effect:");
+                        plan.Applied.ToList().ForEach(w => Console.Out.WriteLine("  " + w));
+                    }
+
+                    if (plan.Pending.Count > 0)
+                    {
+                        Console.Out.WriteLine();
+                        Console.Out.WriteLine("asked for by the project files, NOT in effect until approved ('dotnet sandbox trust'):");
+                        plan.Pending.ToList().ForEach(w => Console.Out.WriteLine("  " + w));
+                    }
+
+                    break;
+            }
+
+            Console.Error.WriteLine($"dotnet-sandbox: policy inferred in {context.Model.Elapsed.TotalMilliseconds:0} ms{(context.Model.FromCache ? " (cached)" : string.Empty)}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Project;
+
+namespace SandboxedBuild.Cli.Commands.Project;
+
+/// <summary><c>dotnet sandbox trust</c>: approve, outside the sandbox, what the project files ask for.</summary>
+internal static class TrustCommand
+{
+    public static Command Create()
+    {
+        var yes = new Option<bool>("--yes", "-y") { Description = "Approve everything listed without asking." };
+        var revoke = new Option<bool>("--revoke") { Description = "Forget every approval for this project." };
+        var arguments = CliOptions.ProjectArgument(string.Empty);
+        var command = new Command("trust",
+            """
+            Review and approve the widenings a project's own files ask for: hosts in
+            SandboxAllowedHost items, package sources in the repository's NuGet.config, output or
+            package directories outside the repository. Sandboxed code can edit those files, so
+            nothing they ask for takes effect until you approve it here, outside the sandbox.
+
+            Approvals are stored in ~/.config/dotnet-sandbox/trusted.json (outside every project),
+            one per request: what is asked and which file asks. A new or changed request waits for
+            a new approval; the rest of the project can change freely.
+
+            Examples:
+              dotnet sandbox trust                 list what is asked, and approve after a prompt
+              dotnet sandbox trust --yes App.sln   approve without a prompt (scripts)
+              dotnet sandbox trust --revoke        forget this project's approvals
+            """)
+        {
+            arguments, yes, revoke,
+        };
+        var noCache = new Option<bool>("--no-cache") { Description = "Evaluate the projects again instead of using the cached inference." };
+        command.Options.Add(noCache);
+        command.SetAction(parse =>
+        {
+            CliApp.RequireSupportedPlatform();
+            var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "trust");
+            var host = Policy.HostFacts.Current();
+            var entry = ProjectFiles.Locate(projectArgument, host.WorkingDirectory, "trust");
+            var storeFile = TrustStore.PathFor(host.Variables, host.HomeDirectory);
+            var store = TrustStore.Load(storeFile);
+            if (parse.GetValue(revoke))
+            {
+                var count = store.Revoke(entry);
+                Console.Out.WriteLine($"forgot {count} approval(s) for {entry}");
+                return ExitCodes.Success;
+            }
+
+            var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
+            var model = StepContext.Infer(host, entry, bwrap, !parse.GetValue(noCache));
+            var all = StepPolicyBuilder.AllWidenings(host, model);
+            if (all.Count == 0)
+            {
+                Console.Out.WriteLine($"{entry}: the project files ask for nothing beyond the default policy.");
+                return ExitCodes.Success;
+            }
+
+            var waiting = all.Where(w => !store.IsApproved(entry, w)).ToList();
+            Console.Out.WriteLine($"{entry} asks for:");
+            foreach (var w in all)
+            {
+                Console.Out.WriteLine($"  [{(store.IsApproved(entry, w) ? "approved" : "pending ")}] {w}");
+            }
+
+            if (waiting.Count == 0)
+            {
+                Console.Out.WriteLine("everything is approved.");
+                return ExitCodes.Success;
+            }
+
+            if (!parse.GetValue(yes))
+            {
+                if (Console.IsInputRedirected)
+                {
+                    Console.Out.WriteLine($"{waiting.Count} pending; nothing approved (no terminal to ask at). Approve with: dotnet sandbox trust --yes {BwrapCommandLine.ShellQuote(Path.GetRelativePath(host.WorkingDirectory, entry))}");
+                    return 1;
+                }
+
+                Console.Out.Write($"approve the {waiting.Count} pending widening(s)? [y/N] ");
+                var answer = Console.In.ReadLine()?.Trim();
+                if (!string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) && !string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase))
+                {
+                    Console.Out.WriteLine("nothing approved.");
+                    return 1;
+                }
+            }
+
+            store.Approve(entry, waiting);
+            Console.Out.WriteLine($"approved {waiting.Count} widening(s); stored in {storeFile}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>What one project's MSBuild evaluation says about where it writes and what it asks for.</summary>
+/// <param name="ProjectPath">The project file.</param>
+/// <param name="IntermediateDirectories">obj/ directories (BaseIntermediateOutputPath, MSBuildProjectExtensionsPath, a custom IntermediateOutputPath), each with the property that named it.</param>
+/// <param name="OutputDirectories">bin/ directories (BaseOutputPath, a custom OutputPath).</param>
+/// <param name="ArtifactsPath">With <c>UseArtifactsOutput</c>: the artifacts root.</param>
+/// <param name="RestorePackagesPath">A packages folder the project sets for itself.</param>
+/// <param name="RestoreSources">Feeds the project names itself (RestoreSources, RestoreAdditionalProjectSources).</param>
+/// <param name="FallbackFolders">RestoreFallbackFolders.</param>
+/// <param name="IsTestProject">Whether <c>dotnet test</c> runs it.</param>
+/// <param name="TestResultsDirectory">Where VSTest writes results for it.</param>
+/// <param name="ProjectReferences">Referenced projects, absolute.</param>
+/// <param name="AllowedHosts"><c>SandboxAllowedHost</c> items: hosts the project asks its tests and app to reach.</param>
+public sealed record ProjectEvaluation(
+    string ProjectPath,
+    ImmutableArray<SourcedPath> IntermediateDirectories,
+    ImmutableArray<SourcedPath> OutputDirectories,
+    string? ArtifactsPath,
+    string? RestorePackagesPath,
+    ImmutableArray<string> RestoreSources,
+    ImmutableArray<string> FallbackFolders,
+    bool IsTestProject,
+    string? TestResultsDirectory,
+    ImmutableArray<string> ProjectReferences,
+    ImmutableArray<string> AllowedHosts);
+
+/// <summary>A path and the MSBuild property that named it.</summary>
+/// <param name="Path">Absolute, normalized.</param>
+/// <param name="Property">The property.</param>
+public sealed record SourcedPath(string Path, string Property);
+
+/// <summary>The MSBuild command that evaluates a project, and the reader of its JSON answer.</summary>
+public static class MsBuildEvaluation
+{
+    /// <summary>The properties the policy is inferred from.</summary>
+    public static readonly string[] Properties =
+    [
+        "MSBuildProjectFullPath", "BaseIntermediateOutputPath", "MSBuildProjectExtensionsPath", "IntermediateOutputPath",
+        "BaseOutputPath", "OutputPath", "UseArtifactsOutput", "ArtifactsPath", "RestorePackagesPath", "RestoreSources",
+        "RestoreAdditionalProjectSources", "RestoreFallbackFolders", "IsTestProject", "VSTestResultsDirectory",
+    ];
+
+    /// <summary>The items the policy is inferred from.</summary>
+    public static readonly string[] Items = ["ProjectReference", "SandboxAllowedHost"];
+
+    /// <summary>
+    /// Arguments after <c>dotnet</c> that evaluate <paramref name="project"/> without building it;
+    /// <paramref name="output"/> and <paramref name="log"/> are the whole <c>-getResultOutputFile:</c> and
+    /// <c>-fileLoggerParameters:</c> arguments.
+    /// </summary>
+    public static IReadOnlyList<string> Arguments(string project, string output, string log) =>
+        ["msbuild", project, "-nologo", "-noAutoResponse", "-getProperty:" + string.Join(',', Properties), "-getItem:" + string.Join(',', Items), output, "-fileLogger", log];
+
+    /// <summary>
+    /// A POSIX shell script that evaluates every project given as an argument, in parallel, writing
+    /// <c>$R/N.json</c>, <c>$R/N.log</c> and the exit status to <c>$R/N.rc</c> for the Nth project.
+    /// </summary>
+    public static string ShellScript() =>
+        "i=0\n" +
+        "for p in \"$@\"; do\n" +
+        "  ( dotnet " + string.Join(' ', Arguments("\"$p\"", "\"-getResultOutputFile:$R/$i.json\"", "\"-fileLoggerParameters:LogFile=$R/$i.log;Verbosity=minimal\"")) +
+        " >/dev/null 2>&1; echo $? > \"$R/$i.rc\" ) &\n" +
+        "  i=$((i+1))\n" +
+        "done\n" +
+        "wait\n";
+
+    /// <summary>Reads the JSON that <see cref="Arguments"/> writes.</summary>
+    /// <exception cref="JsonException">The text is not the expected JSON.</exception>
+    public static ProjectEvaluation Parse(string project, string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var props = doc.RootElement.GetProperty("Properties");
+        var items = doc.RootElement.GetProperty("Items");
+        var dir = Path.GetDirectoryName(project)!;
+        string Get(string name) => props.TryGetProperty(name, out var v) ? v.GetString() ?? string.Empty : string.Empty;
+        string? PathOf(string name) => Get(name) is { Length: > 0 } v ? Normalize(v, dir) : null;
+        bool IsTrue(string name) => string.Equals(Get(name).Trim(), "true", StringComparison.OrdinalIgnoreCase);
+        ImmutableArray<string> List(string name) =>
+            [.. Get(name).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        IEnumerable<string> ItemSpecs(string name) =>
+            items.TryGetProperty(name, out var arr) && arr.ValueKind == JsonValueKind.Array
+                ? arr.EnumerateArray().Select(i => i.TryGetProperty("Identity", out var id) ? id.GetString() ?? string.Empty : string.Empty).Where(s => s.Length > 0)
+                : [];
+
+        var intermediate = new List<SourcedPath>();
+        var output = new List<SourcedPath>();
+        void AddDistinct(List<SourcedPath> list, string property)
+        {
+            if (PathOf(property) is { } p && !list.Any(e => PathUtil.IsSameOrUnder(p, e.Path)))
+            {
+                list.Add(new SourcedPath(p, property));
+            }
+        }
+
+        AddDistinct(intermediate, "BaseIntermediateOutputPath");
+        AddDistinct(intermediate, "MSBuildProjectExtensionsPath");
+        AddDistinct(intermediate, "IntermediateOutputPath");
+        AddDistinct(output, "BaseOutputPath");
+        AddDistinct(output, "OutputPath");
+
+        return new ProjectEvaluation(
+            project,
+            [.. intermediate],
+            [.. output],
+            IsTrue("UseArtifactsOutput") ? PathOf("ArtifactsPath") : null,
+            PathOf("RestorePackagesPath"),
+            [.. List("RestoreSources").Concat(List("RestoreAdditionalProjectSources")).Distinct(StringComparer.Ordinal)],
+            [.. List("RestoreFallbackFolders").Select(f => Normalize(f, dir))],
+            IsTrue("IsTestProject"),
+            PathOf("VSTestResultsDirectory"),
+            [.. ItemSpecs("ProjectReference").Select(r => Normalize(r, dir)).Distinct(StringComparer.Ordinal)],
+            [.. ItemSpecs("SandboxAllowedHost").Distinct(StringComparer.OrdinalIgnoreCase)]);
+    }
+
+    /// <summary>An MSBuild path (either slash, maybe relative, maybe with a trailing slash) as an absolute, normalized path.</summary>
+    public static string Normalize(string msbuildPath, string projectDirectory) =>
+        PathUtil.Normalize(msbuildPath.Trim().Replace('\\', '/'), projectDirectory);
+}

@@ -1,0 +1,98 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>Finds the project or solution a step works on, and the projects a solution lists.</summary>
+public static partial class ProjectFiles
+{
+    private static readonly string[] ProjectExtensions = [".csproj", ".fsproj", ".vbproj"];
+    private static readonly string[] SolutionExtensions = [".sln", ".slnx"];
+
+    /// <summary>Whether the file is a solution.</summary>
+    public static bool IsSolution(string path) => SolutionExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The project or solution named by <paramref name="argument"/> (a file or a directory), or the
+    /// only one in <paramref name="workingDirectory"/>, as <c>dotnet</c> itself picks it.
+    /// </summary>
+    /// <param name="argument">What the user typed, or <see langword="null"/>.</param>
+    /// <param name="workingDirectory">The caller's directory.</param>
+    /// <param name="verb">The step, for the hint of an error.</param>
+    /// <exception cref="SandboxException">SBX1010, SBX1011 or SBX1012.</exception>
+    public static string Locate(string? argument, string workingDirectory, string verb)
+    {
+        var path = PathUtil.Normalize(argument ?? ".", workingDirectory);
+        if (File.Exists(path))
+        {
+            var ext = Path.GetExtension(path);
+            return ProjectExtensions.Concat(SolutionExtensions).Contains(ext, StringComparer.OrdinalIgnoreCase)
+                ? path
+                : throw new SandboxException(Errors.Errors.ProjectFileInvalid, path, "unknown extension '" + ext + "'");
+        }
+
+        if (!Directory.Exists(path))
+        {
+            throw new SandboxException(Errors.Errors.ProjectFileInvalid, path, "no such file or directory");
+        }
+
+        // Like dotnet: a solution wins over projects only when it is the only solution; otherwise one file of either kind.
+        var files = Directory.EnumerateFiles(path).Order(StringComparer.Ordinal).ToList();
+        var solutions = files.Where(IsSolution).ToList();
+        var projects = files.Where(f => ProjectExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).ToList();
+        var candidates = solutions.Count > 0 ? solutions : projects;
+        return candidates.Count switch
+        {
+            1 => candidates[0],
+            0 => throw new SandboxException(Errors.Errors.NoProjectFound, path, verb),
+            _ => throw new SandboxException(Errors.Errors.ManyProjectsFound, path, string.Join(", ", candidates.Select(Path.GetFileName)), verb, Path.GetRelativePath(workingDirectory, candidates[0])),
+        };
+    }
+
+    /// <summary>The projects a <c>.sln</c> or <c>.slnx</c> file lists, as absolute paths that exist.</summary>
+    public static IReadOnlyList<string> ProjectsOfSolution(string solution)
+    {
+        var dir = Path.GetDirectoryName(solution)!;
+        IEnumerable<string> relative;
+        if (string.Equals(Path.GetExtension(solution), ".slnx", StringComparison.OrdinalIgnoreCase))
+        {
+            relative = XDocument.Load(solution).Descendants()
+                .Where(e => e.Name.LocalName == "Project")
+                .Select(e => (string?)e.Attribute("Path"))
+                .OfType<string>();
+        }
+        else
+        {
+            // Project("{type-guid}") = "Name", "relative\path.csproj", "{project-guid}"; folders have no project extension.
+            relative = SolutionProjectLine().Matches(File.ReadAllText(solution)).Select(m => m.Groups[1].Value);
+        }
+
+        return [.. relative
+            .Select(r => PathUtil.Normalize(r.Replace('\\', '/'), dir))
+            .Where(p => ProjectExtensions.Contains(Path.GetExtension(p), StringComparer.OrdinalIgnoreCase) && File.Exists(p))
+            .Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The directory whose tree the steps see: the enclosing git repository's root, or the project's
+    /// own directory when it is not in a repository.
+    /// </summary>
+    public static string RepositoryRoot(string entry)
+    {
+        var start = Path.GetDirectoryName(entry)!;
+        for (var dir = start; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (Directory.Exists(Path.Combine(dir, ".git")) || File.Exists(Path.Combine(dir, ".git")))
+            {
+                return dir;
+            }
+        }
+
+        return start;
+    }
+
+    [GeneratedRegex("""^Project\("\{[^}]*\}"\)\s*=\s*"[^"]*"\s*,\s*"([^"]+)"\s*,""", RegexOptions.Multiline)]
+    private static partial Regex SolutionProjectLine();
+}

@@ -1,0 +1,432 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>
+/// Infers the project model: evaluates every project with MSBuild and reads the NuGet configuration.
+/// </summary>
+/// <remarks>
+/// Evaluation runs project code (property functions can read and write files), so it runs inside
+/// the sandbox too: the repository read-only, no network, only a private results directory
+/// writable. Its answers are still the project's word, not the user's: the step builder validates
+/// every path before it makes one writable. Results are cached outside the sandbox, keyed on the
+/// contents of every project, import and configuration file that could change them.
+/// </remarks>
+public static class ProjectInference
+{
+    private const int CacheVersion = 1;
+
+    /// <summary>Infers the model for <paramref name="entry"/>.</summary>
+    /// <param name="host">Facts about the caller.</param>
+    /// <param name="entry">The project or solution file.</param>
+    /// <param name="bwrap">The bubblewrap executable that evaluations run under.</param>
+    /// <param name="useCache">Read and write the cache.</param>
+    /// <param name="trustedFeed">Whether a source URL may be contacted to read its service index (only trusted ones: the request leaves from outside the sandbox).</param>
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> trustedFeed)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var repoRoot = VisibleRoot(entry, host.HomeDirectory);
+        var nuget = NuGetSettingsReader.Read(Path.GetDirectoryName(entry)!, host.Variables);
+        var cacheFile = CacheFile(host, entry);
+        if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget) is { } cached)
+        {
+            return cached with { NuGet = nuget, Elapsed = Stopwatch.GetElapsedTime(start) };
+        }
+
+        var projects = EvaluateClosure(host, entry, repoRoot, bwrap);
+        var feeds = ResolveFeeds(nuget, trustedFeed);
+        var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero);
+        if (useCache)
+        {
+            WriteCache(cacheFile, model);
+        }
+
+        return model with { Elapsed = Stopwatch.GetElapsedTime(start) };
+    }
+
+    /// <summary>
+    /// The tree the steps see read-only: the enclosing repository, unless that would show a home
+    /// directory or more (a dotfiles repository), in which case the entry's own directory.
+    /// </summary>
+    public static string VisibleRoot(string entry, string home)
+    {
+        var root = ProjectFiles.RepositoryRoot(entry);
+        if (ExecPolicyBuilder.DescribeTooBroad(root, home) is null)
+        {
+            return root;
+        }
+
+        var dir = Path.GetDirectoryName(entry)!;
+        return ExecPolicyBuilder.DescribeTooBroad(dir, home) is { } what
+            ? throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, dir, what)
+            : dir;
+    }
+
+    private static ImmutableArray<ProjectEvaluation> EvaluateClosure(HostFacts host, string entry, string repoRoot, string bwrap)
+    {
+        var pending = ProjectFiles.IsSolution(entry) ? ProjectFiles.ProjectsOfSolution(entry).ToList() : [entry];
+        var done = new Dictionary<string, ProjectEvaluation>(StringComparer.Ordinal);
+        while (pending.Count > 0)
+        {
+            foreach (var evaluation in EvaluateInSandbox(host, pending, repoRoot, bwrap))
+            {
+                done[evaluation.ProjectPath] = evaluation;
+            }
+
+            // Referenced projects build too; evaluate those the solution did not list. Only inside the visible tree.
+            pending = [.. done.Values.SelectMany(p => p.ProjectReferences)
+                .Where(r => !done.ContainsKey(r) && File.Exists(r) && PathUtil.IsSameOrUnder(r, repoRoot))
+                .Distinct(StringComparer.Ordinal)];
+        }
+
+        return [.. done.Values.OrderBy(p => p.ProjectPath, StringComparer.Ordinal)];
+    }
+
+    private static List<ProjectEvaluation> EvaluateInSandbox(HostFacts host, List<string> projects, string repoRoot, string bwrap)
+    {
+        var results = Directory.CreateTempSubdirectory("dotnet-sandbox-eval-").FullName;
+        try
+        {
+            // One sandbox, the evaluations in parallel inside it; each writes JSON, a log and its status to the results directory.
+            var script = MsBuildEvaluation.ShellScript();
+            var work = new WorkArea(
+            [
+                new PathRule(repoRoot, PathAccess.ReadOnly, "the repository, read-only: MSBuild evaluates its projects"),
+                new PathRule(results, PathAccess.ReadWrite, "evaluation results, private to this run"),
+            ], Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
+            var evalHost = host with { WorkingDirectory = repoRoot };
+            var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<string>(), work);
+            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], silent: true);
+            var list = new List<ProjectEvaluation>();
+            for (var i = 0; i < projects.Count; i++)
+            {
+                var json = Path.Combine(results, i + ".json");
+                var rc = File.Exists(Path.Combine(results, i + ".rc")) ? File.ReadAllText(Path.Combine(results, i + ".rc")).Trim() : launch.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (rc != "0" || !File.Exists(json))
+                {
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, FirstError(Path.Combine(results, i + ".log")));
+                }
+
+                try
+                {
+                    list.Add(MsBuildEvaluation.Parse(projects[i], File.ReadAllText(json)));
+                }
+                catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+                {
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, "unexpected answer: " + ex.Message);
+                }
+            }
+
+            return list;
+        }
+        finally
+        {
+            Directory.Delete(results, recursive: true);
+        }
+    }
+
+    private static string FirstError(string log)
+    {
+        if (!File.Exists(log))
+        {
+            return "no log was written";
+        }
+
+        var lines = File.ReadAllLines(log);
+        return lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal))?.Trim()
+            ?? lines.FirstOrDefault(l => l.Trim().Length > 0)?.Trim()
+            ?? "no error was logged";
+    }
+
+    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(NuGetSettingsSnapshot nuget, Func<NuGetSource, bool> trusted)
+    {
+        var tasks = nuget.Sources
+            .Where(s => s.IsHttp && trusted(s) && !string.Equals(s.Host, "api.nuget.org", StringComparison.OrdinalIgnoreCase))
+            .Select(s => ServiceIndexResolver.ResolveAsync(s, TimeSpan.FromSeconds(10), CancellationToken.None))
+            .ToList();
+        var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<string>>(StringComparer.Ordinal);
+        foreach (var task in tasks)
+        {
+            var result = task.GetAwaiter().GetResult();
+            builder[result.SourceUrl] = [.. result.Hosts.Select(h => h.Host + ":" + h.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+        }
+
+        return builder.ToImmutable();
+    }
+
+    // ---- cache -------------------------------------------------------------------------------
+
+    private static string CacheFile(HostFacts host, string entry)
+    {
+        var root = host.Variables.TryGetValue("XDG_CACHE_HOME", out var xdg) && xdg.StartsWith('/') ? xdg : host.HomeDirectory + "/.cache";
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(entry)))[..16];
+        return Path.Combine(root, "dotnet-sandbox", "projects", key + ".json");
+    }
+
+    /// <summary>
+    /// The files whose contents decide the evaluation: project, solution, props and targets files,
+    /// global.json and NuGet configuration in the visible tree (outputs and .git skipped), the NuGet
+    /// configuration chain, and the installed SDKs.
+    /// </summary>
+    internal static List<string> Inputs(string entry, string repoRoot, NuGetSettingsSnapshot nuget)
+    {
+        var inputs = new SortedSet<string>(StringComparer.Ordinal) { entry };
+        var stack = new Stack<string>();
+        stack.Push(repoRoot);
+        while (stack.Count > 0)
+        {
+            var dir = stack.Pop();
+            IEnumerable<string> entries;
+            try
+            {
+                entries = Directory.EnumerateFileSystemEntries(dir);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (var path in entries)
+            {
+                var name = Path.GetFileName(path);
+                if (Directory.Exists(path))
+                {
+                    if (!SkippedDirectories.Contains(name) && new FileInfo(path).LinkTarget is null)
+                    {
+                        stack.Push(path);
+                    }
+                }
+                else if (IsInputFile(name))
+                {
+                    inputs.Add(path);
+                }
+            }
+        }
+
+        inputs.UnionWith(nuget.ConfigFiles.Where(File.Exists));
+        return [.. inputs];
+    }
+
+    private static readonly HashSet<string> SkippedDirectories = new(StringComparer.Ordinal) { ".git", "bin", "obj", "artifacts", "node_modules", "TestResults", ".vs", ".idea", ".vscode" };
+
+    private static bool IsInputFile(string name)
+    {
+        var ext = Path.GetExtension(name).ToLowerInvariant();
+        return ext is ".props" or ".targets" or ".csproj" or ".fsproj" or ".vbproj" or ".proj" or ".sln" or ".slnx" or ".slnf" or ".rsp"
+            || name.Equals("global.json", StringComparison.OrdinalIgnoreCase)
+            || name.Equals("nuget.config", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string Fingerprint(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}" : "missing";
+    }
+
+    private static string ContentHash(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "unreadable";
+        }
+    }
+
+    private static string Environment(NuGetSettingsSnapshot nuget) =>
+        $"packages={nuget.GlobalPackagesFolder};sdk={string.Join(',', InstalledSdks())}";
+
+    private static IEnumerable<string> InstalledSdks()
+    {
+        var dotnet = Path.GetDirectoryName(new FileInfo(System.Environment.ProcessPath ?? "/usr/bin/dotnet").FullName);
+        foreach (var candidate in new[] { System.Environment.GetEnvironmentVariable("DOTNET_ROOT"), "/usr/share/dotnet", "/usr/lib/dotnet", dotnet })
+        {
+            if (candidate is { Length: > 0 } && Directory.Exists(Path.Combine(candidate, "sdk")))
+            {
+                return Directory.EnumerateDirectories(Path.Combine(candidate, "sdk")).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal);
+            }
+        }
+
+        return [];
+    }
+
+    private static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget)
+    {
+        try
+        {
+            if (!File.Exists(file))
+            {
+                return null;
+            }
+
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+            var root = doc.RootElement;
+            if (root.GetProperty("version").GetInt32() != CacheVersion
+                || root.GetProperty("entry").GetString() != entry
+                || root.GetProperty("repositoryRoot").GetString() != repoRoot
+                || root.GetProperty("environment").GetString() != Environment(nuget))
+            {
+                return null;
+            }
+
+            var recorded = root.GetProperty("inputs").EnumerateArray().ToList();
+            var current = Inputs(entry, repoRoot, nuget);
+            if (recorded.Count != current.Count)
+            {
+                return null;
+            }
+
+            for (var i = 0; i < current.Count; i++)
+            {
+                var input = recorded[i];
+                if (input.GetProperty("path").GetString() != current[i])
+                {
+                    return null;
+                }
+
+                // Same size and time: unchanged. Otherwise compare contents: a touched file is still a hit.
+                if (input.GetProperty("stamp").GetString() != Fingerprint(current[i]) && input.GetProperty("sha256").GetString() != ContentHash(current[i]))
+                {
+                    return null;
+                }
+            }
+
+            var projects = root.GetProperty("projects").EnumerateArray().Select(ReadEvaluation).ToImmutableArray();
+            var feeds = root.GetProperty("feeds").EnumerateObject().ToImmutableDictionary(
+                p => p.Name, p => p.Value.EnumerateArray().Select(h => h.GetString()!).ToImmutableArray(), StringComparer.Ordinal);
+            return new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: true, TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteCache(string file, ProjectModel model)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            using var stream = new MemoryStream();
+            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("version", CacheVersion);
+                json.WriteString("entry", model.Entry);
+                json.WriteString("repositoryRoot", model.RepositoryRoot);
+                json.WriteString("environment", Environment(model.NuGet));
+                json.WriteStartArray("inputs");
+                foreach (var input in Inputs(model.Entry, model.RepositoryRoot, model.NuGet))
+                {
+                    json.WriteStartObject();
+                    json.WriteString("path", input);
+                    json.WriteString("stamp", Fingerprint(input));
+                    json.WriteString("sha256", ContentHash(input));
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("projects");
+                foreach (var p in model.Projects)
+                {
+                    WriteEvaluation(json, p);
+                }
+
+                json.WriteEndArray();
+                json.WriteStartObject("feeds");
+                foreach (var (url, hosts) in model.FeedHosts)
+                {
+                    json.WriteStartArray(url);
+                    foreach (var h in hosts)
+                    {
+                        json.WriteStringValue(h);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            var temp = file + "." + System.Environment.ProcessId + ".tmp";
+            File.WriteAllBytes(temp, stream.ToArray());
+            File.Move(temp, file, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A cache that cannot be written only costs time.
+        }
+    }
+
+    private static void WriteEvaluation(Utf8JsonWriter json, ProjectEvaluation p)
+    {
+        json.WriteStartObject();
+        json.WriteString("project", p.ProjectPath);
+        WritePaths(json, "intermediate", p.IntermediateDirectories);
+        WritePaths(json, "output", p.OutputDirectories);
+        json.WriteString("artifactsPath", p.ArtifactsPath);
+        json.WriteString("restorePackagesPath", p.RestorePackagesPath);
+        WriteStrings(json, "restoreSources", p.RestoreSources);
+        WriteStrings(json, "fallbackFolders", p.FallbackFolders);
+        json.WriteBoolean("isTestProject", p.IsTestProject);
+        json.WriteString("testResultsDirectory", p.TestResultsDirectory);
+        WriteStrings(json, "projectReferences", p.ProjectReferences);
+        WriteStrings(json, "allowedHosts", p.AllowedHosts);
+        json.WriteEndObject();
+    }
+
+    private static void WritePaths(Utf8JsonWriter json, string name, IEnumerable<SourcedPath> paths)
+    {
+        json.WriteStartArray(name);
+        foreach (var p in paths)
+        {
+            json.WriteStartObject();
+            json.WriteString("path", p.Path);
+            json.WriteString("property", p.Property);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            json.WriteStringValue(v);
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static ProjectEvaluation ReadEvaluation(JsonElement e)
+    {
+        ImmutableArray<SourcedPath> Paths(string name) => [.. e.GetProperty(name).EnumerateArray().Select(p => new SourcedPath(p.GetProperty("path").GetString()!, p.GetProperty("property").GetString()!))];
+        ImmutableArray<string> Strings(string name) => [.. e.GetProperty(name).EnumerateArray().Select(v => v.GetString()!)];
+        return new ProjectEvaluation(
+            e.GetProperty("project").GetString()!,
+            Paths("intermediate"),
+            Paths("output"),
+            e.GetProperty("artifactsPath").GetString(),
+            e.GetProperty("restorePackagesPath").GetString(),
+            Strings("restoreSources"),
+            Strings("fallbackFolders"),
+            e.GetProperty("isTestProject").GetBoolean(),
+            e.GetProperty("testResultsDirectory").GetString(),
+            Strings("projectReferences"),
+            Strings("allowedHosts"));
+    }
+}

@@ -1,0 +1,320 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>A step of the .NET workflow, each with its own policy.</summary>
+public enum WorkflowStep
+{
+    /// <summary><c>dotnet restore</c>: the package feeds, the packages folder, obj/.</summary>
+    Restore,
+
+    /// <summary><c>dotnet build --no-restore</c>: no network; obj/ and bin/.</summary>
+    Build,
+
+    /// <summary><c>dotnet test --no-build</c>: no network unless approved; bin/ and TestResults/.</summary>
+    Test,
+
+    /// <summary><c>dotnet run --no-build</c>: the app, with the test step's policy.</summary>
+    Run,
+}
+
+/// <summary>A step's policy, with the project widenings it applied and those waiting for approval.</summary>
+/// <param name="Policy">The policy.</param>
+/// <param name="Applied">Approved widenings in effect.</param>
+/// <param name="Pending">Widenings the project asks for that the user has not approved; not in effect.</param>
+public sealed record StepPlan(SandboxPolicy Policy, IReadOnlyList<ProjectWidening> Applied, IReadOnlyList<ProjectWidening> Pending);
+
+/// <summary>
+/// Builds each step's policy from the project model: the repository read-only, and only the
+/// directories and hosts that step needs, each with the property or file that named it.
+/// </summary>
+public static class StepPolicyBuilder
+{
+    /// <summary>Builds the plan for <paramref name="step"/>.</summary>
+    /// <param name="host">Facts about the caller (its working directory is where the step starts).</param>
+    /// <param name="model">The inferred project model.</param>
+    /// <param name="step">The step.</param>
+    /// <param name="options">Widenings from the command line (trusted: the user typed them).</param>
+    /// <param name="trust">The user's approvals.</param>
+    /// <param name="warnings">Receives coded warnings.</param>
+    /// <param name="sanitizedUserConfig">For restore: a credential-free copy of the user's NuGet.Config to show in its place, if one was made.</param>
+    public static StepPlan Build(HostFacts host, ProjectModel model, WorkflowStep step, ExecOptions options, TrustStore trust, ICollection<string> warnings, string? sanitizedUserConfig = null)
+    {
+        var root = model.RepositoryRoot;
+        var rules = new List<PathRule> { new(root, PathAccess.ReadOnly, "the repository: sources and project files, read-only") };
+        var unprotected = new HashSet<string>(StringComparer.Ordinal);
+        var hosts = new List<HostRule>();
+        var env = new List<EnvironmentEntry>();
+        var applied = new List<ProjectWidening>();
+        var pending = new List<ProjectWidening>();
+
+        bool Approved(ProjectWidening w)
+        {
+            if (trust.IsApproved(model.Entry, w))
+            {
+                applied.Add(w);
+                return true;
+            }
+
+            pending.Add(w);
+            return false;
+        }
+
+        void Writable(string path, string reason, string what, string project)
+        {
+            if (ExecPolicyBuilder.DescribeTooBroad(path, host.HomeDirectory) is { } broad)
+            {
+                warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, broad));
+                return;
+            }
+
+            if (PathUtil.IsSameOrUnder(path, root + "/.git"))
+            {
+                warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, "inside the git directory, whose hooks and config run outside"));
+                return;
+            }
+
+            if (PathUtil.IsSameOrUnder(path, root) || Approved(new ProjectWidening(WideningKind.Write, path, $"{what} of {project}", [step])))
+            {
+                rules.Add(new PathRule(path, PathAccess.ReadWrite, $"{reason}: {what} of {project}", CreateIfMissing: true));
+            }
+        }
+
+        string Rel(string path) => PathUtil.IsSameOrUnder(path, root) ? Path.GetRelativePath(root, path) : path;
+
+        // Where builds look for packages: the folder of the effective NuGet configuration, and any a project sets for itself.
+        var packageFolders = new List<(string Path, string Reason, bool Trusted)>
+        {
+            (model.NuGet.GlobalPackagesFolder, model.NuGet.GlobalPackagesFolderReason, !IsRepositoryFile(model.NuGet.GlobalPackagesFolderReason, root)),
+        };
+        foreach (var p in model.Projects.Where(p => p.RestorePackagesPath is not null && p.RestorePackagesPath != model.NuGet.GlobalPackagesFolder))
+        {
+            packageFolders.Add((p.RestorePackagesPath!, "RestorePackagesPath of " + Rel(p.ProjectPath), false));
+        }
+
+        foreach (var (folder, reason, trusted) in packageFolders.DistinctBy(f => f.Path))
+        {
+            if (step == WorkflowStep.Restore)
+            {
+                var usable = trusted || PathUtil.IsSameOrUnder(folder, root) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore]));
+                if (usable && ExecPolicyBuilder.DescribeTooBroad(folder, host.HomeDirectory) is { } broad)
+                {
+                    warnings.Add(Errors.Errors.InferredPathRefused.Format("the packages folder", folder, reason, broad));
+                    usable = false;
+                }
+
+                if (usable)
+                {
+                    rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true));
+                    unprotected.Add(folder);
+                    rules.AddRange(ExistingPackages(folder).Select(v => new PathRule(v, PathAccess.ReadOnly, "already in the packages folder: a restore may add packages beside it, not change it")));
+                }
+            }
+            else if (host.FileSystem.DirectoryExists(folder))
+            {
+                rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")"));
+            }
+        }
+
+        env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")"));
+        foreach (var fallback in model.NuGet.FallbackFolders.Concat(model.Projects.SelectMany(p => p.FallbackFolders)).Distinct(StringComparer.Ordinal).Where(host.FileSystem.DirectoryExists))
+        {
+            rules.Add(new PathRule(fallback, PathAccess.ReadOnly, "NuGet fallback packages folder, read-only"));
+        }
+
+        foreach (var project in model.Projects)
+        {
+            var name = Rel(project.ProjectPath);
+            switch (step)
+            {
+                case WorkflowStep.Restore:
+                    foreach (var dir in project.IntermediateDirectories)
+                    {
+                        Writable(dir.Path, "restore writes project.assets.json and the NuGet props here", dir.Property, name);
+                    }
+
+                    break;
+                case WorkflowStep.Build:
+                    foreach (var dir in project.IntermediateDirectories)
+                    {
+                        Writable(dir.Path, "intermediate build output", dir.Property, name);
+                    }
+
+                    foreach (var dir in project.OutputDirectories)
+                    {
+                        Writable(dir.Path, "build output", dir.Property, name);
+                    }
+
+                    break;
+                case WorkflowStep.Test or WorkflowStep.Run:
+                    foreach (var dir in project.OutputDirectories)
+                    {
+                        Writable(dir.Path, step == WorkflowStep.Test ? "tests write next to the assemblies they run" : "the app runs from its output", dir.Property, name);
+                    }
+
+                    if (step == WorkflowStep.Test && project.IsTestProject)
+                    {
+                        var results = project.TestResultsDirectory ?? Path.Combine(Path.GetDirectoryName(project.ProjectPath)!, "TestResults");
+                        Writable(results, "test results", project.TestResultsDirectory is null ? "TestResults/ (the default results directory)" : "VSTestResultsDirectory", name);
+                    }
+
+                    break;
+            }
+        }
+
+        var network = options.NetworkMode;
+        var noDefaultPresets = options.NoDefaultPresets;
+        if (step == WorkflowStep.Restore)
+        {
+            AddFeeds(model, root, hosts, rules, Approved);
+            if (model.NuGet.UserConfigFile is { } userConfig && sanitizedUserConfig is not null)
+            {
+                rules.Add(new PathRule(userConfig, PathAccess.ReadOnly, "your NuGet.Config with every credential removed: the feeds, not the secrets", PathKind.File, Source: sanitizedUserConfig));
+            }
+
+            if (model.NuGet.HttpCacheFolder is { Length: > 0 } cache && ExecPolicyBuilder.DescribeTooBroad(cache, host.HomeDirectory) is null)
+            {
+                rules.Add(new PathRule(cache, PathAccess.ReadWrite, "NuGet HTTP cache: feed responses kept between restores", CreateIfMissing: true));
+                unprotected.Add(cache);
+                env.Add(new EnvironmentEntry("NUGET_HTTP_CACHE_PATH", cache, "the HTTP cache of the effective NuGet configuration"));
+            }
+
+            foreach (var source in model.NuGet.Sources.Where(s => s.HasCredentials))
+            {
+                warnings.Add(Errors.Errors.CredentialsNotPassed.Format(source.Name, source.ConfigFile));
+            }
+        }
+        else
+        {
+            // Build, test and run reach nothing unless the project (approved) or the command line names hosts.
+            if (step is WorkflowStep.Test or WorkflowStep.Run)
+            {
+                foreach (var project in model.Projects)
+                {
+                    foreach (var pattern in project.AllowedHosts)
+                    {
+                        var w = new ProjectWidening(WideningKind.Host, pattern, "SandboxAllowedHost in " + Rel(project.ProjectPath), [WorkflowStep.Test, WorkflowStep.Run]);
+                        if (Approved(w))
+                        {
+                            hosts.Add(HostRule.Parse(pattern, "SandboxAllowedHost", "SandboxAllowedHost in " + Rel(project.ProjectPath) + ", approved with 'dotnet sandbox trust'"));
+                        }
+                    }
+                }
+            }
+
+            noDefaultPresets = true;
+            if (network == NetworkMode.Filtered && hosts.Count == 0 && options.AllowHosts.Count == 0 && options.Presets.Count == 0)
+            {
+                network = NetworkMode.None;
+            }
+        }
+
+        var work = new WorkArea(rules, model.NuGet.GlobalPackagesFolder, hosts, env) { Unprotected = unprotected };
+        var policy = ExecPolicyBuilder.Build(host, options with { NetworkMode = network, NoDefaultPresets = noDefaultPresets }, warnings, work);
+        return new StepPlan(policy, applied, pending.DistinctBy(w => w.ToString()).ToList());
+    }
+
+    /// <summary>Every widening the project files ask for, approved or not, for <c>dotnet sandbox trust</c>.</summary>
+    public static IReadOnlyList<ProjectWidening> AllWidenings(HostFacts host, ProjectModel model)
+    {
+        var all = new List<ProjectWidening>();
+        foreach (var step in Enum.GetValues<WorkflowStep>())
+        {
+            var plan = Build(host, model, step, new ExecOptions(), TrustStore.Load("/nonexistent/trusted.json"), new List<string>());
+            all.AddRange(plan.Pending);
+        }
+
+        return all.DistinctBy(w => (w.Kind, w.Value, w.Origin)).Select(w => w with { Steps = [.. all.Where(o => o.Kind == w.Kind && o.Value == w.Value && o.Origin == w.Origin).SelectMany(o => o.Steps).Distinct()] }).ToList();
+    }
+
+    private static void AddFeeds(ProjectModel model, string root, List<HostRule> hosts, List<PathRule> rules, Func<ProjectWidening, bool> approved)
+    {
+        var preset = new NetworkPolicy(NetworkMode.Filtered, [.. Presets.Default.SelectMany(p => Presets.Get(p) ?? [])], [], string.Empty);
+        // Audit sources: since NuGet 6.12 a restore fetches vulnerability data from them.
+        foreach (var source in model.NuGet.Sources.Concat(model.NuGet.AuditSources))
+        {
+            var origin = $"source '{source.Name}' in {source.ConfigFile}";
+            var fromRepository = PathUtil.IsSameOrUnder(source.ConfigFile, root);
+            if (!source.IsHttp)
+            {
+                var folder = source.Url;
+                if (PathUtil.IsSameOrUnder(folder, root) || !Directory.Exists(folder))
+                {
+                    continue;
+                }
+
+                if (!fromRepository || approved(new ProjectWidening(WideningKind.Write, folder, origin + " (read-only)", [WorkflowStep.Restore])))
+                {
+                    rules.Add(new PathRule(folder, PathAccess.ReadOnly, "local package " + origin));
+                }
+
+                continue;
+            }
+
+            var pattern = source.Host! + (source.Port is { } p && !HostRule.DefaultPorts.Contains(p) ? ":" + p.ToString(CultureInfo.InvariantCulture) : string.Empty);
+            var rule = HostRule.Parse(pattern, "NuGet.config", "package " + origin);
+            if (preset.Decide(rule.Host, source.Port ?? 443).Verdict == Verdict.Allowed)
+            {
+                continue;
+            }
+
+            if (fromRepository && !approved(new ProjectWidening(WideningKind.Host, pattern, origin, [WorkflowStep.Restore])))
+            {
+                continue;
+            }
+
+            hosts.Add(rule);
+            if (model.FeedHosts.TryGetValue(source.Url, out var resources))
+            {
+                foreach (var resource in resources.Where(r => !r.StartsWith(source.Host + ":", StringComparison.OrdinalIgnoreCase)))
+                {
+                    var (h, port) = (resource[..resource.LastIndexOf(':')], int.Parse(resource[(resource.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
+                    hosts.Add(HostRule.Parse(HostRule.DefaultPorts.Contains(port) ? h : resource, "service index", $"named by the service index of {origin}"));
+                }
+            }
+        }
+
+        foreach (var project in model.Projects)
+        {
+            foreach (var url in project.RestoreSources.Where(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
+            {
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+                {
+                    continue;
+                }
+
+                var pattern = uri.IsDefaultPort ? uri.Host : uri.Host + ":" + uri.Port.ToString(CultureInfo.InvariantCulture);
+                if (preset.Decide(uri.Host, uri.Port).Verdict == Verdict.Allowed)
+                {
+                    continue;
+                }
+
+                if (approved(new ProjectWidening(WideningKind.Host, pattern, "RestoreSources of " + Path.GetRelativePath(root, project.ProjectPath), [WorkflowStep.Restore])))
+                {
+                    hosts.Add(HostRule.Parse(pattern, "RestoreSources", "RestoreSources of " + Path.GetRelativePath(root, project.ProjectPath) + ", approved"));
+                }
+            }
+        }
+    }
+
+    private static bool IsRepositoryFile(string reason, string root) =>
+        reason.Split(' ').Any(word => word.StartsWith('/') && PathUtil.IsSameOrUnder(word.TrimEnd(',', ')', '.'), root));
+
+    /// <summary>The package versions already in a packages folder (<c>id/version</c> directories).</summary>
+    internal static IEnumerable<string> ExistingPackages(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        return Directory.EnumerateDirectories(folder)
+            .SelectMany(id => Directory.EnumerateDirectories(id))
+            .Where(v => !Path.GetFileName(v).StartsWith('.'))
+            .Order(StringComparer.Ordinal);
+    }
+}

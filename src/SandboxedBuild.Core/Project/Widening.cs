@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>What a widening asks for.</summary>
+public enum WideningKind
+{
+    /// <summary>A host the steps may reach.</summary>
+    Host,
+
+    /// <summary>A directory outside the repository the steps may write.</summary>
+    Write,
+}
+
+/// <summary>
+/// Something the project's own files ask the sandbox to allow beyond its defaults. The sandboxed
+/// code can edit those files, so a widening takes effect only once the user approves it outside.
+/// </summary>
+/// <param name="Kind">Host or path.</param>
+/// <param name="Value">The host pattern or the path.</param>
+/// <param name="Origin">Where it comes from, in words ("source 'internal' in /repo/NuGet.config").</param>
+/// <param name="Steps">The steps it applies to.</param>
+public sealed record ProjectWidening(WideningKind Kind, string Value, string Origin, IReadOnlyList<WorkflowStep> Steps)
+{
+    /// <summary>The approval key: a hash of what is asked and where it comes from, for this entry.</summary>
+    public string Key(string entry) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry}\n{Kind}\n{Value}\n{Origin}")));
+
+    /// <summary>One line for people.</summary>
+    public override string ToString() =>
+        $"{(Kind == WideningKind.Host ? "reach" : "write")} {Value} ({string.Join('/', Steps.Select(s => s.ToString().ToLowerInvariant()))}) — {Origin}";
+}
+
+/// <summary>
+/// The user's approvals of project widenings, in the user's configuration directory (outside every
+/// project, hidden from the sandbox): one JSON file mapping an entry to the keys approved for it.
+/// </summary>
+public sealed class TrustStore
+{
+    private readonly string _file;
+    private readonly Dictionary<string, SortedDictionary<string, string>> _approved = new(StringComparer.Ordinal);
+
+    private TrustStore(string file) => _file = file;
+
+    /// <summary>Where the approvals live: <c>$XDG_CONFIG_HOME/dotnet-sandbox/trusted.json</c>, else <c>~/.config/…</c>.</summary>
+    public static string PathFor(IReadOnlyDictionary<string, string> variables, string home) =>
+        Path.Combine(variables.TryGetValue("XDG_CONFIG_HOME", out var xdg) && xdg.StartsWith('/') ? xdg : home + "/.config", "dotnet-sandbox", "trusted.json");
+
+    /// <summary>Loads the store; a missing or unreadable file is an empty store.</summary>
+    public static TrustStore Load(string file)
+    {
+        var store = new TrustStore(file);
+        try
+        {
+            if (File.Exists(file))
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+                foreach (var entry in doc.RootElement.GetProperty("approved").EnumerateObject())
+                {
+                    var keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var key in entry.Value.EnumerateObject())
+                    {
+                        keys[key.Name] = key.Value.GetString() ?? string.Empty;
+                    }
+
+                    store._approved[entry.Name] = keys;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // Nothing approved: the safe reading of a damaged file.
+        }
+
+        return store;
+    }
+
+    /// <summary>Whether the user approved <paramref name="widening"/> for <paramref name="entry"/>.</summary>
+    public bool IsApproved(string entry, ProjectWidening widening) =>
+        _approved.TryGetValue(entry, out var keys) && keys.ContainsKey(widening.Key(entry));
+
+    /// <summary>Approves and saves.</summary>
+    public void Approve(string entry, IEnumerable<ProjectWidening> widenings)
+    {
+        if (!_approved.TryGetValue(entry, out var keys))
+        {
+            _approved[entry] = keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        foreach (var w in widenings)
+        {
+            keys[w.Key(entry)] = w.ToString();
+        }
+
+        Save();
+    }
+
+    /// <summary>Forgets every approval for <paramref name="entry"/> and saves; returns how many there were.</summary>
+    public int Revoke(string entry)
+    {
+        var count = _approved.Remove(entry, out var keys) ? keys.Count : 0;
+        Save();
+        return count;
+    }
+
+    private void Save()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("approved");
+            foreach (var (entry, keys) in _approved.OrderBy(e => e.Key, StringComparer.Ordinal))
+            {
+                json.WriteStartObject(entry);
+                foreach (var (key, what) in keys)
+                {
+                    json.WriteString(key, what);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        var temp = _file + "." + Environment.ProcessId + ".tmp";
+        File.WriteAllBytes(temp, stream.ToArray());
+        File.Move(temp, _file, overwrite: true);
+    }
+}

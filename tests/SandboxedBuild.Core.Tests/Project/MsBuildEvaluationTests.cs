@@ -1,0 +1,84 @@
+using SandboxedBuild.Project;
+
+namespace SandboxedBuild.Core.Tests.Project;
+
+public sealed class MsBuildEvaluationTests
+{
+    private const string Project = "/repo/src/App/App.csproj";
+
+    [Fact]
+    public void Default_layout_gives_obj_and_bin_under_the_project_with_their_properties()
+    {
+        var e = MsBuildEvaluation.Parse(Project, """
+            {
+              "Properties": {
+                "BaseIntermediateOutputPath": "obj\\",
+                "MSBuildProjectExtensionsPath": "/repo/src/App/obj/",
+                "IntermediateOutputPath": "obj\\Debug/net10.0/",
+                "BaseOutputPath": "bin\\",
+                "OutputPath": "bin\\Debug/net10.0/",
+                "UseArtifactsOutput": "",
+                "IsTestProject": "",
+                "RestoreSources": ""
+              },
+              "Items": { "ProjectReference": [ { "Identity": "..\\Lib\\Lib.csproj" } ], "SandboxAllowedHost": [] }
+            }
+            """);
+        Assert.Equal([new SourcedPath("/repo/src/App/obj", "BaseIntermediateOutputPath")], e.IntermediateDirectories);
+        Assert.Equal([new SourcedPath("/repo/src/App/bin", "BaseOutputPath")], e.OutputDirectories);
+        Assert.Equal(["/repo/src/Lib/Lib.csproj"], e.ProjectReferences);
+        Assert.Null(e.ArtifactsPath);
+        Assert.False(e.IsTestProject);
+    }
+
+    [Fact]
+    public void Custom_paths_outside_the_defaults_are_kept_separately()
+    {
+        var e = MsBuildEvaluation.Parse(Project, """
+            {
+              "Properties": {
+                "BaseIntermediateOutputPath": "obj/",
+                "IntermediateOutputPath": "/build/int/App/",
+                "BaseOutputPath": "bin/",
+                "OutputPath": "../../out/App/",
+                "UseArtifactsOutput": "true",
+                "ArtifactsPath": "/repo/artifacts",
+                "IsTestProject": "True",
+                "VSTestResultsDirectory": "/repo/TestResults",
+                "RestorePackagesPath": "../../packages",
+                "RestoreSources": "https://pkgs.example.com/index.json; /repo/local-feed",
+                "RestoreAdditionalProjectSources": "https://extra.example.com/v3/index.json",
+                "RestoreFallbackFolders": "/opt/fallback"
+              },
+              "Items": { "SandboxAllowedHost": [ { "Identity": "localhost:5432" }, { "Identity": "LOCALHOST:5432" } ] }
+            }
+            """);
+        Assert.Equal(["/repo/src/App/obj", "/build/int/App"], e.IntermediateDirectories.Select(d => d.Path));
+        Assert.Equal(["/repo/src/App/bin", "/repo/out/App"], e.OutputDirectories.Select(d => d.Path));
+        Assert.Equal("/repo/artifacts", e.ArtifactsPath);
+        Assert.True(e.IsTestProject);
+        Assert.Equal("/repo/TestResults", e.TestResultsDirectory);
+        Assert.Equal("/repo/packages", e.RestorePackagesPath);
+        Assert.Equal(["https://pkgs.example.com/index.json", "/repo/local-feed", "https://extra.example.com/v3/index.json"], e.RestoreSources);
+        Assert.Equal(["/opt/fallback"], e.FallbackFolders);
+        Assert.Equal(["localhost:5432"], e.AllowedHosts);
+    }
+
+    [Fact]
+    public void The_evaluation_script_runs_msbuild_once_per_argument_and_never_builds()
+    {
+        var script = MsBuildEvaluation.ShellScript();
+        Assert.Contains("for p in \"$@\"", script, StringComparison.Ordinal);
+        Assert.Contains("-getProperty:MSBuildProjectFullPath,BaseIntermediateOutputPath", script, StringComparison.Ordinal);
+        Assert.Contains("-getItem:ProjectReference,SandboxAllowedHost", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("-target", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("-getTargetResult", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_answers_throw_instead_of_guessing()
+    {
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => MsBuildEvaluation.Parse(Project, "not json"));
+        Assert.Throws<KeyNotFoundException>(() => MsBuildEvaluation.Parse(Project, "{}"));
+    }
+}

@@ -1,0 +1,107 @@
+using SandboxedBuild.Errors;
+using SandboxedBuild.Project;
+
+namespace SandboxedBuild.Core.Tests.Project;
+
+public sealed class ProjectFilesTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sbx-projectfiles-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Touch(string relative, string content = "<Project />")
+    {
+        var path = Path.Combine(_dir, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public void The_only_project_in_a_directory_is_picked()
+    {
+        var proj = Touch("App.csproj");
+        Touch("README.md", "x");
+        Assert.Equal(proj, ProjectFiles.Locate(null, _dir, "test"));
+        Assert.Equal(proj, ProjectFiles.Locate(".", _dir, "test"));
+        Assert.Equal(proj, ProjectFiles.Locate("App.csproj", _dir, "test"));
+    }
+
+    [Fact]
+    public void A_solution_wins_over_projects_beside_it()
+    {
+        Touch("App.csproj");
+        var sln = Touch("App.slnx", "<Solution />");
+        Assert.Equal(sln, ProjectFiles.Locate(null, _dir, "test"));
+    }
+
+    [Fact]
+    public void Two_candidates_or_none_are_coded_errors_that_name_the_files()
+    {
+        Touch("A.csproj");
+        Touch("B.csproj");
+        var many = Assert.Throws<SandboxException>(() => ProjectFiles.Locate(null, _dir, "test"));
+        Assert.Equal("SBX1011", many.Error.Code);
+        Assert.Contains("A.csproj, B.csproj", many.Message, StringComparison.Ordinal);
+        Assert.Contains("dotnet sandbox test A.csproj", many.Message, StringComparison.Ordinal);
+
+        var empty = Directory.CreateDirectory(Path.Combine(_dir, "empty")).FullName;
+        Assert.Equal("SBX1010", Assert.Throws<SandboxException>(() => ProjectFiles.Locate(null, empty, "build")).Error.Code);
+        Assert.Equal("SBX1012", Assert.Throws<SandboxException>(() => ProjectFiles.Locate("nope.csproj", _dir, "build")).Error.Code);
+        Assert.Equal("SBX1012", Assert.Throws<SandboxException>(() => ProjectFiles.Locate(Touch("notes.txt", "x"), _dir, "build")).Error.Code);
+    }
+
+    [Fact]
+    public void Projects_of_an_sln_are_its_project_entries_not_its_folders()
+    {
+        var app = Touch("src/App/App.csproj");
+        var tests = Touch("tests/App.Tests/App.Tests.fsproj");
+        var sln = Touch("App.sln", """
+            Microsoft Visual Studio Solution File, Format Version 12.00
+            Project("{2150E333-8FDC-42A3-9474-1A3956D46DE8}") = "src", "src", "{11111111-1111-1111-1111-111111111111}"
+            EndProject
+            Project("{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}") = "App", "src\App\App.csproj", "{22222222-2222-2222-2222-222222222222}"
+            EndProject
+            Project("{F2A71F9B-5D33-465A-A702-920D77279786}") = "App.Tests", "tests\App.Tests\App.Tests.fsproj", "{33333333-3333-3333-3333-333333333333}"
+            EndProject
+            Project("{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}") = "Gone", "src\Gone\Gone.csproj", "{44444444-4444-4444-4444-444444444444}"
+            EndProject
+            """.Replace("\n", "\r\n", StringComparison.Ordinal));
+        Assert.Equal([app, tests], ProjectFiles.ProjectsOfSolution(sln));
+    }
+
+    [Fact]
+    public void Projects_of_an_slnx_are_read_from_its_xml()
+    {
+        var app = Touch("src/App/App.csproj");
+        var lib = Touch("src/Lib/Lib.csproj");
+        var slnx = Touch("App.slnx", """
+            <Solution>
+              <Folder Name="/src/">
+                <Project Path="src/App/App.csproj" />
+                <Project Path="src\Lib\Lib.csproj" />
+              </Folder>
+            </Solution>
+            """);
+        Assert.Equal([app, lib], ProjectFiles.ProjectsOfSolution(slnx));
+    }
+
+    [Fact]
+    public void The_repository_root_is_the_nearest_directory_with_git_else_the_projects_own()
+    {
+        var proj = Touch("repo/src/App/App.csproj");
+        Assert.Equal(Path.GetDirectoryName(proj), ProjectFiles.RepositoryRoot(proj));
+        Directory.CreateDirectory(Path.Combine(_dir, "repo", ".git"));
+        Assert.Equal(Path.Combine(_dir, "repo"), ProjectFiles.RepositoryRoot(proj));
+    }
+
+    [Fact]
+    public void A_repository_that_would_show_a_home_directory_is_narrowed_to_the_project()
+    {
+        // A dotfiles repository at the home directory must not make the whole home visible.
+        var home = Path.Combine(_dir, "home");
+        Directory.CreateDirectory(Path.Combine(home, ".git"));
+        var proj = Touch("home/src/App/App.csproj");
+        Assert.Equal(Path.GetDirectoryName(proj), ProjectInference.VisibleRoot(proj, home));
+    }
+}
