@@ -84,6 +84,12 @@ internal static class StepCommands
             var context = StepContext.Create(parse, options, projectArgument, verb);
             foreach (var step in selected)
             {
+                if (step == WorkflowStep.Restore && verb != "restore" && RestoreState.IsUpToDate(context.Model, out _))
+                {
+                    Console.Error.WriteLine("dotnet-sandbox: restore: up to date, skipped (run 'dotnet sandbox restore' to force it)");
+                    continue;
+                }
+
                 var args = DotnetArguments(step, context.Entry, options, parse, step == steps[^1] ? extra : []);
                 var status = context.RunStep(step, args);
                 if (status != 0)

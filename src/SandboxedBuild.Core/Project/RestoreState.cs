@@ -1,0 +1,65 @@
+using System.Text.Json;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>
+/// Whether a restore would change nothing, so that <c>build</c>, <c>test</c> and <c>run</c> can
+/// skip the restore step (and its network) the way <c>dotnet</c> skips a no-op restore.
+/// </summary>
+/// <remarks>
+/// Up to date means, for every project: NuGet's own record (<c>project.nuget.cache</c>) says the
+/// last restore succeeded, every package file it expects is in the packages folder, and the record
+/// is newer than every project, import and NuGet configuration file. Skipping only ever runs less
+/// in the sandbox; <c>dotnet sandbox restore</c> always runs the restore.
+/// </remarks>
+public static class RestoreState
+{
+    /// <summary>Whether every project's last restore still holds; <paramref name="why"/> says why not.</summary>
+    public static bool IsUpToDate(ProjectModel model, out string why)
+    {
+        var inputs = ProjectInference.Inputs(model.Entry, model.RepositoryRoot, model.NuGet);
+        var newestInput = inputs.Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.MinValue).Max();
+        foreach (var project in model.Projects)
+        {
+            var record = project.IntermediateDirectories
+                .Select(d => Path.Combine(d.Path, "project.nuget.cache"))
+                .FirstOrDefault(File.Exists);
+            if (record is null)
+            {
+                why = $"{Path.GetFileName(project.ProjectPath)} was never restored";
+                return false;
+            }
+
+            if (File.GetLastWriteTimeUtc(record) < newestInput || !File.Exists(Path.Combine(Path.GetDirectoryName(record)!, "project.assets.json")))
+            {
+                why = $"{Path.GetFileName(project.ProjectPath)} changed since its last restore";
+                return false;
+            }
+
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllBytes(record));
+                if (!doc.RootElement.TryGetProperty("success", out var ok) || ok.ValueKind != JsonValueKind.True)
+                {
+                    why = $"the last restore of {Path.GetFileName(project.ProjectPath)} failed";
+                    return false;
+                }
+
+                if (doc.RootElement.TryGetProperty("expectedPackageFiles", out var files)
+                    && files.EnumerateArray().Select(f => f.GetString()).FirstOrDefault(f => f is null || !File.Exists(f)) is { } missing)
+                {
+                    why = $"a package of {Path.GetFileName(project.ProjectPath)} is missing ({missing})";
+                    return false;
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                why = $"NuGet's record for {Path.GetFileName(project.ProjectPath)} is unreadable";
+                return false;
+            }
+        }
+
+        why = string.Empty;
+        return true;
+    }
+}
