@@ -20,10 +20,11 @@ public static class PolicyWriter
         sb.Append("working directory: ").AppendLine(policy.WorkingDirectory);
         sb.AppendLine();
         sb.AppendLine("file system (most specific path wins):");
-        var width = policy.Paths.Max(p => p.Path.Length);
-        foreach (var rule in policy.Paths)
+        var lines = TextLines(policy.Paths);
+        var width = lines.Max(l => l.Path.Length);
+        foreach (var (label, path, reason) in lines)
         {
-            sb.Append("  ").Append(Label(rule.Access).PadRight(10)).Append(' ').Append(rule.Path.PadRight(width)).Append("  — ").AppendLine(rule.Reason);
+            sb.Append("  ").Append(label.PadRight(10)).Append(' ').Append(path.PadRight(width)).Append("  — ").AppendLine(reason);
         }
 
         sb.AppendLine("  everything else on the host is not visible");
@@ -52,6 +53,47 @@ public static class PolicyWriter
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The path rules as listing lines, with siblings folded into one line so the listing stays one
+    /// screen: many entries of one directory with the same access and reason (package versions kept
+    /// read-only), and the protected names below one writable directory. JSON lists every entry.
+    /// </summary>
+    internal static List<(string Label, string Path, string Reason)> TextLines(IReadOnlyList<PathRule> rules)
+    {
+        const int FoldAt = 4;
+        static string Key(PathRule r) => r.Access == PathAccess.Protected && r.Reason.EndsWith("runs outside the sandbox", StringComparison.Ordinal)
+            ? "protected\n" + Path.GetDirectoryName(r.Path)
+            : $"{r.Access}\n{r.Reason}\n{Path.GetDirectoryName(r.Path)}";
+        var groups = rules.GroupBy(Key).ToDictionary(g => g.Key, g => g.ToList());
+        var lines = new List<(string, string, string)>();
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules)
+        {
+            var key = Key(rule);
+            var group = groups[key];
+            if (group.Count < FoldAt)
+            {
+                lines.Add((Label(rule.Access), rule.Path, rule.Reason));
+                continue;
+            }
+
+            if (!done.Add(key))
+            {
+                continue;
+            }
+
+            var names = group.Select(r => Path.GetFileName(r.Path)).ToList();
+            var shown = names.Count > 8 ? string.Join(',', names.Take(6)) + $",… {names.Count - 6} more" : string.Join(',', names);
+            var reason = rule.Access == PathAccess.Protected
+                ? "run code outside the sandbox later (shell startup files, direnv, IDE, dev container and git hook folders); read-only, missing ones held by placeholders"
+                : rule.Reason;
+            var parent = Path.GetDirectoryName(rule.Path) is "/" ? string.Empty : Path.GetDirectoryName(rule.Path);
+            lines.Add((Label(rule.Access), $"{parent}/{{{shown}}}", reason));
+        }
+
+        return lines;
     }
 
     /// <summary>The policy as JSON (schema version <see cref="JsonSchemaVersion"/>).</summary>
