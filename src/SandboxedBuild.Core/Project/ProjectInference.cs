@@ -14,7 +14,7 @@ namespace SandboxedBuild.Project;
 /// Infers the project model: evaluates every project with MSBuild and reads the NuGet configuration.
 /// </summary>
 /// <remarks>
-/// Evaluation runs project code (property functions can read and write files), so it runs inside
+/// Evaluation runs project code (property functions read files, SDK resolvers run and fetch), so it runs inside
 /// the sandbox too: the repository read-only, no network, only a private results directory
 /// writable. Its answers are still the project's word, not the user's: the step builder validates
 /// every path before it makes one writable. Results are cached outside the sandbox, keyed on the
@@ -38,11 +38,19 @@ public static class ProjectInference
         var cacheFile = CacheFile(host, entry);
         if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget) is { } cached)
         {
+            // A source approved since the cache was written: read its service index now.
+            var missing = FeedsToResolve(nuget, trustedFeed).Where(s => !cached.FeedHosts.ContainsKey(s.Url)).ToList();
+            if (missing.Count > 0)
+            {
+                cached = cached with { FeedHosts = cached.FeedHosts.SetItems(ResolveFeeds(missing)) };
+                WriteCache(cacheFile, cached);
+            }
+
             return cached with { NuGet = nuget, Elapsed = Stopwatch.GetElapsedTime(start) };
         }
 
         var projects = EvaluateClosure(host, entry, repoRoot, bwrap);
-        var feeds = ResolveFeeds(nuget, trustedFeed);
+        var feeds = ResolveFeeds(FeedsToResolve(nuget, trustedFeed));
         var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero);
         if (useCache)
         {
@@ -146,12 +154,19 @@ public static class ProjectInference
             ?? "no error was logged";
     }
 
-    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(NuGetSettingsSnapshot nuget, Func<NuGetSource, bool> trusted)
-    {
-        var tasks = nuget.Sources
+    /// <summary>
+    /// The sources whose service index is read: HTTP ones the user trusts (the request leaves from
+    /// outside the sandbox, so a URL a project file invented must not be fetched), except nuget.org,
+    /// which the default preset covers.
+    /// </summary>
+    private static List<NuGetSource> FeedsToResolve(NuGetSettingsSnapshot nuget, Func<NuGetSource, bool> trusted) =>
+        [.. nuget.Sources.Concat(nuget.AuditSources)
             .Where(s => s.IsHttp && trusted(s) && !string.Equals(s.Host, "api.nuget.org", StringComparison.OrdinalIgnoreCase))
-            .Select(s => ServiceIndexResolver.ResolveAsync(s, TimeSpan.FromSeconds(10), CancellationToken.None))
-            .ToList();
+            .DistinctBy(s => s.Url)];
+
+    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(List<NuGetSource> sources)
+    {
+        var tasks = sources.Select(s => ServiceIndexResolver.ResolveAsync(s, TimeSpan.FromSeconds(10), CancellationToken.None)).ToList();
         var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<string>>(StringComparer.Ordinal);
         foreach (var task in tasks)
         {

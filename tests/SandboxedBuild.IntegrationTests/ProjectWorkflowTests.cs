@@ -1,0 +1,240 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SandboxedBuild.IntegrationTests.Infrastructure;
+
+namespace SandboxedBuild.IntegrationTests;
+
+/// <summary>
+/// dotnet sandbox restore | build | test | run | policy | trust on the real sample projects: real
+/// MSBuild evaluation, real restores (nuget.org through the proxy, or a feed on loopback), real
+/// builds and test runs, each step in its own sandbox.
+/// </summary>
+[Collection(nameof(DotnetBuildTests))]
+public sealed partial class ProjectWorkflowTests
+{
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Test_of_an_xunit_project_passes_and_writes_only_its_outputs(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(id);
+        Assets.CopyInto(ws, "xunit-vstest");
+        var sources = Assets.Files(ws.Project, ".git");
+
+        var r = Cli.Run(id, ws, ["test"], timeoutSeconds: 600);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("Passed!  - Failed:     0, Passed:     3", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"dotnet-sandbox: restore: dotnet restore \S+xunit-vstest\.csproj .*network: api\.nuget\.org", r.StandardError);
+        Assert.Matches(@"dotnet-sandbox: build: dotnet build \S+ --no-restore .*no network", r.StandardError);
+        Assert.Matches(@"dotnet-sandbox: test: dotnet test \S+ --no-build .*no network", r.StandardError);
+        Assert.True(File.Exists(Path.Combine(ws.Project, "bin", "Debug", "net10.0", "xunit-vstest.dll")));
+        Assert.True(Directory.Exists(Path.Combine(ws.Packages, "xunit.core", "2.9.3")), "the restore adds packages to the shared folder");
+        Assert.Equal("original", File.ReadAllText(Path.Combine(ws.Packages, "bait.package", "1.0.0", "lib.txt")));
+
+        // Outside obj/, bin/ and TestResults/ nothing in the project changed.
+        Assert.Equal(sources, Assets.Files(ws.Project, ".git", "obj", "bin", "TestResults"));
+
+        // Warm: restore is a no-op and is skipped; the outcome is the same.
+        var again = Cli.Run(id, ws, ["test"], timeoutSeconds: 600);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("dotnet-sandbox: restore: up to date, skipped", again.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Passed!", again.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_failing_test_fails_the_run_with_its_own_status()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "xunit-vstest");
+        File.WriteAllText(Path.Combine(ws.Project, "Failing.cs"), "public class Failing { [Xunit.Fact] public void Fails() => Xunit.Assert.Fail(\"on purpose\"); }\n");
+        var r = Cli.Run(Identity.Current, ws, ["test", "--", "--filter", "FullyQualifiedName~Failing"], timeoutSeconds: 600);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("on purpose", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("--filter 'FullyQualifiedName~Failing'", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Microsoft_Testing_Platform_tests_pass()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "mtp-tests");
+        var r = Cli.Run(Identity.Current, ws, ["test"], timeoutSeconds: 600);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("succeeded: 3", r.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_solution_with_artifacts_output_builds_tests_and_runs_with_paths_from_msbuild()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "multi");
+
+        var policy = Cli.Run(Identity.Current, ws, ["policy", "multi.slnx", "--step", "build", "--format", "json"]);
+        Assert.True(policy.ExitCode == 0, policy.ToString());
+        using var json = JsonDocument.Parse(policy.StandardOutput);
+        var writes = json.RootElement.GetProperty("paths").EnumerateArray()
+            .Where(p => p.GetProperty("access").GetString() == "write")
+            .ToDictionary(p => p.GetProperty("path").GetString()!, p => p.GetProperty("reason").GetString()!);
+        var artifacts = Path.Combine(ws.Project, "artifacts");
+        foreach (var project in new[] { "Multi.App", "Multi.Lib", "Multi.Lib.Tests" })
+        {
+            Assert.Contains(writes, w => w.Key.StartsWith(artifacts + "/obj/", StringComparison.Ordinal) && w.Value.Contains("BaseIntermediateOutputPath", StringComparison.Ordinal));
+        }
+
+        Assert.All(writes.Keys.Where(k => !k.EndsWith("/.git", StringComparison.Ordinal)), w => Assert.StartsWith(artifacts + "/", w, StringComparison.Ordinal));
+        Assert.DoesNotContain(writes.Keys, w => w == ws.Project);
+
+        var test = Cli.Run(Identity.Current, ws, ["test", "multi.slnx"], timeoutSeconds: 600);
+        Assert.True(test.ExitCode == 0, test.ToString());
+        Assert.Contains("Passed!", test.StandardOutput, StringComparison.Ordinal);
+
+        var run = Cli.Run(Identity.Current, ws, ["run", "src/App/App.csproj", "--no-build"], timeoutSeconds: 300);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("SBX-MULTI hello, sandbox, from Multi.Lib", run.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Exfiltration_from_build_and_tests_is_blocked_while_legitimate_tests_pass()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "exfiltrate");
+        File.WriteAllText(Path.Combine(ws.Home, ".ssh", "id_sbx_bait"), ws.Bait + "\n");
+        var packagesBefore = Assets.Files(ws.Packages);
+
+        var r = Cli.Run(Identity.Current, ws, ["test", "--setenv", "SBX_EXFILTRATE_ARMED=1", "--", "--logger", "console;verbosity=detailed"], timeoutSeconds: 600);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("Test Run Successful.", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"Passed: +3", r.StandardOutput);
+
+        var attempts = AttemptLine().Matches(r.StandardOutput).Select(m => (Name: m.Groups[1].Value, Outcome: m.Groups[2].Value, Detail: m.Groups[3].Value)).ToList();
+        // write-outside aims at the project's parent, which lies in the private home here: the write
+        // lands in the sandbox's own tmpfs and is gone at exit. What counts is the host, checked below.
+        Assert.Equal(2, attempts.Count(a => a.Name == "write-outside"));
+        foreach (var name in new[] { "read-key", "write-git-hook", "connect-denied-host", "connect-direct", "write-packages" })
+        {
+            // Once in the build step, once in the test step; every one refused.
+            var outcomes = attempts.Where(a => a.Name == name).ToList();
+            Assert.True(outcomes.Count == 2, $"{name}: {outcomes.Count} lines\n{r}");
+            Assert.All(outcomes, a => Assert.True(a.Outcome == "BLOCKED", $"{name} {a.Outcome} {a.Detail}"));
+        }
+
+        Assert.DoesNotContain(ws.Bait, r.StandardOutput + r.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(ws.Project)!, "exfiltrate-was-here.txt")));
+        Assert.False(File.Exists(Path.Combine(ws.Project, ".git", "hooks", "pre-commit")));
+        Assert.Equal(packagesBefore.Where(f => f.StartsWith("bait.package", StringComparison.Ordinal)), Assets.Files(ws.Packages).Where(f => f.StartsWith("bait.package", StringComparison.Ordinal)));
+        Assert.False(File.Exists(Path.Combine(ws.Packages, "exfiltrate-was-here.txt")));
+    }
+
+    [Fact]
+    public void Restore_can_add_packages_but_not_change_one_already_in_the_folder()
+    {
+        // A target that runs with the restore writes into the packages folder: adding is what a restore
+        // does, changing a package already there is poisoning every later build that uses it.
+        using var ws = new Workspace(Identity.Current);
+        File.WriteAllText(Path.Combine(ws.Project, "poison.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+              </PropertyGroup>
+              <Target Name="Poison" AfterTargets="Restore">
+                <WriteLinesToFile File="$(NUGET_PACKAGES)/added-by-restore.txt" Lines="new" Overwrite="true" />
+                <WriteLinesToFile File="$(NUGET_PACKAGES)/bait.package/1.0.0/lib.txt" Lines="poisoned" Overwrite="true" ContinueOnError="true" />
+              </Target>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(ws.Project, "NuGet.config"), "<configuration><packageSources><clear /></packageSources></configuration>\n");
+        File.Copy(Path.Combine(Cli.TestAssets, "Directory.Build.props"), Path.Combine(ws.Project, "Directory.Build.props"));
+        Cli.Exec("git", "init", "-q", ws.Project);
+        ws.FixOwnership();
+
+        var r = Cli.Run(Identity.Current, ws, ["restore"], timeoutSeconds: 300);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("Read-only file system", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal("original", File.ReadAllText(Path.Combine(ws.Packages, "bait.package", "1.0.0", "lib.txt")));
+        Assert.Equal("new", File.ReadAllText(Path.Combine(ws.Packages, "added-by-restore.txt")).Trim());
+    }
+
+    [Fact]
+    public void A_private_feed_in_the_repository_config_is_reached_only_after_trust()
+    {
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "private-feed");
+        var feedDir = Path.Combine(ws.Root, "feed");
+        var pack = Cli.Exec("dotnet", "pack", Path.Combine(ws.Project, "package", "Sbx.PrivateSample.csproj"), "-o", feedDir, "-nologo", "-v:q");
+        Assert.True(pack.ExitCode == 0, pack.ToString());
+        using var feed = new LoopbackNuGetFeed(feedDir);
+        var config = Path.Combine(ws.Project, "NuGet.config");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("127.0.0.1:48213", $"127.0.0.1:{feed.Port}", StringComparison.Ordinal));
+        Directory.Delete(Path.Combine(ws.Project, "package", "obj"), recursive: true);
+        Directory.Delete(Path.Combine(ws.Project, "package", "bin"), recursive: true);
+
+        var before = Cli.Run(Identity.Current, ws, ["restore"], timeoutSeconds: 300);
+        Assert.NotEqual(0, before.ExitCode);
+        Assert.Contains("SBX3012", before.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"reach 127.0.0.1:{feed.Port} (restore) — source 'local' in {config}", before.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"blocked: 127.0.0.1:{feed.Port}", before.StandardError, StringComparison.Ordinal);
+        Assert.Empty(feed.Requests);
+
+        var list = Cli.Run(Identity.Current, ws, ["trust"]);
+        Assert.Equal(1, list.ExitCode); // no terminal: lists, approves nothing
+        Assert.Contains("[pending ]", list.StandardOutput, StringComparison.Ordinal);
+        var trust = Cli.Run(Identity.Current, ws, ["trust", "--yes"]);
+        Assert.True(trust.ExitCode == 0, trust.ToString());
+        Assert.True(File.Exists(Path.Combine(ws.Home, ".config", "dotnet-sandbox", "trusted.json")));
+
+        var run = Cli.Run(Identity.Current, ws, ["run"], timeoutSeconds: 300);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("SBX-PRIVATE-FEED Sbx.PrivateSample 1.0.0 from the private feed", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("/v3-flatcontainer/sbx.privatesample/1.0.0/sbx.privatesample.1.0.0.nupkg", feed.Requests);
+    }
+
+    [Fact]
+    public void Policy_prints_every_format_and_the_reasons()
+    {
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "hello");
+        var text = Cli.Run(Identity.Current, ws, ["policy", "--step", "build"]);
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains("step: build — dotnet build", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"write\s+\S+/obj\s+— intermediate build output: BaseIntermediateOutputPath of hello\.csproj", text.StandardOutput);
+        Assert.Matches(@"read\s+\S+/app\s+— the repository: sources and project files, read-only", text.StandardOutput);
+        Assert.Contains("network: no network", text.StandardOutput, StringComparison.Ordinal);
+
+        var bwrap = Cli.Run(Identity.Current, ws, ["policy", "--step", "restore", "--format", "bwrap"]);
+        Assert.Contains("--unshare-net", bwrap.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"--bind {ws.Project}/obj {ws.Project}/obj", bwrap.StandardOutput, StringComparison.Ordinal);
+        var seatbelt = Cli.Run(Identity.Current, ws, ["policy", "--format", "seatbelt"]);
+        Assert.Contains("(version 1)", seatbelt.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("(deny default)", seatbelt.StandardOutput, StringComparison.Ordinal);
+
+        var warm = Cli.Run(Identity.Current, ws, ["policy"]);
+        Assert.Contains("(cached)", warm.StandardError, StringComparison.Ordinal);
+
+        var badStep = Cli.Run(Identity.Current, ws, ["policy", "--step", "deploy"]);
+        Assert.Equal(125, badStep.ExitCode);
+        Assert.Contains("SBX1007", badStep.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Project_commands_without_a_project_fail_with_a_code_and_a_hint()
+    {
+        using var ws = new Workspace(Identity.Current);
+        File.Delete(Path.Combine(ws.Project, "Program.cs"));
+        var r = Cli.Run(Identity.Current, ws, ["build"]);
+        Assert.Equal(125, r.ExitCode);
+        Assert.Contains("SBX1010", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("hint:", r.StandardError, StringComparison.Ordinal);
+
+        var two = Cli.Run(Identity.Current, ws, ["test", "a.csproj", "b.csproj"]);
+        Assert.Equal(125, two.ExitCode);
+        Assert.Contains("SBX1001", two.StandardError, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"SBX-ATTEMPT (\S+) (BLOCKED|SUCCEEDED|SKIPPED) (.*)")]
+    private static partial Regex AttemptLine();
+}
