@@ -146,6 +146,37 @@ public sealed class NetworkPolicyTests
         Assert.DoesNotContain("__bridge", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(new[] { "http://example.com" }, new string[0], new string[0], "SBX6001")]
+    [InlineData(new string[0], new[] { "exa mple.com" }, new string[0], "SBX6001")]
+    [InlineData(new string[0], new string[0], new[] { "cargo" }, "SBX6002")]
+    public void Without_network_host_options_are_still_checked(string[] allow, string[] deny, string[] presets, string code)
+    {
+        var options = new ExecOptions { NetworkMode = NetworkMode.None, AllowHosts = allow, DenyHosts = deny, Presets = presets };
+        Assert.Equal(code, Assert.Throws<SandboxException>(() => TestHosts.Policy(options)).Error.Code);
+    }
+
+    [Theory]
+    [InlineData("--allow-host")]
+    [InlineData("--deny-host")]
+    [InlineData("--preset")]
+    public void Without_network_a_valid_host_option_is_a_contradiction(string option)
+    {
+        var options = new ExecOptions { NetworkMode = NetworkMode.None };
+        options = option switch
+        {
+            "--allow-host" => options with { AllowHosts = ["pkgs.example.com"] },
+            "--deny-host" => options with { DenyHosts = ["evil.example.com"] },
+            _ => options with { Presets = ["npm"] },
+        };
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(options));
+        Assert.Equal("SBX1001", ex.Error.Code);
+        Assert.Contains(option, ex.Message, StringComparison.Ordinal);
+
+        // Leaving the default presets out asks for less, which no network already gives.
+        Assert.Equal(NetworkMode.None, TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None, NoDefaultPresets = true }).Network.Mode);
+    }
+
     [Fact]
     public void Unknown_preset_and_audit_mode_are_coded()
     {
