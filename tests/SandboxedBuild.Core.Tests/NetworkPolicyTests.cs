@@ -106,6 +106,14 @@ public sealed class NetworkPolicyTests
     public void Addresses_that_lead_into_this_machine_are_refused(string address, string why) =>
         Assert.Equal(why, new AddressGuard([IPAddress.Parse("192.0.2.10")]).WhyRefused(IPAddress.Parse(address)));
 
+    [Fact]
+    public void The_rebinding_refusal_names_the_request_that_works()
+    {
+        var text = EgressProxy.RebindingRefusal("db.example.com", IPAddress.IPv6Loopback, "loopback", 5432);
+        Assert.Contains("(http://[::1]:5432/ rather than http://db.example.com:5432/) and allow it with --allow-host [::1]:5432", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("local network", text, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("203.0.113.80")]
     [InlineData("10.1.2.3")]

@@ -68,6 +68,29 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void The_rebinding_refusal_says_what_actually_works(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        var port = server.Port;
+
+        // The name stays refused even with its address allowed...
+        var refused = Cli.Sh(id, ws, $"{Curl} -p http://localhost:{port}/", null, null, "--allow-host", $"localhost:{port}", "--allow-host", $"127.0.0.1:{port}");
+        Assert.Equal(0, server.Connections);
+        var hint = System.Text.RegularExpressions.Regex.Match(refused.StandardError,
+            $@"request the address itself \((http://\S+/) rather than http://localhost:{port}/\) and allow it with --allow-host (\S+)");
+        Assert.True(hint.Success, refused.ToString());
+        Assert.DoesNotContain("local network", refused.StandardError, StringComparison.Ordinal);
+
+        // ...and doing what the refusal says reaches the server.
+        var followed = Cli.Sh(id, ws, $"{Curl} -p {hint.Groups[1].Value}", null, null, "--allow-host", hint.Groups[2].Value);
+        Assert.True(followed.StandardOutput == "200 12\n", followed.ToString());
+        Assert.Equal(1, server.Connections);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_half_close_passes_through_the_tunnel(Identity id)
     {
         Cli.SkipIfRedundant(id);

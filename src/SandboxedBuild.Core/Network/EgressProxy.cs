@@ -253,7 +253,19 @@ public sealed class EgressProxy : IAsyncDisposable
         var first = resolved.FirstOrDefault();
         return first is null
             ? ([], null, $"{host} resolves to no address")
-            : ([], $"{host} resolves to {first} ({_guard.WhyRefused(first)}); refused so that an allowed name cannot lead into this machine or its local network (DNS rebinding); allow the address itself with --allow-host {RuleText(first.ToString(), port)}", null);
+            : ([], RebindingRefusal(host, HostRule.Normalize(first), _guard.WhyRefused(first)!, port), null);
+    }
+
+    /// <summary>
+    /// Why a name that resolves only to refused addresses is refused, and what does work: a name
+    /// never leads there, even when its address is allowed; only a request for the address does.
+    /// </summary>
+    internal static string RebindingRefusal(string host, IPAddress address, string why, int port)
+    {
+        var target = RuleText(address.ToString(), port);
+        return $"{host} resolves to {address} ({why}); a name is never let through to such an address, not even when the address itself is allowed, " +
+            $"so that no allowed name can be made to lead there (DNS rebinding); to reach it, request the address itself " +
+            $"(http://{target}/ rather than http://{RuleText(host, port)}/) and allow it with --allow-host {target}";
     }
 
     private static string RuleText(string host, int port) => (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port;
