@@ -114,6 +114,28 @@ public sealed class NetworkPolicyTests
         Assert.DoesNotContain("local network", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_printed_policy_names_every_kind_of_refused_address()
+    {
+        var guard = new AddressGuard([IPAddress.Parse("192.0.2.10")]);
+        string[] samples = ["127.0.0.1", "::1", "0.0.0.0", "::", "0.1.2.3", "169.254.10.1", "fe80::1", "fec0::1", "169.254.169.254", "fd00:ec2::254", "224.0.0.1", "240.0.0.1", "ff02::1", "192.0.2.10"];
+        var kinds = samples.Select(a => guard.WhyRefused(IPAddress.Parse(a))!).ToHashSet();
+        Assert.Equal(AddressGuard.RefusedKinds.Select(k => k.Kind).Order(), kinds.Order());
+
+        var text = PolicyWriter.ToText(TestHosts.Policy());
+        var line = text.Split('\n').Single(l => l.Contains("never connected to these addresses", StringComparison.Ordinal));
+        Assert.All(kinds, kind => Assert.Contains(kind + " (", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_printed_policy_lists_the_bridge_mounts_only_with_network()
+    {
+        var text = PolicyWriter.ToText(TestHosts.Policy());
+        Assert.Contains("read       /run/dotnet-sandbox/net ", text, StringComparison.Ordinal);
+        Assert.Contains("read       /run/dotnet-sandbox/tool ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("/run/dotnet-sandbox", PolicyWriter.ToText(TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None })), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("203.0.113.80")]
     [InlineData("10.1.2.3")]

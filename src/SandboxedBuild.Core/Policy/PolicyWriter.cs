@@ -20,10 +20,21 @@ public static class PolicyWriter
         sb.Append("working directory: ").AppendLine(policy.WorkingDirectory);
         sb.AppendLine();
         sb.AppendLine("file system (most specific path wins):");
-        var width = policy.Paths.Max(p => p.Path.Length);
+        // With network, bubblewrap also binds what the bridge to the proxy needs (see BwrapCommandLine).
+        (string Path, string Reason)[] bridge = policy.Network.Mode == NetworkMode.None ? [] :
+        [
+            (Bridge.SocketDirectoryInside, "the egress proxy's socket: a private directory of this run on the host, read-only"),
+            (BridgeMounts.ToolDirectoryInside, "this tool, read-only: it runs first as the bridge to the proxy, then starts the command"),
+        ];
+        var width = policy.Paths.Select(p => p.Path).Concat(bridge.Select(b => b.Path)).Max(p => p.Length);
         foreach (var rule in policy.Paths)
         {
             sb.Append("  ").Append(Label(rule.Access).PadRight(10)).Append(' ').Append(rule.Path.PadRight(width)).Append("  — ").AppendLine(rule.Reason);
+        }
+
+        foreach (var (path, reason) in bridge)
+        {
+            sb.Append("  ").Append(Label(PathAccess.ReadOnly).PadRight(10)).Append(' ').Append(path.PadRight(width)).Append("  — ").AppendLine(reason);
         }
 
         sb.AppendLine("  everything else on the host is not visible");
@@ -42,7 +53,9 @@ public static class PolicyWriter
                 sb.Append("  deny   ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason);
             }
 
-            sb.AppendLine("  an entry without a port covers 443 and 80; names that resolve to loopback, link-local or this host are refused");
+            sb.AppendLine("  an allow entry without a port covers 443 and 80; a deny entry without a port, every port");
+            sb.Append("  a name is never connected to these addresses, and one asked for literally needs an allow entry for that very address: ")
+                .AppendJoin("; ", AddressGuard.RefusedKinds.Select(k => $"{k.Kind} ({k.Addresses})")).AppendLine();
         }
         sb.AppendLine();
         sb.AppendLine("environment (nothing else is passed):");
