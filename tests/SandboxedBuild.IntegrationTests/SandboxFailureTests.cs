@@ -61,6 +61,22 @@ public sealed class SandboxFailureTests
         Assert.Contains("dotnet sandbox exec -- dotnet build", r.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Help_describes_run_and_var_as_they_are()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var help = Cli.Run(Identity.Current, ws, ["exec", "--help"]).StandardOutput;
+        Assert.Contains("/run and the\n  rest of /var are not there at all", help.Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("/run are replaced", help, StringComparison.Ordinal);
+
+        // What the help says, for real: no /run, and nothing in /var but the private tmp; with
+        // network, /run holds only the bridge's directory.
+        var none = Cli.Sh(Identity.Current, ws, "ls -d /run 2>/dev/null; ls -A /var; echo end", null, null, "--no-network");
+        Assert.Equal("tmp\nend\n", none.StandardOutput);
+        var networked = Cli.Sh(Identity.Current, ws, "ls -A /run; ls -A /var; echo end");
+        Assert.Equal("dotnet-sandbox\ntmp\nend\n", networked.StandardOutput);
+    }
+
     private static void AssertCoded(CliResult r, int exit, string code)
     {
         Assert.True(r.ExitCode == exit, r.ToString());

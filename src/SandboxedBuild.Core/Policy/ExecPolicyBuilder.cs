@@ -6,9 +6,9 @@ namespace SandboxedBuild.Policy;
 
 /// <summary>
 /// Builds the policy for running an arbitrary command in a directory: the directory is writable,
-/// the toolchain is readable, the home directory and the host's temporary and runtime directories
-/// are replaced by empty private ones, and a fixed set of files that execute later outside the
-/// sandbox stays read-only.
+/// the toolchain is readable, the home directory and the host's temporary directories are replaced
+/// by empty private ones, /run and the rest of /var are not mounted at all, and a fixed set of
+/// files that execute later outside the sandbox stays read-only.
 /// </summary>
 public static class ExecPolicyBuilder
 {
