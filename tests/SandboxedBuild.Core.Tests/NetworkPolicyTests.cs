@@ -270,6 +270,28 @@ public sealed class NetworkPolicyTests
         Assert.Equal(string.Empty, NetworkSummary.Format(records[..1], NetworkMode.Filtered));
         Assert.Contains("--allow-host api.nuget.org", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_audit_list_leaves_out_hosts_the_rules_already_allow()
+    {
+        var preset = Presets.Get("nuget")!.Single(r => r.Host == "api.nuget.org");
+        var flag = HostRule.Parse("127.0.0.1:8080", "--allow-host", "--allow-host on the command line");
+        ConnectionRecord[] records =
+        [
+            new("api.nuget.org", 443, true, preset.Reason, 1000, 5_000_000, Rule: preset),
+            new("127.0.0.1", 8080, true, flag.Reason, 10, 10, Rule: flag),
+            new("deb.debian.org", 443, true, "audit mode: let through and recorded", 100, 2000),
+            new("pkgs.example.com", 8443, true, "audit mode: let through and recorded", 100, 2000),
+        ];
+        var lines = NetworkSummary.Format(records, NetworkMode.Audit).Split('\n');
+        var options = lines.Single(l => l.Contains("audit: to allow exactly these:", StringComparison.Ordinal));
+        Assert.EndsWith(": --allow-host deb.debian.org --allow-host pkgs.example.com:8443", options, StringComparison.Ordinal);
+        var covered = lines.Single(l => l.Contains("already allowed", StringComparison.Ordinal));
+        Assert.Contains("api.nuget.org:443 (preset 'nuget')", covered, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:8080 (--allow-host on the command line)", covered, StringComparison.Ordinal);
+
+        Assert.Contains("audit: to allow exactly these: nothing to add", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
+    }
 }
 
 internal static class BwrapCommandLineTestsAccess

@@ -91,6 +91,22 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Audit_mode_lists_only_the_options_still_needed(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var allowed = new LoopbackHttpServer(bodySize: 12);
+
+        // (Audit mode never opens a loopback address by itself, so here every host reached is
+        // allowed by an entry; the unit tests cover the mix.)
+        var r = Cli.Sh(id, ws, $"{Curl} -p http://127.0.0.1:{allowed.Port}/", null, null, "--network", "audit", "--allow-host", $"127.0.0.1:{allowed.Port}");
+        Assert.True(r.StandardOutput == "200 12\n", r.ToString());
+        Assert.Contains("audit: to allow exactly these: nothing to add", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"already allowed: 127.0.0.1:{allowed.Port} (--allow-host on the command line)", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_half_close_passes_through_the_tunnel(Identity id)
     {
         Cli.SkipIfRedundant(id);

@@ -182,7 +182,7 @@ public sealed class EgressProxy : IAsyncDisposable
             (up, down) = await SocketRelay.RelayAsync(client, server, first).ConfigureAwait(false);
         }
 
-        _records.Enqueue(new ConnectionRecord(host, head.Port, true, decision.Reason, up, down));
+        _records.Enqueue(new ConnectionRecord(host, head.Port, true, decision.Reason, up, down, Rule: decision.Rule));
     }
 
     private async Task<Decision> DecideAsync(string host, int port)
