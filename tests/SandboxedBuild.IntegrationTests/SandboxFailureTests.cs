@@ -51,6 +51,25 @@ public sealed class SandboxFailureTests
         AssertCoded(Cli.Run(Identity.Current, ws, args), exit, code);
     }
 
+    [Theory]
+    [InlineData("deep")]
+    [InlineData("/proc")]
+    [InlineData("/sys")]
+    public void A_proxy_that_cannot_start_is_125_with_SBX6003_and_nothing_runs(string runtimeDirectory)
+    {
+        using var ws = new Workspace(Identity.Current);
+        if (runtimeDirectory == "deep")
+        {
+            // Exists and is writable, but a socket path below it is longer than a unix socket allows.
+            runtimeDirectory = Path.Combine(ws.Root, new string('d', 60), new string('e', 60));
+            Directory.CreateDirectory(runtimeDirectory);
+        }
+
+        var r = Cli.Sh(Identity.Current, ws, "echo RAN", null, new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = runtimeDirectory });
+        AssertCoded(r, 125, "SBX6003");
+        Assert.Equal(string.Empty, r.StandardOutput);
+    }
+
     [Fact]
     public void Help_teaches_by_example()
     {

@@ -37,8 +37,17 @@ public sealed class EgressProxy : IAsyncDisposable
         _onAlways = onAlways;
         SocketPath = socketPath;
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        _listener.Listen(512);
+        try
+        {
+            _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            _listener.Listen(512);
+        }
+        catch
+        {
+            _listener.Dispose();
+            throw;
+        }
+
         _acceptLoop = AcceptLoopAsync();
     }
 
