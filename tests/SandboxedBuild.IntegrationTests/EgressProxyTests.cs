@@ -107,6 +107,38 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Extra_descriptors_passed_to_the_proxy_are_not_kept_open(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        if (!File.Exists("/usr/bin/python3"))
+        {
+            Assert.Skip("needs /usr/bin/python3 inside the sandbox to pass descriptors by hand");
+        }
+
+        using var ws = new Workspace(id);
+        // A hostile command talks to the proxy's socket itself and passes a socket plus the write
+        // end of a pipe of its own. Once it closes its copy, the pipe reads end-of-file only if the
+        // proxy kept no copy either.
+        File.WriteAllText(Path.Combine(ws.Project, "pass.py"), """
+            import array, os, select, socket
+            proxy = socket.socket(socket.AF_UNIX)
+            proxy.connect("/run/dotnet-sandbox/net/proxy.sock")
+            a, b = socket.socketpair()
+            r, w = os.pipe()
+            proxy.sendmsg([b"F"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [a.fileno(), w]))])
+            os.close(w)
+            a.close()
+            ready, _, _ = select.select([r], [], [], 10)
+            print("closed" if ready and os.read(r, 1) == b"" else "kept open")
+            """);
+        ws.FixOwnership();
+        var r = Cli.Sh(id, ws, "/usr/bin/python3 pass.py");
+        Assert.True(r.StandardOutput == "closed\n", r.ToString());
+        Assert.True(r.StandardError.Contains("descriptors where the bridge passes exactly one", StringComparison.Ordinal), r.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_half_close_passes_through_the_tunnel(Identity id)
     {
         Cli.SkipIfRedundant(id);

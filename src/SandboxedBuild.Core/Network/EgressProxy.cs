@@ -121,13 +121,18 @@ public sealed class EgressProxy : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            connection.Dispose();
+            // Nothing arrived in time; the connection is closed below.
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
         {
             // A bug or an unexpected state in one connection must not take the others down; it is recorded.
             _records.Enqueue(new ConnectionRecord("?", 0, false, "proxy error: " + ex.Message, 0, 0));
             _onBlocked?.Invoke("egress proxy error: " + ex.GetType().Name + ": " + ex.Message);
+        }
+        finally
+        {
+            // Served or not, the connection on the proxy's own socket ends here (disposing twice is harmless).
+            connection.Dispose();
         }
     }
 
