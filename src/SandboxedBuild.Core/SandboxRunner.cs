@@ -42,18 +42,37 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
             return new RunResult(plain.ExitCode, plain.Elapsed, plain.Warnings, []);
         }
 
-        var runtime = CreatePrivateDirectory();
+        // Whatever keeps the proxy from starting ends in SBX6003, before anything runs: the command
+        // never runs with a network the proxy does not control.
+        var runtimeRoot = RuntimeRoot();
+        string runtime;
+        try
+        {
+            runtime = CreatePrivateDirectory(runtimeRoot);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SandboxException(Errors.Errors.ProxyStartFailed, $"could not create its private directory in '{runtimeRoot}': {ex.Message}", runtimeRoot);
+        }
+
         try
         {
             var socket = Path.Combine(runtime, Bridge.SocketFileName);
+            var length = System.Text.Encoding.UTF8.GetByteCount(socket);
+            if (length > MaxSocketPathBytes)
+            {
+                throw new SandboxException(Errors.Errors.ProxyStartFailed,
+                    $"the path of its socket, '{socket}', is {length} bytes long, and a unix socket's path may have at most {MaxSocketPathBytes}", runtimeRoot);
+            }
+
             EgressProxy proxy;
             try
             {
                 proxy = EgressProxy.Start(policy.Network, socket, AddressGuard.ForThisHost(), hooks?.Prompt, hooks?.OnBlocked, hooks?.OnAlways);
             }
-            catch (System.Net.Sockets.SocketException ex)
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException or ArgumentException)
             {
-                throw new SandboxException(Errors.Errors.ProxyStartFailed, ex.Message, runtime);
+                throw new SandboxException(Errors.Errors.ProxyStartFailed, ex.Message, runtimeRoot);
             }
 
             LaunchResult result;
@@ -74,21 +93,27 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
             {
                 Directory.Delete(runtime, recursive: true);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
             }
         }
     }
 
+    /// <summary>sun_path holds 108 bytes on Linux, the terminating NUL included.</summary>
+    private const int MaxSocketPathBytes = 107;
+
+    /// <summary>Where the private directory goes: <c>$XDG_RUNTIME_DIR</c> when it exists, else the temporary directory.</summary>
+    private static string RuntimeRoot() =>
+        Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Directory.Exists(xdg) ? xdg : Path.GetTempPath();
+
     /// <summary>A fresh directory only the caller can enter, for the proxy's socket.</summary>
-    private static string CreatePrivateDirectory()
+    private static string CreatePrivateDirectory(string runtimeRoot)
     {
         if (OperatingSystem.IsWindows())
         {
             throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
         }
 
-        var runtimeRoot = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Directory.Exists(xdg) ? xdg : Path.GetTempPath();
         var dir = Path.Combine(runtimeRoot, "dotnet-sandbox-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return dir;

@@ -106,6 +106,36 @@ public sealed class NetworkPolicyTests
     public void Addresses_that_lead_into_this_machine_are_refused(string address, string why) =>
         Assert.Equal(why, new AddressGuard([IPAddress.Parse("192.0.2.10")]).WhyRefused(IPAddress.Parse(address)));
 
+    [Fact]
+    public void The_rebinding_refusal_names_the_request_that_works()
+    {
+        var text = EgressProxy.RebindingRefusal("db.example.com", IPAddress.IPv6Loopback, "loopback", 5432);
+        Assert.Contains("(http://[::1]:5432/ rather than http://db.example.com:5432/) and allow it with --allow-host [::1]:5432", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("local network", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_printed_policy_names_every_kind_of_refused_address()
+    {
+        var guard = new AddressGuard([IPAddress.Parse("192.0.2.10")]);
+        string[] samples = ["127.0.0.1", "::1", "0.0.0.0", "::", "0.1.2.3", "169.254.10.1", "fe80::1", "fec0::1", "169.254.169.254", "fd00:ec2::254", "224.0.0.1", "240.0.0.1", "ff02::1", "192.0.2.10"];
+        var kinds = samples.Select(a => guard.WhyRefused(IPAddress.Parse(a))!).ToHashSet();
+        Assert.Equal(AddressGuard.RefusedKinds.Select(k => k.Kind).Order(), kinds.Order());
+
+        var text = PolicyWriter.ToText(TestHosts.Policy());
+        var line = text.Split('\n').Single(l => l.Contains("never connected to these addresses", StringComparison.Ordinal));
+        Assert.All(kinds, kind => Assert.Contains(kind + " (", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_printed_policy_lists_the_bridge_mounts_only_with_network()
+    {
+        var text = PolicyWriter.ToText(TestHosts.Policy());
+        Assert.Contains("read       /run/dotnet-sandbox/net ", text, StringComparison.Ordinal);
+        Assert.Contains("read       /run/dotnet-sandbox/tool ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("/run/dotnet-sandbox", PolicyWriter.ToText(TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None })), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("203.0.113.80")]
     [InlineData("10.1.2.3")]
@@ -144,6 +174,37 @@ public sealed class NetworkPolicyTests
         Assert.Null(policy.GetEnvironmentValue("HTTPS_PROXY"));
         Assert.DoesNotContain("--json-status-fd", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
         Assert.DoesNotContain("__bridge", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "http://example.com" }, new string[0], new string[0], "SBX6001")]
+    [InlineData(new string[0], new[] { "exa mple.com" }, new string[0], "SBX6001")]
+    [InlineData(new string[0], new string[0], new[] { "cargo" }, "SBX6002")]
+    public void Without_network_host_options_are_still_checked(string[] allow, string[] deny, string[] presets, string code)
+    {
+        var options = new ExecOptions { NetworkMode = NetworkMode.None, AllowHosts = allow, DenyHosts = deny, Presets = presets };
+        Assert.Equal(code, Assert.Throws<SandboxException>(() => TestHosts.Policy(options)).Error.Code);
+    }
+
+    [Theory]
+    [InlineData("--allow-host")]
+    [InlineData("--deny-host")]
+    [InlineData("--preset")]
+    public void Without_network_a_valid_host_option_is_a_contradiction(string option)
+    {
+        var options = new ExecOptions { NetworkMode = NetworkMode.None };
+        options = option switch
+        {
+            "--allow-host" => options with { AllowHosts = ["pkgs.example.com"] },
+            "--deny-host" => options with { DenyHosts = ["evil.example.com"] },
+            _ => options with { Presets = ["npm"] },
+        };
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(options));
+        Assert.Equal("SBX1001", ex.Error.Code);
+        Assert.Contains(option, ex.Message, StringComparison.Ordinal);
+
+        // Leaving the default presets out asks for less, which no network already gives.
+        Assert.Equal(NetworkMode.None, TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None, NoDefaultPresets = true }).Network.Mode);
     }
 
     [Fact]
@@ -208,6 +269,28 @@ public sealed class NetworkPolicyTests
         Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with --allow-host deb.debian.org", text, StringComparison.Ordinal);
         Assert.Equal(string.Empty, NetworkSummary.Format(records[..1], NetworkMode.Filtered));
         Assert.Contains("--allow-host api.nuget.org", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_audit_list_leaves_out_hosts_the_rules_already_allow()
+    {
+        var preset = Presets.Get("nuget")!.Single(r => r.Host == "api.nuget.org");
+        var flag = HostRule.Parse("127.0.0.1:8080", "--allow-host", "--allow-host on the command line");
+        ConnectionRecord[] records =
+        [
+            new("api.nuget.org", 443, true, preset.Reason, 1000, 5_000_000, Rule: preset),
+            new("127.0.0.1", 8080, true, flag.Reason, 10, 10, Rule: flag),
+            new("deb.debian.org", 443, true, "audit mode: let through and recorded", 100, 2000),
+            new("pkgs.example.com", 8443, true, "audit mode: let through and recorded", 100, 2000),
+        ];
+        var lines = NetworkSummary.Format(records, NetworkMode.Audit).Split('\n');
+        var options = lines.Single(l => l.Contains("audit: to allow exactly these:", StringComparison.Ordinal));
+        Assert.EndsWith(": --allow-host deb.debian.org --allow-host pkgs.example.com:8443", options, StringComparison.Ordinal);
+        var covered = lines.Single(l => l.Contains("already allowed", StringComparison.Ordinal));
+        Assert.Contains("api.nuget.org:443 (preset 'nuget')", covered, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:8080 (--allow-host on the command line)", covered, StringComparison.Ordinal);
+
+        Assert.Contains("audit: to allow exactly these: nothing to add", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
     }
 }
 

@@ -68,6 +68,77 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void The_rebinding_refusal_says_what_actually_works(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        var port = server.Port;
+
+        // The name stays refused even with its address allowed...
+        var refused = Cli.Sh(id, ws, $"{Curl} -p http://localhost:{port}/", null, null, "--allow-host", $"localhost:{port}", "--allow-host", $"127.0.0.1:{port}");
+        Assert.Equal(0, server.Connections);
+        var hint = System.Text.RegularExpressions.Regex.Match(refused.StandardError,
+            $@"request the address itself \((http://\S+/) rather than http://localhost:{port}/\) and allow it with --allow-host (\S+)");
+        Assert.True(hint.Success, refused.ToString());
+        Assert.DoesNotContain("local network", refused.StandardError, StringComparison.Ordinal);
+
+        // ...and doing what the refusal says reaches the server.
+        var followed = Cli.Sh(id, ws, $"{Curl} -p {hint.Groups[1].Value}", null, null, "--allow-host", hint.Groups[2].Value);
+        Assert.True(followed.StandardOutput == "200 12\n", followed.ToString());
+        Assert.Equal(1, server.Connections);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Audit_mode_lists_only_the_options_still_needed(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var allowed = new LoopbackHttpServer(bodySize: 12);
+
+        // (Audit mode never opens a loopback address by itself, so here every host reached is
+        // allowed by an entry; the unit tests cover the mix.)
+        var r = Cli.Sh(id, ws, $"{Curl} -p http://127.0.0.1:{allowed.Port}/", null, null, "--network", "audit", "--allow-host", $"127.0.0.1:{allowed.Port}");
+        Assert.True(r.StandardOutput == "200 12\n", r.ToString());
+        Assert.Contains("audit: to allow exactly these: nothing to add", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"already allowed: 127.0.0.1:{allowed.Port} (--allow-host on the command line)", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Extra_descriptors_passed_to_the_proxy_are_not_kept_open(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        if (!File.Exists("/usr/bin/python3"))
+        {
+            Assert.Skip("needs /usr/bin/python3 inside the sandbox to pass descriptors by hand");
+        }
+
+        using var ws = new Workspace(id);
+        // A hostile command talks to the proxy's socket itself and passes a socket plus the write
+        // end of a pipe of its own. Once it closes its copy, the pipe reads end-of-file only if the
+        // proxy kept no copy either.
+        File.WriteAllText(Path.Combine(ws.Project, "pass.py"), """
+            import array, os, select, socket
+            proxy = socket.socket(socket.AF_UNIX)
+            proxy.connect("/run/dotnet-sandbox/net/proxy.sock")
+            a, b = socket.socketpair()
+            r, w = os.pipe()
+            proxy.sendmsg([b"F"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [a.fileno(), w]))])
+            os.close(w)
+            a.close()
+            ready, _, _ = select.select([r], [], [], 10)
+            print("closed" if ready and os.read(r, 1) == b"" else "kept open")
+            """);
+        ws.FixOwnership();
+        var r = Cli.Sh(id, ws, "/usr/bin/python3 pass.py");
+        Assert.True(r.StandardOutput == "closed\n", r.ToString());
+        Assert.True(r.StandardError.Contains("descriptors where the bridge passes exactly one", StringComparison.Ordinal), r.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_half_close_passes_through_the_tunnel(Identity id)
     {
         Cli.SkipIfRedundant(id);

@@ -42,10 +42,32 @@ public sealed class SandboxFailureTests
     [InlineData(new[] { "exec", "--allow-read", "/does/not/exist", "--", "true" }, 125, "SBX3001")]
     [InlineData(new[] { "exec", "--workdir", "/", "--", "true" }, 125, "SBX1005")]
     [InlineData(new[] { "frobnicate" }, 125, "SBX1001")]
+    [InlineData(new[] { "exec", "--no-network", "--allow-host", "api.nuget.org", "--", "true" }, 125, "SBX1001")]
+    [InlineData(new[] { "exec", "--network", "none", "--preset", "npm", "--", "true" }, 125, "SBX1001")]
+    [InlineData(new[] { "exec", "--no-network", "--deny-host", "http://x", "--", "true" }, 125, "SBX6001")]
     public void Bad_usage_and_missing_commands_use_reserved_codes(string[] args, int exit, string code)
     {
         using var ws = new Workspace(Identity.Current);
         AssertCoded(Cli.Run(Identity.Current, ws, args), exit, code);
+    }
+
+    [Theory]
+    [InlineData("deep")]
+    [InlineData("/proc")]
+    [InlineData("/sys")]
+    public void A_proxy_that_cannot_start_is_125_with_SBX6003_and_nothing_runs(string runtimeDirectory)
+    {
+        using var ws = new Workspace(Identity.Current);
+        if (runtimeDirectory == "deep")
+        {
+            // Exists and is writable, but a socket path below it is longer than a unix socket allows.
+            runtimeDirectory = Path.Combine(ws.Root, new string('d', 60), new string('e', 60));
+            Directory.CreateDirectory(runtimeDirectory);
+        }
+
+        var r = Cli.Sh(Identity.Current, ws, "echo RAN", null, new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = runtimeDirectory });
+        AssertCoded(r, 125, "SBX6003");
+        Assert.Equal(string.Empty, r.StandardOutput);
     }
 
     [Fact]
@@ -56,6 +78,22 @@ public sealed class SandboxFailureTests
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("Examples:", r.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("dotnet sandbox exec -- dotnet build", r.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_describes_run_and_var_as_they_are()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var help = Cli.Run(Identity.Current, ws, ["exec", "--help"]).StandardOutput;
+        Assert.Contains("/run and the\n  rest of /var are not there at all", help.Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("/run are replaced", help, StringComparison.Ordinal);
+
+        // What the help says, for real: no /run, and nothing in /var but the private tmp; with
+        // network, /run holds only the bridge's directory.
+        var none = Cli.Sh(Identity.Current, ws, "ls -d /run 2>/dev/null; ls -A /var; echo end", null, null, "--no-network");
+        Assert.Equal("tmp\nend\n", none.StandardOutput);
+        var networked = Cli.Sh(Identity.Current, ws, "ls -A /run; ls -A /var; echo end");
+        Assert.Equal("dotnet-sandbox\ntmp\nend\n", networked.StandardOutput);
     }
 
     private static void AssertCoded(CliResult r, int exit, string code)

@@ -246,7 +246,7 @@ public static class Errors
     public static readonly ErrorCode ProxyStartFailed = new(
         "SBX6003", Severity.Error,
         "the egress proxy could not start: {0}",
-        "check that {1} is writable, or run with --no-network if the command needs no network.");
+        "check that {1} exists, is writable by you and has a short path (a unix socket's path holds at most 107 bytes), or point XDG_RUNTIME_DIR at a directory that does; run with --no-network if the command needs no network.");
 
     /// <summary>Audit mode lets everything through.</summary>
     public static readonly ErrorCode AuditMode = new(

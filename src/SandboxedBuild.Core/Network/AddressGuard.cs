@@ -37,6 +37,21 @@ public sealed class AddressGuard
         return new AddressGuard(own);
     }
 
+    /// <summary>
+    /// Every kind <see cref="WhyRefused"/> names, with the addresses it covers, for printed policies.
+    /// Keep in step with <see cref="WhyRefused"/>; a unit test checks that each answer is listed.
+    /// </summary>
+    public static IReadOnlyList<(string Kind, string Addresses)> RefusedKinds { get; } =
+    [
+        ("loopback", "127.0.0.0/8, ::1"),
+        ("unspecified", "0.0.0.0, ::"),
+        ("this network", "0.0.0.0/8"),
+        ("link-local", "169.254.0.0/16, fe80::/10, fec0::/10"),
+        ("cloud metadata", "169.254.169.254, fd00:ec2::254"),
+        ("multicast or reserved", "224.0.0.0 and above, ff00::/8"),
+        ("one of this host's own addresses", "those of its network interfaces when the run starts"),
+    ];
+
     /// <summary>Why <paramref name="address"/> is refused, or <see langword="null"/> if it is fine.</summary>
     public string? WhyRefused(IPAddress address)
     {

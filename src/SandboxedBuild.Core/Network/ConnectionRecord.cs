@@ -8,4 +8,5 @@ namespace SandboxedBuild.Network;
 /// <param name="BytesUp">Bytes from the sandbox to the host.</param>
 /// <param name="BytesDown">Bytes from the host to the sandbox.</param>
 /// <param name="Failed">Allowed, but it could not be made (the name did not resolve, the host did not answer).</param>
-public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false);
+/// <param name="Rule">The allow entry that let it through; <see langword="null"/> when only audit mode did.</param>
+public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false, HostRule? Rule = null);

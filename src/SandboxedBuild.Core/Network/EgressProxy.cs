@@ -37,8 +37,17 @@ public sealed class EgressProxy : IAsyncDisposable
         _onAlways = onAlways;
         SocketPath = socketPath;
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        _listener.Listen(512);
+        try
+        {
+            _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            _listener.Listen(512);
+        }
+        catch
+        {
+            _listener.Dispose();
+            throw;
+        }
+
         _acceptLoop = AcceptLoopAsync();
     }
 
@@ -112,13 +121,18 @@ public sealed class EgressProxy : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            connection.Dispose();
+            // Nothing arrived in time; the connection is closed below.
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
         {
             // A bug or an unexpected state in one connection must not take the others down; it is recorded.
             _records.Enqueue(new ConnectionRecord("?", 0, false, "proxy error: " + ex.Message, 0, 0));
             _onBlocked?.Invoke("egress proxy error: " + ex.GetType().Name + ": " + ex.Message);
+        }
+        finally
+        {
+            // Served or not, the connection on the proxy's own socket ends here (disposing twice is harmless).
+            connection.Dispose();
         }
     }
 
@@ -182,7 +196,7 @@ public sealed class EgressProxy : IAsyncDisposable
             (up, down) = await SocketRelay.RelayAsync(client, server, first).ConfigureAwait(false);
         }
 
-        _records.Enqueue(new ConnectionRecord(host, head.Port, true, decision.Reason, up, down));
+        _records.Enqueue(new ConnectionRecord(host, head.Port, true, decision.Reason, up, down, Rule: decision.Rule));
     }
 
     private async Task<Decision> DecideAsync(string host, int port)
@@ -253,7 +267,19 @@ public sealed class EgressProxy : IAsyncDisposable
         var first = resolved.FirstOrDefault();
         return first is null
             ? ([], null, $"{host} resolves to no address")
-            : ([], $"{host} resolves to {first} ({_guard.WhyRefused(first)}); refused so that an allowed name cannot lead into this machine or its local network (DNS rebinding); allow the address itself with --allow-host {RuleText(first.ToString(), port)}", null);
+            : ([], RebindingRefusal(host, HostRule.Normalize(first), _guard.WhyRefused(first)!, port), null);
+    }
+
+    /// <summary>
+    /// Why a name that resolves only to refused addresses is refused, and what does work: a name
+    /// never leads there, even when its address is allowed; only a request for the address does.
+    /// </summary>
+    internal static string RebindingRefusal(string host, IPAddress address, string why, int port)
+    {
+        var target = RuleText(address.ToString(), port);
+        return $"{host} resolves to {address} ({why}); a name is never let through to such an address, not even when the address itself is allowed, " +
+            $"so that no allowed name can be made to lead there (DNS rebinding); to reach it, request the address itself " +
+            $"(http://{target}/ rather than http://{RuleText(host, port)}/) and allow it with --allow-host {target}";
     }
 
     private static string RuleText(string host, int port) => (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port;

@@ -49,12 +49,26 @@ public static class NetworkSummary
                 sb.Append(CultureInfo.InvariantCulture, $"    {Display(group.Key.Host, group.Key.Port)} ({group.Count()}×, {Size(group.Sum(r => r.BytesDown))} down) — {group.First().Reason}").AppendLine();
             }
 
-            var options = allowed.Select(r => new HostRule(r.Host, HostRule.DefaultPorts.Contains(r.Port) ? null : r.Port, string.Empty).ToString()).Distinct().Order(StringComparer.Ordinal);
-            sb.Append("  audit: to allow exactly these: ").AppendLine(string.Join(' ', options.Select(o => "--allow-host " + o)));
+            // Only what audit mode alone let through needs an option: the rest is already allowed by
+            // an entry of this run (a preset, a saved host, an --allow-host), which is said instead.
+            var options = allowed.Where(r => r.Rule is null)
+                .Select(r => new HostRule(r.Host, HostRule.DefaultPorts.Contains(r.Port) ? null : r.Port, string.Empty).ToString()).Distinct().Order(StringComparer.Ordinal).ToList();
+            var covered = allowed.Where(r => r.Rule is not null).GroupBy(r => (r.Host, r.Port)).OrderBy(g => g.Key.Host, StringComparer.Ordinal)
+                .Select(g => $"{Display(g.Key.Host, g.Key.Port)} ({Source(g.First().Rule!)})").ToList();
+            sb.Append("  audit: to allow exactly these: ").AppendLine(options.Count > 0
+                ? string.Join(' ', options.Select(o => "--allow-host " + o))
+                : "nothing to add");
+            if (covered.Count > 0)
+            {
+                sb.Append("  audit: left out, already allowed: ").AppendLine(string.Join(", ", covered));
+            }
         }
 
         return sb.ToString();
     }
+
+    /// <summary>Where an entry comes from, without its explanation: "preset 'nuget'", "--allow-host on the command line".</summary>
+    private static string Source(HostRule rule) => rule.Reason.Split(": ", 2)[0];
 
     private static string Display(string host, int port) => (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
 

@@ -23,9 +23,9 @@ public sealed record WorkArea(IReadOnlyList<PathRule> Rules, string? PackagesFol
 
 /// <summary>
 /// Builds the policy for running an arbitrary command in a directory: the directory is writable,
-/// the toolchain is readable, the home directory and the host's temporary and runtime directories
-/// are replaced by empty private ones, and a fixed set of files that execute later outside the
-/// sandbox stays read-only.
+/// the toolchain is readable, the home directory and the host's temporary directories are replaced
+/// by empty private ones, /run and the rest of /var are not mounted at all, and a fixed set of
+/// files that execute later outside the sandbox stays read-only.
 /// </summary>
 public static class ExecPolicyBuilder
 {
@@ -192,21 +192,31 @@ public static class ExecPolicyBuilder
     /// <summary>The network part: none, or the proxy with presets, saved hosts and the command line's entries.</summary>
     internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<string> warnings, IReadOnlyList<HostRule>? projectHosts = null)
     {
-        if (options.NetworkMode == NetworkMode.None)
-        {
-            return NetworkPolicy.None;
-        }
-
+        // Everything is checked whatever the mode: a typo is an error with or without network.
         var allow = new List<HostRule>();
         foreach (var name in (options.NoDefaultPresets ? [] : Presets.Default).Concat(options.Presets).Distinct(StringComparer.OrdinalIgnoreCase))
         {
             allow.AddRange(Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, name, string.Join(", ", Presets.Names)));
         }
 
+        var allowHosts = options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", "--allow-host on the command line")).ToList();
+        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", "--deny-host on the command line")).ToImmutableArray();
+        if (options.NetworkMode == NetworkMode.None)
+        {
+            // Without network there is no proxy to apply them: refusing the combination is more
+            // honest than accepting options that silently do nothing.
+            var named = new[] { ("--allow-host", options.AllowHosts.Count), ("--deny-host", options.DenyHosts.Count), ("--preset", options.Presets.Count) }
+                .Where(o => o.Item2 > 0).Select(o => o.Item1).ToList();
+            return named.Count == 0
+                ? NetworkPolicy.None
+                : throw new SandboxException(Errors.Errors.InvalidUsage,
+                    $"{string.Join(", ", named)} cannot be combined with --no-network (--network none): without network there is no egress proxy, so no host can be allowed or denied; drop one or the other.",
+                    "exec");
+        }
+
         allow.AddRange(options.SavedHosts);
         allow.AddRange(projectHosts ?? []);
-        allow.AddRange(options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", "--allow-host on the command line")));
-        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", "--deny-host on the command line")).ToImmutableArray();
+        allow.AddRange(allowHosts);
         if (options.NetworkMode == NetworkMode.Audit)
         {
             warnings.Add(Errors.Errors.AuditMode.Format());

@@ -20,11 +20,22 @@ public static class PolicyWriter
         sb.Append("working directory: ").AppendLine(policy.WorkingDirectory);
         sb.AppendLine();
         sb.AppendLine("file system (most specific path wins):");
+        // With network, bubblewrap also binds what the bridge to the proxy needs (see BwrapCommandLine).
+        (string Path, string Reason)[] bridge = policy.Network.Mode == NetworkMode.None ? [] :
+        [
+            (Bridge.SocketDirectoryInside, "the egress proxy's socket: a private directory of this run on the host, read-only"),
+            (BridgeMounts.ToolDirectoryInside, "this tool, read-only: it runs first as the bridge to the proxy, then starts the command"),
+        ];
         var lines = TextLines(policy.Paths);
-        var width = lines.Max(l => l.Path.Length);
+        var width = lines.Select(l => l.Path).Concat(bridge.Select(b => b.Path)).Max(p => p.Length);
         foreach (var (label, path, reason) in lines)
         {
             sb.Append("  ").Append(label.PadRight(10)).Append(' ').Append(path.PadRight(width)).Append("  — ").AppendLine(reason);
+        }
+
+        foreach (var (path, reason) in bridge)
+        {
+            sb.Append("  ").Append(Label(PathAccess.ReadOnly).PadRight(10)).Append(' ').Append(path.PadRight(width)).Append("  — ").AppendLine(reason);
         }
 
         sb.AppendLine("  everything else on the host is not visible");
@@ -43,7 +54,9 @@ public static class PolicyWriter
                 sb.Append("  deny   ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason);
             }
 
-            sb.AppendLine("  an entry without a port covers 443 and 80; names that resolve to loopback, link-local or this host are refused");
+            sb.AppendLine("  an allow entry without a port covers 443 and 80; a deny entry without a port, every port");
+            sb.Append("  a name is never connected to these addresses, and one asked for literally needs an allow entry for that very address: ")
+                .AppendJoin("; ", AddressGuard.RefusedKinds.Select(k => $"{k.Kind} ({k.Addresses})")).AppendLine();
         }
         sb.AppendLine();
         sb.AppendLine("environment (nothing else is passed):");

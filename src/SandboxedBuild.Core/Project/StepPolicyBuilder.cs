@@ -206,10 +206,13 @@ public static class StepPolicyBuilder
                 }
             }
 
+            // The build step is always offline: it compiles, and what it needs was restored.
             noDefaultPresets = true;
-            if (network == NetworkMode.Filtered && hosts.Count == 0 && options.AllowHosts.Count == 0 && options.Presets.Count == 0)
+            if (step == WorkflowStep.Build || (network == NetworkMode.Filtered && hosts.Count == 0 && options.AllowHosts.Count == 0 && options.Presets.Count == 0))
             {
                 network = NetworkMode.None;
+                hosts.Clear();
+                options = options with { AllowHosts = [], DenyHosts = [], Presets = [] };
             }
         }
 
