@@ -33,6 +33,30 @@ public sealed class NetworkPolicyTests
         Assert.Equal(expected, Policy(["*.blob.core.windows.net"]).Decide(host, 443).Verdict);
 
     [Fact]
+    public void Loopback_ports_named_by_allow_entries_are_forwarded_and_nothing_else()
+    {
+        var policy = new NetworkPolicy(NetworkMode.Filtered,
+            [
+                HostRule.Parse("127.0.0.1:5432", "t", "db"), HostRule.Parse("localhost:8080", "t", "web"), HostRule.Parse("[::1]:9000", "t", "v6"),
+                HostRule.Parse("127.0.0.1", "t", "no port"), HostRule.Parse("example.com:5433", "t", "remote"), HostRule.Parse("127.0.0.1:3128", "t", "the proxy's own"),
+                HostRule.Parse("127.0.0.1:6000", "t", "denied below"),
+            ],
+            [HostRule.Parse("127.0.0.1:6000", "t", "deny")], "test", ProxyPort: 3128);
+        Assert.Equal([5432, 8080, 9000], policy.LoopbackForwards().Select(f => f.Port).Order());
+        Assert.Empty(NetworkPolicy.None.LoopbackForwards());
+    }
+
+    [Fact]
+    public void The_bridge_names_forwards_before_the_command_and_reads_its_own_messages_back()
+    {
+        Assert.Equal(["__bridge", "3128", "/run/dotnet-sandbox/net/proxy.sock", "--forward", "5432", "--", "dotnet", "test"], Bridge.Arguments(3128, [5432], ["dotnet", "test"]));
+        Assert.Equal(5432, Bridge.ForwardedPort("T5432"u8));
+        Assert.Null(Bridge.ForwardedPort("F"u8));
+        Assert.Null(Bridge.ForwardedPort("T99999"u8));
+        Assert.Null(Bridge.ForwardedPort("T-1"u8));
+    }
+
+    [Fact]
     public void A_named_port_is_the_only_port()
     {
         var policy = Policy(["pkgs.example.com:8443"]);

@@ -28,6 +28,25 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void An_allowed_loopback_port_is_forwarded_to_the_host_for_clients_that_skip_the_proxy(Identity id)
+    {
+        // Clients skip the proxy for loopback (NO_PROXY): with 127.0.0.1:PORT allowed, the bridge
+        // listens on that port inside and the proxy connects to the host's. Other ports stay the
+        // sandbox's own loopback, where nothing listens.
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        using var other = new LoopbackHttpServer(bodySize: 12);
+        var direct = "curl -sS --max-time 20 -o /dev/null -w '%{http_code} %{size_download}\\n'";
+        var r = Cli.Sh(id, ws, $"{direct} http://127.0.0.1:{server.Port}/a; {direct} http://localhost:{server.Port}/b; {direct} http://127.0.0.1:{other.Port}/c || echo refused", null, null,
+            "--allow-host", $"127.0.0.1:{server.Port}");
+        Assert.Equal("200 12\n200 12\n000 0\nrefused\n", r.StandardOutput);
+        Assert.Equal(2, server.Connections);
+        Assert.Equal(0, other.Connections);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_host_off_the_allowlist_is_refused_with_the_reason_and_the_fix(Identity id)
     {
         Cli.SkipIfRedundant(id);

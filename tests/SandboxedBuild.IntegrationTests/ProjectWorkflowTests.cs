@@ -114,12 +114,14 @@ public sealed partial class ProjectWorkflowTests
         var attempts = AttemptLine().Matches(r.StandardOutput).Select(m => (Name: m.Groups[1].Value, Outcome: m.Groups[2].Value, Detail: m.Groups[3].Value)).ToList();
         // write-outside aims at the project's parent, which lies in the private home here: the write
         // lands in the sandbox's own tmpfs and is gone at exit. What counts is the host, checked below.
-        Assert.Equal(2, attempts.Count(a => a.Name == "write-outside"));
+        Assert.Contains("SBX-EXFILTRATE BEGIN build armed", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("SBX-EXFILTRATE BEGIN test armed", r.StandardOutput, StringComparison.Ordinal);
+        Assert.True(attempts.Count(a => a.Name == "write-outside") >= 2, r.ToString());
         foreach (var name in new[] { "read-key", "write-git-hook", "connect-denied-host", "connect-direct", "write-packages" })
         {
-            // Once in the build step, once in the test step; every one refused.
+            // In the build step and in the test step (whose detailed log repeats it); every one refused.
             var outcomes = attempts.Where(a => a.Name == name).ToList();
-            Assert.True(outcomes.Count == 2, $"{name}: {outcomes.Count} lines\n{r}");
+            Assert.True(outcomes.Count >= 2, $"{name}: {outcomes.Count} lines\n{r}");
             Assert.All(outcomes, a => Assert.True(a.Outcome == "BLOCKED", $"{name} {a.Outcome} {a.Detail}"));
         }
 
@@ -177,7 +179,6 @@ public sealed partial class ProjectWorkflowTests
         Assert.NotEqual(0, before.ExitCode);
         Assert.Contains("SBX3012", before.StandardError, StringComparison.Ordinal);
         Assert.Contains($"reach 127.0.0.1:{feed.Port} (restore) — source 'local' in {config}", before.StandardError, StringComparison.Ordinal);
-        Assert.Contains($"blocked: 127.0.0.1:{feed.Port}", before.StandardError, StringComparison.Ordinal);
         Assert.Empty(feed.Requests);
 
         var list = Cli.Run(Identity.Current, ws, ["trust"]);

@@ -52,7 +52,7 @@ public static class BwrapCommandLine
                 args.AddRange(["--ro-bind", hostPath, insidePath]);
             }
 
-            command = [.. bridge.Launcher, .. Bridge.Arguments(policy.Network.ProxyPort, command)];
+            command = [.. bridge.Launcher, .. Bridge.Arguments(policy.Network.ProxyPort, policy.Network.LoopbackForwards().Select(f => f.Port), command)];
         }
 
         args.Add("--chdir");

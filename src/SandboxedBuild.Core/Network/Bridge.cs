@@ -28,28 +28,49 @@ public static class Bridge
     public const string SocketFileName = "proxy.sock";
 
     /// <summary>The arguments that start the bridge before <paramref name="command"/>.</summary>
-    public static IReadOnlyList<string> Arguments(int port, IReadOnlyList<string> command) =>
-        [CommandName, port.ToString(System.Globalization.CultureInfo.InvariantCulture), SocketDirectoryInside + "/" + SocketFileName, "--", .. command];
+    /// <param name="port">The proxy's port inside.</param>
+    /// <param name="forwards">Loopback ports to forward to the host's loopback (see <see cref="NetworkPolicy.LoopbackForwards"/>).</param>
+    /// <param name="command">The command.</param>
+    public static IReadOnlyList<string> Arguments(int port, IEnumerable<int> forwards, IReadOnlyList<string> command) =>
+        [CommandName, port.ToString(System.Globalization.CultureInfo.InvariantCulture), SocketDirectoryInside + "/" + SocketFileName,
+            .. forwards.SelectMany(f => new[] { "--forward", f.ToString(System.Globalization.CultureInfo.InvariantCulture) }), "--", .. command];
 
-    /// <summary>Entry point: <c>__bridge PORT SOCKET -- COMMAND [ARGS...]</c>.</summary>
+    /// <summary>The forwarded loopback port a passed connection's message names, if it is a forward (<c>T</c> and the port).</summary>
+    internal static int? ForwardedPort(ReadOnlySpan<byte> message) =>
+        message.Length > 1 && message[0] == (byte)'T' && int.TryParse(message[1..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+            ? port
+            : null;
+
+    /// <summary>Entry point: <c>__bridge PORT SOCKET [--forward PORT]... -- COMMAND [ARGS...]</c>.</summary>
     public static int Run(IReadOnlyList<string> args)
     {
-        if (args.Count < 4 || args[2] != "--" || !int.TryParse(args[0], System.Globalization.CultureInfo.InvariantCulture, out var port))
+        var separator = args.ToList().IndexOf("--");
+        var forwards = new List<int>();
+        for (var i = 2; separator > 2 && i + 1 < separator && args[i] == "--forward"; i += 2)
         {
-            Console.Error.WriteLine("dotnet-sandbox: internal: usage: __bridge PORT SOCKET -- COMMAND [ARGS...]");
+            forwards.Add(int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var f) ? f : -1);
+        }
+
+        if (args.Count < 4 || separator != 2 + (2 * forwards.Count) || separator + 1 >= args.Count || forwards.Contains(-1)
+            || !int.TryParse(args[0], System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            Console.Error.WriteLine("dotnet-sandbox: internal: usage: __bridge PORT SOCKET [--forward PORT]... -- COMMAND [ARGS...]");
             return Errors.ExitCodes.SandboxFailure;
         }
 
         var socketPath = args[1];
-        var command = args.Skip(3).ToList();
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
-        listener.Listen(512);
+        var command = args.Skip(separator + 1).ToList();
+        using var listener = Listen(port);
 
-        // Plain blocking calls on one thread: the bridge starts on every networked run, and this
-        // keeps the runtime's thread pool and socket event loop from starting at all.
-        new Thread(() => AcceptLoop(listener, socketPath), 256 * 1024) { IsBackground = true, Name = "bridge-accept" }.Start();
+        // Plain blocking calls on one thread per listener: the bridge starts on every networked run,
+        // and this keeps the runtime's thread pool and socket event loop from starting at all.
+        new Thread(() => AcceptLoop(listener, socketPath, "F"u8.ToArray()), 256 * 1024) { IsBackground = true, Name = "bridge-accept" }.Start();
+        foreach (var forward in forwards)
+        {
+            var forwardListener = Listen(forward);
+            var message = System.Text.Encoding.ASCII.GetBytes("T" + forward.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            new Thread(() => AcceptLoop(forwardListener, socketPath, message), 256 * 1024) { IsBackground = true, Name = "bridge-forward" }.Start();
+        }
 
         // Signals for the command reach its whole process group, this process included: the bridge
         // ignores them (the child gets default dispositions back at spawn) and lets the command
@@ -79,7 +100,16 @@ public static class Bridge
         return SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
     }
 
-    private static void AcceptLoop(Socket listener, string socketPath)
+    private static Socket Listen(int port)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        listener.Listen(512);
+        return listener;
+    }
+
+    private static void AcceptLoop(Socket listener, string socketPath, byte[] message)
     {
         var endPoint = new UnixDomainSocketEndPoint(socketPath);
         while (true)
@@ -101,7 +131,7 @@ public static class Bridge
                 proxy.Connect(endPoint);
                 tcp.NoDelay = true;
                 // Hand the connection itself to the proxy; this process keeps nothing of it.
-                DescriptorPassing.Send(proxy, tcp);
+                DescriptorPassing.Send(proxy, tcp, message);
             }
             catch (SocketException)
             {

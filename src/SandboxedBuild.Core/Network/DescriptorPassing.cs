@@ -28,12 +28,17 @@ internal static unsafe partial class DescriptorPassing
     private const int ReceiveControlSize = HeaderSize + (64 * sizeof(int));
 
     /// <summary>Sends <paramref name="descriptor"/> over the connected unix socket, with one marker byte.</summary>
-    public static void Send(Socket unix, Socket descriptor) => Send(unix, [(int)descriptor.Handle]);
+    public static void Send(Socket unix, Socket descriptor) => Send(unix, [(int)descriptor.Handle], "F"u8);
+
+    /// <summary>Sends <paramref name="descriptor"/> with a short message that says what it is (see <see cref="Bridge"/>).</summary>
+    public static void Send(Socket unix, Socket descriptor, ReadOnlySpan<byte> message) => Send(unix, [(int)descriptor.Handle], message);
 
     /// <summary>Sends <paramref name="descriptors"/> in one SCM_RIGHTS message with one marker byte (the tests pass more than one).</summary>
-    internal static void Send(Socket unix, ReadOnlySpan<int> descriptors)
+    internal static void Send(Socket unix, ReadOnlySpan<int> descriptors) => Send(unix, descriptors, "F"u8);
+
+    /// <summary>Sends <paramref name="descriptors"/> in one SCM_RIGHTS message carrying <paramref name="message"/>.</summary>
+    internal static void Send(Socket unix, ReadOnlySpan<int> descriptors, ReadOnlySpan<byte> message)
     {
-        byte marker = (byte)'F';
         var length = HeaderSize + (descriptors.Length * sizeof(int));
         var space = (length + 7) & ~7;
         var control = stackalloc byte[space];
@@ -43,11 +48,14 @@ internal static unsafe partial class DescriptorPassing
         *(int*)(control + 12) = ScmRights;
         descriptors.CopyTo(new Span<int>(control + HeaderSize, descriptors.Length));
 
-        var iov = new IoVec { Base = &marker, Length = 1 };
-        var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
-        if (sendmsg((int)unix.Handle, &msg, MsgNoSignal) != 1)
+        fixed (byte* data = message)
         {
-            throw new SocketException(Marshal.GetLastPInvokeError());
+            var iov = new IoVec { Base = data, Length = (nuint)message.Length };
+            var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
+            if (sendmsg((int)unix.Handle, &msg, MsgNoSignal) != message.Length)
+            {
+                throw new SocketException(Marshal.GetLastPInvokeError());
+            }
         }
     }
 
@@ -125,7 +133,7 @@ internal static unsafe partial class DescriptorPassing
         try
         {
             var socket = new Socket(handle);
-            return socket.SocketType == SocketType.Stream ? (socket, []) : throw new SocketException((int)SocketError.ProtocolType);
+            return socket.SocketType == SocketType.Stream ? (socket, buffer[..(int)received]) : throw new SocketException((int)SocketError.ProtocolType);
         }
         catch
         {

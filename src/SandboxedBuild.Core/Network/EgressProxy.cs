@@ -109,7 +109,12 @@ public sealed class EgressProxy : IAsyncDisposable
             }
 
             var (passed, data) = DescriptorPassing.Receive(connection);
-            if (passed is not null)
+            if (passed is not null && Bridge.ForwardedPort(data) is { } forwarded)
+            {
+                connection.Dispose();
+                await ServeForwardedAsync(passed, forwarded).ConfigureAwait(false);
+            }
+            else if (passed is not null)
             {
                 connection.Dispose();
                 await ServeAsync(passed, default).ConfigureAwait(false);
@@ -134,6 +139,38 @@ public sealed class EgressProxy : IAsyncDisposable
             // Served or not, the connection on the proxy's own socket ends here (disposing twice is harmless).
             connection.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A connection the command made to a loopback port inside the sandbox that the bridge forwards:
+    /// to the host's loopback at the same port, when an allow entry names that port for a loopback
+    /// host. The bytes are the client's own protocol (a database, a feed), relayed unchanged.
+    /// </summary>
+    private async Task ServeForwardedAsync(Socket client, int port)
+    {
+        using var _ = client;
+        const string host = "127.0.0.1";
+        if (_policy.LoopbackForwards().FirstOrDefault(f => f.Port == port) is not { Rule: { } rule })
+        {
+            _records.Enqueue(new ConnectionRecord(host, port, false, "no allow entry names this loopback port", 0, 0));
+            _onBlocked?.Invoke($"blocked: {host}:{port} — no allow entry names this loopback port; allow with --allow-host 127.0.0.1:{port}");
+            return;
+        }
+
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using var timeout = new CancellationTokenSource(DialTimeout);
+            await server.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            _records.Enqueue(new ConnectionRecord(host, port, false, "connection failed: " + ex.Message, 0, 0, Failed: true));
+            return;
+        }
+
+        var (up, down) = await SocketRelay.RelayAsync(client, server, default).ConfigureAwait(false);
+        _records.Enqueue(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
     }
 
     private async Task ServeAsync(Socket client, ReadOnlyMemory<byte> alreadyRead)

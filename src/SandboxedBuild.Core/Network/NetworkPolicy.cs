@@ -45,6 +45,19 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
     /// <summary>Loopback inside the sandbox only; no route out.</summary>
     public static NetworkPolicy None { get; } = new(NetworkMode.None, [], [], "no network: the sandbox has only its own loopback interface");
 
+    /// <summary>
+    /// Loopback ports the bridge forwards to the host's loopback: those an allow entry names with a
+    /// port for <c>localhost</c>, <c>127.0.0.1</c> or <c>::1</c>. Clients skip the proxy for loopback
+    /// (NO_PROXY), so without a listener inside they would reach only the sandbox's own loopback.
+    /// </summary>
+    public IReadOnlyList<(int Port, HostRule Rule)> LoopbackForwards() =>
+        Mode == NetworkMode.None
+            ? []
+            : [.. Allow.Where(r => r.Port is { } p && p != ProxyPort && r.Host is "localhost" or "127.0.0.1" or "::1")
+                .Where(r => !Deny.Any(d => d.MatchesHost(r.Host) && (d.Port is null || d.Port == r.Port)))
+                .DistinctBy(r => r.Port)
+                .Select(r => (r.Port!.Value, r))];
+
     /// <summary>Decides a connection to <paramref name="host"/>:<paramref name="port"/> by name (addresses are checked later, at dial time).</summary>
     public Decision Decide(string host, int port)
     {
