@@ -5,7 +5,9 @@
 #      without network, the tool with the egress proxy and bridge, and `dotnet sandbox` through
 #      the SDK's dispatcher;
 #   2. throughput: a 1 GiB body from a loopback server, directly and through the egress proxy;
-#   3. `dotnet restore` with cold caches from the real feed, directly and sandboxed.
+#   3. `dotnet restore` with cold caches from the real feed, directly and sandboxed;
+#   4. `dotnet sandbox test` against `dotnet test` on a warm sample;
+#   5. policy inference for a multi-project solution, cold and warm.
 # Usage: eng/bench.sh [runs for 1 (default 50)] [runs for 2 and 3 (default 5)]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -104,5 +106,41 @@ if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
 else
   echo "  skipped: api.nuget.org is not reachable from this machine"
 fi
+# ---------------------------------------------------------------------------------------------
+echo
+echo "==> 4. dotnet sandbox test vs dotnet test on a warm sample (restore done, build up to date; $slow_runs runs each)"
+if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
+  sample="$work/xunit"
+  mkdir -p "$sample"
+  cp -r "$root"/testassets/xunit-vstest/. "$sample/"
+  cp "$root"/testassets/Directory.Build.props "$root"/testassets/Directory.Build.targets "$root"/testassets/Directory.Packages.props "$sample/"
+  (cd "$sample" && git init -q . && "$tool" test >/dev/null 2>&1 && dotnet test >/dev/null 2>&1)
+  hyperfine -N --warmup 1 --runs "$slow_runs" --export-json "$out/test.json" \
+    -n "dotnet test" "dotnet test $sample/xunit-vstest.csproj" \
+    -n "dotnet-sandbox test (restore skipped, build, test: two sandboxes)" "$tool test $sample/xunit-vstest.csproj" >/dev/null
+  d=$(median "$out/test.json" 0); s=$(median "$out/test.json" 1)
+  printf '  dotnet test:         %6.2f s\n  dotnet-sandbox test: %6.2f s\n' "$d" "$s"
+  echo "  sandboxed / direct: $(ratio "$s" "$d")x (budget: <= 1.05x)"
+else
+  echo "  skipped: api.nuget.org is not reachable from this machine (the sample needs xunit)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+echo
+echo "==> 5. policy inference for the multi-project sample (testassets/multi): cold and warm"
+multi="$work/multi"
+mkdir -p "$multi"
+cp -r "$root"/testassets/multi/. "$multi/"
+# multi brings its own Directory.Build.props and .targets, which keep the repository's settings out.
+(cd "$multi" && git init -q .)
+# Cold: every project evaluated by MSBuild inside the sandbox; warm: the cache, checked against file contents.
+hyperfine -N --runs "$slow_runs" --export-json "$out/policy-cold.json" \
+  -n "dotnet-sandbox policy (cold: --no-cache)" "$tool policy $multi/multi.slnx --no-cache" >/dev/null
+"$tool" policy "$multi/multi.slnx" >/dev/null 2>&1
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$out/policy-warm.json" \
+  -n "dotnet-sandbox policy (warm)" "$tool policy $multi/multi.slnx" >/dev/null
+cold=$(median "$out/policy-cold.json" 0); warm=$(median "$out/policy-warm.json" 0)
+printf '  cold: %8.1f ms\n  warm: %8.1f ms (budget: <= 100 ms)\n' "$(jq -n --argjson t "$cold" '$t*1000')" "$(jq -n --argjson t "$warm" '$t*1000')"
+
 echo
 echo "raw results: $out/*.json"
