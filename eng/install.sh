@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the sandbox needs, installs `dotnet sandbox` from this checkout as a global tool,
-# and proves it by building and running a bundled sample inside the sandbox. Idempotent.
+# and proves it: `dotnet sandbox doctor`, then `dotnet sandbox test` on a bundled sample. Idempotent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 root=$(repo_root)
 cd "$root"
 
 # bubblewrap for the sandbox; a C toolchain links the native (AOT) build of the tool.
-ensure_tools bwrap:bubblewrap
+ensure_tools bwrap:bubblewrap git:git
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || ensure_tools clang:clang
 
 rid=$(host_rid)
@@ -40,12 +40,13 @@ esac
 echo "==> proving it: dotnet sandbox doctor"
 dotnet sandbox doctor
 
-echo "==> proving it: building and running testassets/hello inside the sandbox"
+echo "==> proving it: dotnet sandbox test on testassets/xunit-vstest (restore, build and test, each step sandboxed)"
 sample=$(mktemp -d "${TMPDIR:-/tmp}/sandbox-sample.XXXXXX")
 trap 'rm -rf "$sample"' EXIT
-cp -r testassets/hello/. "$sample/"
-cp testassets/Directory.Build.props "$sample/"
-(cd "$sample" && dotnet sandbox exec -- dotnet build -nologo -v:q && dotnet sandbox exec -- dotnet bin/Debug/net10.0/hello.dll)
+cp -r testassets/xunit-vstest/. "$sample/"
+cp testassets/Directory.Build.props testassets/Directory.Build.targets testassets/Directory.Packages.props "$sample/"
+git -C "$sample" init -q .
+(cd "$sample" && dotnet sandbox test)
 
 echo
 echo "Installed: dotnet sandbox $version"
