@@ -76,9 +76,15 @@ public static class PolicyWriter
     internal static List<(string Label, string Path, string Reason)> TextLines(IReadOnlyList<PathRule> rules)
     {
         const int FoldAt = 4;
-        static string Key(PathRule r) => r.Access == PathAccess.Protected && r.Reason.EndsWith("runs outside the sandbox", StringComparison.Ordinal)
+        const int FoldAnywhereAt = 8;
+
+        // Many entries with one reason fold into one line wherever they are (package versions below
+        // their ids); fewer fold when they share a directory.
+        var many = rules.GroupBy(r => (r.Access, r.Reason)).Where(g => g.Count() >= FoldAnywhereAt && g.Key.Access != PathAccess.Protected)
+            .Select(g => g.Key).ToHashSet();
+        string Key(PathRule r) => r.Access == PathAccess.Protected && r.Reason.EndsWith("runs outside the sandbox", StringComparison.Ordinal)
             ? "protected\n" + Path.GetDirectoryName(r.Path)
-            : $"{r.Access}\n{r.Reason}\n{Path.GetDirectoryName(r.Path)}";
+            : many.Contains((r.Access, r.Reason)) ? $"{r.Access}\n{r.Reason}" : $"{r.Access}\n{r.Reason}\n{Path.GetDirectoryName(r.Path)}";
         var groups = rules.GroupBy(Key).ToDictionary(g => g.Key, g => g.ToList());
         var lines = new List<(string, string, string)>();
         var done = new HashSet<string>(StringComparer.Ordinal);
@@ -97,6 +103,13 @@ public static class PolicyWriter
                 continue;
             }
 
+            if (many.Contains((rule.Access, rule.Reason)))
+            {
+                var ancestor = group.Select(r => Path.GetDirectoryName(r.Path)!).Aggregate(CommonAncestor);
+                lines.Add((Label(rule.Access), $"{(ancestor == "/" ? string.Empty : ancestor)}/*/*", $"{rule.Reason} ({group.Count} entries, such as {Path.GetRelativePath(ancestor, group[0].Path)})"));
+                continue;
+            }
+
             var names = group.Select(r => Path.GetFileName(r.Path)).ToList();
             var shown = names.Count > 8 ? string.Join(',', names.Take(6)) + $",… {names.Count - 6} more" : string.Join(',', names);
             var reason = rule.Access == PathAccess.Protected
@@ -107,6 +120,16 @@ public static class PolicyWriter
         }
 
         return lines;
+    }
+
+    private static string CommonAncestor(string a, string b)
+    {
+        while (!PathUtil.IsSameOrUnder(b, a))
+        {
+            a = Path.GetDirectoryName(a) ?? "/";
+        }
+
+        return a;
     }
 
     /// <summary>The policy as JSON (schema version <see cref="JsonSchemaVersion"/>).</summary>

@@ -49,22 +49,23 @@ public static class MsBuildEvaluation
     public static readonly string[] Items = ["ProjectReference", "SandboxAllowedHost"];
 
     /// <summary>
-    /// Arguments after <c>dotnet</c> that evaluate <paramref name="project"/> without building it;
-    /// <paramref name="output"/> and <paramref name="log"/> are the whole <c>-getResultOutputFile:</c> and
-    /// <c>-fileLoggerParameters:</c> arguments.
+    /// Arguments after <c>dotnet</c> that evaluate <paramref name="project"/> without building it:
+    /// the JSON answer goes to standard output, errors to standard error. (With
+    /// <c>-getResultOutputFile</c> MSBuild reports evaluation errors nowhere at all.)
     /// </summary>
-    public static IReadOnlyList<string> Arguments(string project, string output, string log) =>
-        ["msbuild", project, "-nologo", "-noAutoResponse", "-getProperty:" + string.Join(',', Properties), "-getItem:" + string.Join(',', Items), output, "-fileLogger", log];
+    public static IReadOnlyList<string> Arguments(string project) =>
+        ["msbuild", project, "-nologo", "-noAutoResponse", "-getProperty:" + string.Join(',', Properties), "-getItem:" + string.Join(',', Items)];
 
     /// <summary>
     /// A POSIX shell script that evaluates every project given as an argument, in parallel, writing
-    /// <c>$R/N.json</c>, <c>$R/N.log</c> and the exit status to <c>$R/N.rc</c> for the Nth project.
+    /// <c>$R/N.json</c>, its errors to <c>$R/N.out</c> and the exit status to <c>$R/N.rc</c> for the
+    /// Nth project.
     /// </summary>
     public static string ShellScript() =>
         "i=0\n" +
         "for p in \"$@\"; do\n" +
-        "  ( dotnet " + string.Join(' ', Arguments("\"$p\"", "\"-getResultOutputFile:$R/$i.json\"", "\"-fileLoggerParameters:LogFile=$R/$i.log;Verbosity=minimal\"")) +
-        " >/dev/null 2>&1; echo $? > \"$R/$i.rc\" ) &\n" +
+        "  ( dotnet " + string.Join(' ', Arguments("\"$p\"")) +
+        " >\"$R/$i.json\" 2>\"$R/$i.out\"; echo $? > \"$R/$i.rc\" ) &\n" +
         "  i=$((i+1))\n" +
         "done\n" +
         "wait\n";

@@ -30,31 +30,34 @@ public static class ProjectInference
     /// <param name="bwrap">The bubblewrap executable that evaluations run under.</param>
     /// <param name="useCache">Read and write the cache.</param>
     /// <param name="trustedFeed">Whether a source URL may be contacted to read its service index (only trusted ones: the request leaves from outside the sandbox).</param>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> trustedFeed)
+    /// <param name="warnings">Receives coded warnings (a service index that could not be read).</param>
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> trustedFeed, ICollection<string>? warnings = null)
     {
+        warnings ??= [];
         var start = Stopwatch.GetTimestamp();
         var repoRoot = VisibleRoot(entry, host.HomeDirectory);
         var nuget = NuGetSettingsReader.Read(Path.GetDirectoryName(entry)!, host.Variables);
         var cacheFile = CacheFile(host, entry);
-        if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget) is { } cached)
+        var environment = EnvironmentKey(host, nuget);
+        if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget, environment) is { } cached)
         {
             // A source approved since the cache was written: read its service index now.
             var missing = FeedsToResolve(nuget, trustedFeed).Where(s => !cached.FeedHosts.ContainsKey(s.Url)).ToList();
             if (missing.Count > 0)
             {
-                cached = cached with { FeedHosts = cached.FeedHosts.SetItems(ResolveFeeds(missing)) };
-                WriteCache(cacheFile, cached);
+                cached = cached with { FeedHosts = cached.FeedHosts.SetItems(ResolveFeeds(missing, warnings)) };
+                WriteCache(cacheFile, cached, environment);
             }
 
             return cached with { NuGet = nuget, Elapsed = Stopwatch.GetElapsedTime(start) };
         }
 
         var projects = EvaluateClosure(host, entry, repoRoot, bwrap);
-        var feeds = ResolveFeeds(FeedsToResolve(nuget, trustedFeed));
+        var feeds = ResolveFeeds(FeedsToResolve(nuget, trustedFeed), warnings);
         var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero);
         if (useCache)
         {
-            WriteCache(cacheFile, model);
+            WriteCache(cacheFile, model, environment);
         }
 
         return model with { Elapsed = Stopwatch.GetElapsedTime(start) };
@@ -120,7 +123,7 @@ public static class ProjectInference
                 var rc = File.Exists(Path.Combine(results, i + ".rc")) ? File.ReadAllText(Path.Combine(results, i + ".rc")).Trim() : launch.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (rc != "0" || !File.Exists(json))
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, FirstError(Path.Combine(results, i + ".log")));
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, FirstError(Path.Combine(results, i + ".out")));
                 }
 
                 try
@@ -141,17 +144,12 @@ public static class ProjectInference
         }
     }
 
-    private static string FirstError(string log)
+    private static string FirstError(params string[] files)
     {
-        if (!File.Exists(log))
-        {
-            return "no log was written";
-        }
-
-        var lines = File.ReadAllLines(log);
-        return lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal))?.Trim()
-            ?? lines.FirstOrDefault(l => l.Trim().Length > 0)?.Trim()
-            ?? "no error was logged";
+        var lines = files.Where(File.Exists).SelectMany(File.ReadAllLines).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        return lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal) || l.StartsWith("MSBUILD : error", StringComparison.Ordinal))
+            ?? lines.FirstOrDefault()
+            ?? "MSBuild printed nothing";
     }
 
     /// <summary>
@@ -164,13 +162,20 @@ public static class ProjectInference
             .Where(s => s.IsHttp && trusted(s) && !string.Equals(s.Host, "api.nuget.org", StringComparison.OrdinalIgnoreCase))
             .DistinctBy(s => s.Url)];
 
-    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(List<NuGetSource> sources)
+    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(List<NuGetSource> sources, ICollection<string> warnings)
     {
         var tasks = sources.Select(s => ServiceIndexResolver.ResolveAsync(s, TimeSpan.FromSeconds(10), CancellationToken.None)).ToList();
         var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<string>>(StringComparer.Ordinal);
         foreach (var task in tasks)
         {
             var result = task.GetAwaiter().GetResult();
+            if (result.Error is { } error)
+            {
+                // Said, and not cached: the next run asks again.
+                warnings.Add(error);
+                continue;
+            }
+
             builder[result.SourceUrl] = [.. result.Hosts.Select(h => h.Host + ":" + h.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))];
         }
 
@@ -218,6 +223,12 @@ public static class ProjectInference
                     {
                         stack.Push(path);
                     }
+                    else if (name is "obj" or "artifacts")
+                    {
+                        // What a restore generates is imported by the next evaluation: packages can
+                        // bring properties and items (SandboxAllowedHost among them).
+                        inputs.UnionWith(Directory.EnumerateFiles(path, "*.nuget.g.*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 3 }));
+                    }
                 }
                 else if (IsInputFile(name))
                 {
@@ -259,8 +270,16 @@ public static class ProjectInference
         }
     }
 
-    private static string Environment(NuGetSettingsSnapshot nuget) =>
-        $"packages={nuget.GlobalPackagesFolder};sdk={string.Join(',', InstalledSdks())}";
+    /// <summary>
+    /// What besides files decides an evaluation: the variables the evaluation sandbox passes in
+    /// (MSBuild reads every variable as a property), the packages folder and the installed SDKs.
+    /// </summary>
+    private static string EnvironmentKey(HostFacts host, NuGetSettingsSnapshot nuget)
+    {
+        var variables = string.Join('\n', host.Variables.Where(v => EnvironmentFilter.PassesByDefault(v.Key)).OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value));
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(variables)));
+        return $"packages={nuget.GlobalPackagesFolder};sdk={string.Join(',', InstalledSdks())};variables={hash}";
+    }
 
     private static IEnumerable<string> InstalledSdks()
     {
@@ -276,7 +295,7 @@ public static class ProjectInference
         return [];
     }
 
-    private static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget)
+    private static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget, string environment)
     {
         try
         {
@@ -290,7 +309,7 @@ public static class ProjectInference
             if (root.GetProperty("version").GetInt32() != CacheVersion
                 || root.GetProperty("entry").GetString() != entry
                 || root.GetProperty("repositoryRoot").GetString() != repoRoot
-                || root.GetProperty("environment").GetString() != Environment(nuget))
+                || root.GetProperty("environment").GetString() != environment)
             {
                 return null;
             }
@@ -328,7 +347,7 @@ public static class ProjectInference
         }
     }
 
-    private static void WriteCache(string file, ProjectModel model)
+    private static void WriteCache(string file, ProjectModel model, string environment)
     {
         try
         {
@@ -340,7 +359,7 @@ public static class ProjectInference
                 json.WriteNumber("version", CacheVersion);
                 json.WriteString("entry", model.Entry);
                 json.WriteString("repositoryRoot", model.RepositoryRoot);
-                json.WriteString("environment", Environment(model.NuGet));
+                json.WriteString("environment", environment);
                 json.WriteStartArray("inputs");
                 foreach (var input in Inputs(model.Entry, model.RepositoryRoot, model.NuGet))
                 {

@@ -17,7 +17,8 @@ public static class RestoreState
     /// <summary>Whether every project's last restore still holds; <paramref name="why"/> says why not.</summary>
     public static bool IsUpToDate(ProjectModel model, out string why)
     {
-        var inputs = ProjectInference.Inputs(model.Entry, model.RepositoryRoot, model.NuGet);
+        // What the restore itself generates (obj/*.nuget.g.*) is an output here, not an input.
+        var inputs = ProjectInference.Inputs(model.Entry, model.RepositoryRoot, model.NuGet).Where(f => !Path.GetFileName(f).Contains(".nuget.g.", StringComparison.Ordinal));
         var newestInput = inputs.Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.MinValue).Max();
         foreach (var project in model.Projects)
         {

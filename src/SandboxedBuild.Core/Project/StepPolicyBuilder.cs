@@ -66,21 +66,35 @@ public static class StepPolicyBuilder
 
         void Writable(string path, string reason, string what, string project)
         {
-            if (ExecPolicyBuilder.DescribeTooBroad(path, host.HomeDirectory) is { } broad)
+            if (RefusedWrite(path, root, host.HomeDirectory) is { } refused)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, broad));
-                return;
-            }
-
-            if (PathUtil.IsSameOrUnder(path, root + "/.git"))
-            {
-                warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, "inside the git directory, whose hooks and config run outside"));
+                warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, refused));
                 return;
             }
 
             if (PathUtil.IsSameOrUnder(path, root) || Approved(new ProjectWidening(WideningKind.Write, path, $"{what} of {project}", [step])))
             {
                 rules.Add(new PathRule(path, PathAccess.ReadWrite, $"{reason}: {what} of {project}", CreateIfMissing: true));
+            }
+        }
+
+        // A folder to read that a project file names: inside the repository or a system directory it is visible anyway.
+        void Readable(string path, string reason, string origin)
+        {
+            if (PathUtil.IsSameOrUnder(path, root) || ExecPolicyBuilder.SystemDirectories.Any(d => PathUtil.IsSameOrUnder(path, d)) || !host.FileSystem.DirectoryExists(path))
+            {
+                return;
+            }
+
+            if (path == "/" || ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory) is not null)
+            {
+                warnings.Add(Errors.Errors.InferredPathRefused.Format(reason, path, origin, path == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory)!));
+                return;
+            }
+
+            if (Approved(new ProjectWidening(WideningKind.Read, path, $"{reason} of {origin}", [step])))
+            {
+                rules.Add(new PathRule(path, PathAccess.ReadOnly, $"{reason}, read-only: {origin}, approved"));
             }
         }
 
@@ -100,30 +114,33 @@ public static class StepPolicyBuilder
         {
             if (step == WorkflowStep.Restore)
             {
-                var usable = trusted || PathUtil.IsSameOrUnder(folder, root) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore]));
-                if (usable && ExecPolicyBuilder.DescribeTooBroad(folder, host.HomeDirectory) is { } broad)
+                if (RefusedWrite(folder, root, host.HomeDirectory) is { } refused)
                 {
-                    warnings.Add(Errors.Errors.InferredPathRefused.Format("the packages folder", folder, reason, broad));
-                    usable = false;
+                    warnings.Add(Errors.Errors.InferredPathRefused.Format("the packages folder", folder, reason, refused));
                 }
-
-                if (usable)
+                else if (trusted || PathUtil.IsSameOrUnder(folder, root) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore])))
                 {
                     rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true));
                     unprotected.Add(folder);
                     rules.AddRange(ExistingPackages(folder).Select(v => new PathRule(v, PathAccess.ReadOnly, "already in the packages folder: a restore may add packages beside it, not change it")));
                 }
             }
-            else if (host.FileSystem.DirectoryExists(folder))
+            else if (trusted && host.FileSystem.DirectoryExists(folder))
             {
                 rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")"));
+            }
+            else if (!trusted)
+            {
+                Readable(folder, "the packages folder", reason);
             }
         }
 
         env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")"));
-        foreach (var fallback in model.NuGet.FallbackFolders.Concat(model.Projects.SelectMany(p => p.FallbackFolders)).Distinct(StringComparer.Ordinal).Where(host.FileSystem.DirectoryExists))
+
+        // Fallback folders come from NuGet.config files or project properties, the repository's included: outside it, approved only.
+        foreach (var fallback in model.NuGet.FallbackFolders.Concat(model.Projects.SelectMany(p => p.FallbackFolders)).Distinct(StringComparer.Ordinal))
         {
-            rules.Add(new PathRule(fallback, PathAccess.ReadOnly, "NuGet fallback packages folder, read-only"));
+            Readable(fallback, "the NuGet fallback packages folder", "the NuGet configuration or RestoreFallbackFolders");
         }
 
         foreach (var project in model.Projects)
@@ -197,6 +214,16 @@ public static class StepPolicyBuilder
                 {
                     foreach (var pattern in project.AllowedHosts)
                     {
+                        try
+                        {
+                            _ = HostRule.Parse(pattern, "SandboxAllowedHost", string.Empty);
+                        }
+                        catch (SandboxException)
+                        {
+                            warnings.Add(Errors.Errors.InferredPathRefused.Format("SandboxAllowedHost", pattern, Rel(project.ProjectPath), "not a host pattern (a name, *.suffix or an address, with an optional :port)"));
+                            continue;
+                        }
+
                         var w = new ProjectWidening(WideningKind.Host, pattern, "SandboxAllowedHost in " + Rel(project.ProjectPath), [WorkflowStep.Test, WorkflowStep.Run]);
                         if (Approved(w))
                         {
@@ -250,7 +277,7 @@ public static class StepPolicyBuilder
                     continue;
                 }
 
-                if (!fromRepository || approved(new ProjectWidening(WideningKind.Write, folder, origin + " (read-only)", [WorkflowStep.Restore])))
+                if (!fromRepository || approved(new ProjectWidening(WideningKind.Read, folder, origin, [WorkflowStep.Restore])))
                 {
                     rules.Add(new PathRule(folder, PathAccess.ReadOnly, "local package " + origin));
                 }
@@ -302,6 +329,24 @@ public static class StepPolicyBuilder
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Why a directory a project file names may never be made writable, or <see langword="null"/>:
+    /// too broad (a home, a system directory, /), or a protected location (the git directory, a
+    /// shell startup file, an IDE or hook folder) at any depth, whose contents run outside.
+    /// </summary>
+    internal static string? RefusedWrite(string path, string root, string home)
+    {
+        if (ExecPolicyBuilder.DescribeTooBroad(path, home) is { } broad)
+        {
+            return broad;
+        }
+
+        var segments = (PathUtil.IsSameOrUnder(path, root) ? Path.GetRelativePath(root, path) : path).Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return segments.FirstOrDefault(s => s == ".git" || ExecPolicyBuilder.ProtectedNames.Any(n => n.Name == s)) is { } name
+            ? $"inside '{name}', whose contents run outside the sandbox (git hooks and config, shell startup files, IDE and hook folders)"
+            : null;
     }
 
     private static bool IsRepositoryFile(string reason, string root) =>

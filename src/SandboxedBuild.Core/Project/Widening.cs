@@ -12,6 +12,9 @@ public enum WideningKind
 
     /// <summary>A directory outside the repository the steps may write.</summary>
     Write,
+
+    /// <summary>A directory outside the repository the steps may read (a fallback or local package folder).</summary>
+    Read,
 }
 
 /// <summary>
@@ -30,7 +33,7 @@ public sealed record ProjectWidening(WideningKind Kind, string Value, string Ori
 
     /// <summary>One line for people.</summary>
     public override string ToString() =>
-        $"{(Kind == WideningKind.Host ? "reach" : "write")} {Value} ({string.Join('/', Steps.Select(s => s.ToString().ToLowerInvariant()))}) — {Origin}";
+        $"{Kind switch { WideningKind.Host => "reach", WideningKind.Read => "read", _ => "write" }} {Value} ({string.Join('/', Steps.Select(s => s.ToString().ToLowerInvariant()))}) — {Origin}";
 }
 
 /// <summary>

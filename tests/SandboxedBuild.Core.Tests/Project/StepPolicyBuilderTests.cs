@@ -42,6 +42,48 @@ public sealed class StepPolicyBuilderTests : IDisposable
         [new SourcedPath(Repo + "/src/App/bin", "BaseOutputPath"), .. outputPath is null ? Array.Empty<SourcedPath>() : [new SourcedPath(outputPath, "OutputPath")]],
         null, null, [], [], test, null, [], [.. hosts]);
 
+    [Fact]
+    public void Folders_a_project_names_for_reading_need_approval_and_homes_are_refused()
+    {
+        var bait = Directory.CreateDirectory(_root + "/elsewhere/bait").FullName;
+        var model = Model(App() with { FallbackFolders = [bait, Home], RestorePackagesPath = bait });
+        var warnings = new List<string>();
+        foreach (var step in Enum.GetValues<WorkflowStep>())
+        {
+            var plan = Plan(step, model, warnings: warnings);
+            Assert.False(plan.Policy.IsVisible(bait + "/secret.txt"), step.ToString());
+            Assert.False(plan.Policy.IsVisible(Home + "/.ssh/id_ed25519"), step.ToString());
+            Assert.Contains(plan.Pending, w => w.Value == bait);
+        }
+
+        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains(Home, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(".git/hooks")]
+    [InlineData(".vscode")]
+    [InlineData("src/.husky/out")]
+    [InlineData(".envrc")]
+    public void Output_and_packages_folders_inside_protected_locations_are_refused(string relative)
+    {
+        var path = Repo + "/" + relative;
+        var warnings = new List<string>();
+        var build = Plan(WorkflowStep.Build, Model(App(outputPath: path)), warnings: warnings);
+        Assert.NotEqual(PathAccess.ReadWrite, build.Policy.RuleFor(path + "/x")!.Access);
+        var restore = Plan(WorkflowStep.Restore, Model(App() with { RestorePackagesPath = path }), warnings: warnings);
+        Assert.NotEqual(PathAccess.ReadWrite, restore.Policy.RuleFor(path + "/x")!.Access);
+        Assert.Equal(2, warnings.Count(w => w.Contains("SBX3013", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_malformed_allowed_host_is_reported_not_offered_for_approval()
+    {
+        var warnings = new List<string>();
+        var plan = Plan(WorkflowStep.Test, Model(App(hosts: "not a host")), warnings: warnings);
+        Assert.Empty(plan.Pending);
+        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains("not a host pattern", StringComparison.Ordinal));
+    }
+
     private StepPlan Plan(WorkflowStep step, ProjectModel? model = null, TrustStore? trust = null, List<string>? warnings = null, ExecOptions? options = null) =>
         StepPolicyBuilder.Build(Host(), model ?? Model(), step, options ?? new ExecOptions(), trust ?? TrustStore.Load(_root + "/trusted.json"), warnings ?? []);
 
@@ -137,8 +179,9 @@ public sealed class StepPolicyBuilderTests : IDisposable
     [Fact]
     public void Command_line_hosts_open_the_network_of_test_but_never_of_build()
     {
-        var options = new ExecOptions { AllowHosts = ["localhost:8080"] };
+        var options = new ExecOptions { AllowHosts = ["localhost:8080"], DenyHosts = ["example.com"] };
         Assert.Equal(NetworkMode.Filtered, Plan(WorkflowStep.Test, options: options).Policy.Network.Mode);
+        Assert.Equal(NetworkMode.None, Plan(WorkflowStep.Build, options: options).Policy.Network.Mode);
         Assert.DoesNotContain(Plan(WorkflowStep.Test, options: options).Policy.Network.Allow, h => h.Host == "api.nuget.org");
     }
 }

@@ -84,10 +84,15 @@ internal static class StepCommands
             var context = StepContext.Create(parse, options, projectArgument, verb);
             foreach (var step in selected)
             {
-                if (step == WorkflowStep.Restore && verb != "restore" && RestoreState.IsUpToDate(context.Model, out _))
+                if (step == WorkflowStep.Restore && verb != "restore")
                 {
-                    Console.Error.WriteLine("dotnet-sandbox: restore: up to date, skipped (run 'dotnet sandbox restore' to force it)");
-                    continue;
+                    if (RestoreState.IsUpToDate(context.Model, out var why))
+                    {
+                        Console.Error.WriteLine("dotnet-sandbox: restore: up to date, skipped (run 'dotnet sandbox restore' to force it)");
+                        continue;
+                    }
+
+                    Console.Error.WriteLine($"dotnet-sandbox: restore: needed ({why})");
                 }
 
                 var args = DotnetArguments(step, context.Entry, options, parse, step == steps[^1] ? extra : []);
@@ -257,9 +262,16 @@ internal sealed class StepContext
     {
         var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
         var root = ProjectInference.VisibleRoot(entry, host.HomeDirectory);
-        return ProjectInference.Infer(host, entry, bwrap, useCache, source =>
+        var warnings = new List<string>();
+        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source =>
             !PathUtil.IsSameOrUnder(source.ConfigFile, root)
-            || trust.IsApproved(entry, new ProjectWidening(WideningKind.Host, source.Host + (source.Port is { } p && !HostRule.DefaultPorts.Contains(p) ? ":" + p : string.Empty), $"source '{source.Name}' in {source.ConfigFile}", [WorkflowStep.Restore])));
+            || trust.IsApproved(entry, new ProjectWidening(WideningKind.Host, source.Host + (source.Port is { } p && !HostRule.DefaultPorts.Contains(p) ? ":" + p : string.Empty), $"source '{source.Name}' in {source.ConfigFile}", [WorkflowStep.Restore])), warnings);
+        foreach (var warning in warnings)
+        {
+            Console.Error.WriteLine("dotnet-sandbox: " + warning);
+        }
+
+        return model;
     }
 
     public int RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments)

@@ -39,9 +39,17 @@ internal static class TrustCommand
             CliApp.RequireSupportedPlatform();
             var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "trust");
             var host = Policy.HostFacts.Current();
-            var entry = ProjectFiles.Locate(projectArgument, host.WorkingDirectory, "trust");
             var storeFile = TrustStore.PathFor(host.Variables, host.HomeDirectory);
             var store = TrustStore.Load(storeFile);
+            if (parse.GetValue(revoke) && projectArgument is not null && !File.Exists(Policy.PathUtil.Normalize(projectArgument, host.WorkingDirectory)) && !Directory.Exists(Policy.PathUtil.Normalize(projectArgument, host.WorkingDirectory)))
+            {
+                // A project that was moved or deleted: its approvals are forgotten by the path it had.
+                var gone = Policy.PathUtil.Normalize(projectArgument, host.WorkingDirectory);
+                Console.Out.WriteLine($"forgot {store.Revoke(gone)} approval(s) for {gone}");
+                return ExitCodes.Success;
+            }
+
+            var entry = ProjectFiles.Locate(projectArgument, host.WorkingDirectory, "trust");
             if (parse.GetValue(revoke))
             {
                 var count = store.Revoke(entry);
