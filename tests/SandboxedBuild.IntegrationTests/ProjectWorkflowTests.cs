@@ -76,6 +76,8 @@ public sealed partial class ProjectWorkflowTests
         var policy = Cli.Run(Identity.Current, ws, ["policy", "multi.slnx", "--step", "build", "--format", "json"]);
         Assert.True(policy.ExitCode == 0, policy.ToString());
         using var json = JsonDocument.Parse(policy.StandardOutput);
+        Assert.Equal("build", json.RootElement.GetProperty("step").GetString());
+        Assert.Equal(0, json.RootElement.GetProperty("pendingWidenings").GetArrayLength());
         var writes = json.RootElement.GetProperty("paths").EnumerateArray()
             .Where(p => p.GetProperty("access").GetString() == "write")
             .ToDictionary(p => p.GetProperty("path").GetString()!, p => p.GetProperty("reason").GetString()!);

@@ -133,7 +133,9 @@ public static class PolicyWriter
     }
 
     /// <summary>The policy as JSON (schema version <see cref="JsonSchemaVersion"/>).</summary>
-    public static string ToJson(SandboxPolicy policy)
+    /// <param name="policy">The policy.</param>
+    /// <param name="extra">Writes more properties into the top-level object (the project commands add the step and the widenings).</param>
+    public static string ToJson(SandboxPolicy policy, Action<Utf8JsonWriter>? extra = null)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -174,6 +176,7 @@ public static class PolicyWriter
             }
 
             json.WriteEndArray();
+            extra?.Invoke(json);
             json.WriteEndObject();
         }
 
