@@ -168,7 +168,7 @@ public static class Errors
     public static readonly ErrorCode InferredPathRefused = new(
         "SBX3013", Severity.Warning,
         "ignoring {0} '{1}' of {2}: it is {3}.",
-        "point it at a directory inside the repository; the sandbox never makes such a directory writable.");
+        "a project file cannot widen the sandbox this way: fix the property or item (a folder inside the repository, a valid host pattern), or pass what you need on the command line (--allow-read, --allow-write, --allow-host).");
 
     /// <summary>Feed credentials are kept out of the sandbox.</summary>
     public static readonly ErrorCode CredentialsNotPassed = new(

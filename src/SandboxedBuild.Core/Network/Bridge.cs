@@ -67,9 +67,28 @@ public static class Bridge
         new Thread(() => AcceptLoop(listener, socketPath, "F"u8.ToArray()), 256 * 1024) { IsBackground = true, Name = "bridge-accept" }.Start();
         foreach (var forward in forwards)
         {
-            var forwardListener = Listen(forward);
             var message = System.Text.Encoding.ASCII.GetBytes("T" + forward.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            new Thread(() => AcceptLoop(forwardListener, socketPath, message), 256 * 1024) { IsBackground = true, Name = "bridge-forward" }.Start();
+            foreach (var address in new[] { IPAddress.Loopback, IPAddress.IPv6Loopback })
+            {
+                Socket forwardListener;
+                try
+                {
+                    forwardListener = Listen(forward, address);
+                }
+                catch (SocketException ex) when (address.Equals(IPAddress.IPv6Loopback))
+                {
+                    // No IPv6 loopback in this sandbox: clients fall back to 127.0.0.1.
+                    _ = ex;
+                    continue;
+                }
+                catch (SocketException ex)
+                {
+                    Console.Error.WriteLine($"dotnet-sandbox: warning: could not forward loopback port {forward} into the sandbox: {ex.Message}");
+                    continue;
+                }
+
+                new Thread(() => AcceptLoop(forwardListener, socketPath, message), 256 * 1024) { IsBackground = true, Name = "bridge-forward" }.Start();
+            }
         }
 
         // Signals for the command reach its whole process group, this process included: the bridge
@@ -100,11 +119,17 @@ public static class Bridge
         return SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
     }
 
-    private static Socket Listen(int port)
+    private static Socket Listen(int port, IPAddress? address = null)
     {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        address ??= IPAddress.Loopback;
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            listener.DualMode = false;
+        }
+
+        listener.Bind(new IPEndPoint(address, port));
         listener.Listen(512);
         return listener;
     }

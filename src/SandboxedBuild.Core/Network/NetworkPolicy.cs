@@ -50,13 +50,22 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
     /// port for <c>localhost</c>, <c>127.0.0.1</c> or <c>::1</c>. Clients skip the proxy for loopback
     /// (NO_PROXY), so without a listener inside they would reach only the sandbox's own loopback.
     /// </summary>
+    /// <remarks>
+    /// Only ports from 1024 up: the sandbox keeps no capability to listen below. A deny entry for any
+    /// spelling of loopback (localhost, 127.0.0.1, ::1) stops the forward of its port, or of every
+    /// port without one: the deny-list wins whatever the spelling.
+    /// </remarks>
     public IReadOnlyList<(int Port, HostRule Rule)> LoopbackForwards() =>
         Mode == NetworkMode.None
             ? []
-            : [.. Allow.Where(r => r.Port is { } p && p != ProxyPort && r.Host is "localhost" or "127.0.0.1" or "::1")
-                .Where(r => !Deny.Any(d => d.MatchesHost(r.Host) && (d.Port is null || d.Port == r.Port)))
+            : [.. Allow.Where(r => r.Port is >= 1024 && r.Port != ProxyPort && IsLoopbackName(r.Host))
+                .Where(r => !Deny.Any(d => LoopbackNames.Any(d.MatchesHost) && (d.Port is null || d.Port == r.Port)))
                 .DistinctBy(r => r.Port)
                 .Select(r => (r.Port!.Value, r))];
+
+    private static readonly string[] LoopbackNames = ["localhost", "127.0.0.1", "::1"];
+
+    private static bool IsLoopbackName(string host) => LoopbackNames.Contains(host, StringComparer.Ordinal);
 
     /// <summary>Decides a connection to <paramref name="host"/>:<paramref name="port"/> by name (addresses are checked later, at dial time).</summary>
     public Decision Decide(string host, int port)

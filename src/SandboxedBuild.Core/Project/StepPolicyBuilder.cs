@@ -187,7 +187,7 @@ public static class StepPolicyBuilder
         var noDefaultPresets = options.NoDefaultPresets;
         if (step == WorkflowStep.Restore)
         {
-            AddFeeds(model, root, hosts, rules, Approved);
+            AddFeeds(model, root, host.HomeDirectory, hosts, rules, Approved, warnings);
             if (model.NuGet.UserConfigFile is { } userConfig && sanitizedUserConfig is not null)
             {
                 rules.Add(new PathRule(userConfig, PathAccess.ReadOnly, "your NuGet.Config with every credential removed: the feeds, not the secrets", PathKind.File, Source: sanitizedUserConfig));
@@ -249,19 +249,28 @@ public static class StepPolicyBuilder
     }
 
     /// <summary>Every widening the project files ask for, approved or not, for <c>dotnet sandbox trust</c>.</summary>
-    public static IReadOnlyList<ProjectWidening> AllWidenings(HostFacts host, ProjectModel model)
+    /// <param name="host">Facts about the caller.</param>
+    /// <param name="model">The project model.</param>
+    /// <param name="warnings">Receives, once each, the coded warnings about what is refused outright.</param>
+    public static IReadOnlyList<ProjectWidening> AllWidenings(HostFacts host, ProjectModel model, ICollection<string>? warnings = null)
     {
         var all = new List<ProjectWidening>();
+        var said = new List<string>();
         foreach (var step in Enum.GetValues<WorkflowStep>())
         {
-            var plan = Build(host, model, step, new ExecOptions(), TrustStore.Load("/nonexistent/trusted.json"), new List<string>());
+            var plan = Build(host, model, step, new ExecOptions(), TrustStore.Load("/nonexistent/trusted.json"), said);
             all.AddRange(plan.Pending);
+        }
+
+        foreach (var warning in said.Distinct(StringComparer.Ordinal))
+        {
+            warnings?.Add(warning);
         }
 
         return all.DistinctBy(w => (w.Kind, w.Value, w.Origin)).Select(w => w with { Steps = [.. all.Where(o => o.Kind == w.Kind && o.Value == w.Value && o.Origin == w.Origin).SelectMany(o => o.Steps).Distinct()] }).ToList();
     }
 
-    private static void AddFeeds(ProjectModel model, string root, List<HostRule> hosts, List<PathRule> rules, Func<ProjectWidening, bool> approved)
+    private static void AddFeeds(ProjectModel model, string root, string home, List<HostRule> hosts, List<PathRule> rules, Func<ProjectWidening, bool> approved, ICollection<string> warnings)
     {
         var preset = new NetworkPolicy(NetworkMode.Filtered, [.. Presets.Default.SelectMany(p => Presets.Get(p) ?? [])], [], string.Empty);
         // Audit sources: since NuGet 6.12 a restore fetches vulnerability data from them.
@@ -274,6 +283,12 @@ public static class StepPolicyBuilder
                 var folder = source.Url;
                 if (PathUtil.IsSameOrUnder(folder, root) || !Directory.Exists(folder))
                 {
+                    continue;
+                }
+
+                if (folder == "/" || ExecPolicyBuilder.DescribeSensitiveRead(folder, home) is not null)
+                {
+                    warnings.Add(Errors.Errors.InferredPathRefused.Format("local package source", folder, origin, folder == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(folder, home)!));
                     continue;
                 }
 

@@ -59,7 +59,13 @@ internal static class TrustCommand
 
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
             var model = StepContext.Infer(host, entry, bwrap, !parse.GetValue(noCache));
-            var all = StepPolicyBuilder.AllWidenings(host, model);
+            var refused = new List<string>();
+            var all = StepPolicyBuilder.AllWidenings(host, model, refused);
+            foreach (var warning in refused)
+            {
+                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+            }
+
             if (all.Count == 0)
             {
                 Console.Out.WriteLine($"{entry}: the project files ask for nothing beyond the default policy.");
