@@ -4,19 +4,25 @@
 #   1. per command: bare `true`, bubblewrap alone with the very mounts the tool uses, the tool
 #      without network, the tool with the egress proxy and bridge, and `dotnet sandbox` through
 #      the SDK's dispatcher;
-#   2. throughput: a 1 GiB body from a loopback server, directly and through the egress proxy;
+#   2. throughput: a 1 GiB body from a loopback server, directly and through the egress proxy
+#      (CONNECT tunnel and plain HTTP), with socat relaying in the proxy's place as a reference;
 #   3. `dotnet restore` with cold caches from the real feed, directly and sandboxed;
 #   4. `dotnet sandbox test` against `dotnet test` on a warm sample;
 #   5. policy inference for a multi-project solution, cold and warm.
-# Usage: eng/bench.sh [runs for 1 (default 50)] [runs for 2 and 3 (default 5)]
+# Usage: eng/bench.sh [runs for 1 and 5 warm (default 50)] [runs for 3, 4 and 5 cold (default 5)]
+# Environment: SECTIONS (default "1 2 3 4 5") picks sections; THROUGHPUT_ROUNDS (default 15) is the
+# number of rounds of section 2.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 root=$(repo_root)
 cd "$root"
 runs=${1:-50}
 slow_runs=${2:-5}
+sections=${SECTIONS:-1 2 3 4 5}
+rounds=${THROUGHPUT_ROUNDS:-15}
+wants() { [[ " $sections " == *" $1 "* ]]; }
 
-ensure_tools bwrap:bubblewrap hyperfine:hyperfine jq:jq curl:curl python3:python3
+ensure_tools bwrap:bubblewrap hyperfine:hyperfine jq:jq curl:curl python3:python3 socat:socat
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || ensure_tools clang:clang
 
 rid=$(host_rid)
@@ -28,8 +34,10 @@ tool="$out/tool/dotnet-sandbox"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandbox-bench.XXXXXX")
 body=/dev/shm/sandbox-bench-$$
 server=
+relay=
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null
+  [ -n "$relay" ] && kill "$relay" 2>/dev/null
   rm -rf "$work" "$body"
 }
 trap cleanup EXIT
@@ -40,6 +48,7 @@ ratio() { jq -n --argjson a "$1" --argjson b "$2" '$a/$b*100|round/100'; }
 ms() { jq -n --argjson a "$1" --argjson b "$2" '($a-$b)*1000*100|round/100'; }
 
 # ---------------------------------------------------------------------------------------------
+if wants 1; then
 echo "==> 1. per-command cost ($runs runs each)"
 # A project whose protected names all exist, so that bubblewrap alone can run the printed command
 # line (the tool creates missing ones as placeholders for a run, and removes them after).
@@ -66,28 +75,56 @@ jq -r --argjson base "$base" '.results[] | [.command, (.median*1000), (.median/$
 bw=$(median "$out/exec.json" 1); nonet=$(median "$out/exec.json" 2); net=$(median "$out/exec.json" 3)
 echo "  tool without network over bubblewrap alone: $(ms "$nonet" "$bw") ms"
 echo "  network bridge (proxy + bridge) over no network: $(ms "$net" "$nonet") ms (budget: <= 10 ms)"
+fi
 
 # ---------------------------------------------------------------------------------------------
+if wants 2; then
 echo
-echo "==> 2. 1 GiB from a loopback server: direct vs through the egress proxy ($slow_runs runs each)"
+echo "==> 2. 1 GiB from a loopback server: direct vs through the egress proxy ($rounds rounds)"
 head -c $((1024 * 1024 * 1024)) /dev/zero > "$body"
 port=$((20000 + RANDOM % 20000))
+relay_port=$((port + 1))
 python3 "$root/eng/bench-server.py" "$port" "$body" &
 server=$!
+# The reference: a plain relay in the proxy's place (curl -> relay -> server, both hops over
+# loopback), copying through a 1 MiB buffer; no sandbox, no policy.
+socat -b 1048576 "TCP-LISTEN:$relay_port,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$port" &
+relay=$!
 sleep 0.5
-get="curl -sS --noproxy '' -o /dev/null http://127.0.0.1:$port/"
-hyperfine -N --warmup 1 --runs "$slow_runs" --export-json "$out/throughput.json" \
-  -n "direct" "sh -c \"$get\"" \
-  -n "through the proxy" "$tool exec --allow-host 127.0.0.1:$port -- sh -c \"$get -p\"" >/dev/null
-d=$(median "$out/throughput.json" 0); p=$(median "$out/throughput.json" 1)
-printf '  direct:            %6.2f s (%5.0f MiB/s)\n' "$d" "$(jq -n --argjson t "$d" '1024/$t')"
-printf '  through the proxy: %6.2f s (%5.0f MiB/s)\n' "$p" "$(jq -n --argjson t "$p" '1024/$t')"
-echo "  throughput through the proxy / direct: $(ratio "$d" "$p")x (budget: >= 0.8x)"
-kill "$server" 2>/dev/null || true
+get="curl -sS --noproxy '' -o /dev/null"
+names=("direct" "through the proxy (CONNECT tunnel, curl -p)" "through the proxy (plain HTTP)" "socat relay in the proxy's place (reference)")
+cmds=("sh -c \"$get http://127.0.0.1:$port/\""
+  "$tool exec --allow-host 127.0.0.1:$port -- sh -c \"$get -p http://127.0.0.1:$port/\""
+  "$tool exec --allow-host 127.0.0.1:$port -- sh -c \"$get http://127.0.0.1:$port/\""
+  "sh -c \"$get http://127.0.0.1:$relay_port/\"")
+# One run of each row per round, in a new order every round: on a machine that is busy with
+# something else now and then, that slows every row alike instead of whichever ran at the time.
+rm -f "$out"/throughput-*.json
+for r in $(seq 1 "$rounds"); do
+  args=()
+  for i in $(shuf -e "${!cmds[@]}"); do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+  warmup=0; [ "$r" -eq 1 ] && warmup=1
+  hyperfine -N --warmup "$warmup" --runs 1 --export-json "$out/throughput-$r.json" "${args[@]}" >/dev/null
+done
+jq -s '[.[].results[]] | group_by(.command) | map({command: .[0].command, times: [.[].times[]] | sort})' "$out"/throughput-*.json > "$out/throughput.json"
+tstat() { jq --arg c "$1" ".[] | select(.command == \$c) | .times | $2" "$out/throughput.json"; }
+med() { tstat "$1" '(if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end)'; }
+d=$(med "${names[0]}")
+printf '  %-46s %9s %17s %9s %7s\n' "" "median s" "middle half, s" "MiB/s" "ratio"
+for name in "${names[@]}"; do
+  m=$(med "$name")
+  q1=$(tstat "$name" '.[length/4|floor]'); q3=$(tstat "$name" '.[(3*length/4)|floor]')
+  printf '  %-46s %9.3f %8.3f – %6.3f %9.0f %6.2fx\n' "$name" "$m" "$q1" "$q3" "$(jq -n --argjson t "$m" '1024/$t')" "$(ratio "$d" "$m")"
+done
+echo "  throughput through the proxy / direct: $(ratio "$d" "$(med "${names[1]}")")x (budget: >= 0.8x; the socat row is what a plain relay in the same place reaches)"
+kill "$server" "$relay" 2>/dev/null || true
 server=
+relay=
 rm -f "$body"
+fi
 
 # ---------------------------------------------------------------------------------------------
+if wants 3; then
 echo
 echo "==> 3. dotnet restore with cold caches: direct vs sandboxed ($slow_runs runs each, real feed)"
 if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
@@ -106,7 +143,10 @@ if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
 else
   echo "  skipped: api.nuget.org is not reachable from this machine"
 fi
+fi
+
 # ---------------------------------------------------------------------------------------------
+if wants 4; then
 echo
 echo "==> 4. dotnet sandbox test vs dotnet test on a warm sample (restore done, build up to date; $slow_runs runs each)"
 if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
@@ -124,8 +164,10 @@ if curl -sS --max-time 15 -o /dev/null https://api.nuget.org/v3/index.json; then
 else
   echo "  skipped: api.nuget.org is not reachable from this machine (the sample needs xunit)"
 fi
+fi
 
 # ---------------------------------------------------------------------------------------------
+if wants 5; then
 echo
 echo "==> 5. policy inference for the multi-project sample (testassets/multi): cold and warm"
 multi="$work/multi"
@@ -141,6 +183,6 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$out/policy-warm.json" \
   -n "dotnet-sandbox policy (warm)" "$tool policy $multi/multi.slnx" >/dev/null
 cold=$(median "$out/policy-cold.json" 0); warm=$(median "$out/policy-warm.json" 0)
 printf '  cold: %8.1f ms\n  warm: %8.1f ms (budget: <= 100 ms)\n' "$(jq -n --argjson t "$cold" '$t*1000')" "$(jq -n --argjson t "$warm" '$t*1000')"
-
+fi
 echo
 echo "raw results: $out/*.json"

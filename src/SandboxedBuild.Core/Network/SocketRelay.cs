@@ -7,9 +7,10 @@ namespace SandboxedBuild.Network;
 
 /// <summary>Copies bytes between two connected sockets in both directions, with half-close.</summary>
 /// <remarks>
-/// On Linux each direction runs on its own thread and moves data with splice(2) through a pipe, so
-/// the bytes never enter this process's memory: a large download through the proxy costs little
-/// more than a direct one. Elsewhere (or if splice is refused) a managed copy loop does the work.
+/// On Linux each direction runs on a thread of its own (the download on the connection's thread)
+/// and moves data with blocking splice(2) calls through a pipe, so the bytes never enter this
+/// process's memory and the runtime's socket engine never sees the sockets. Elsewhere a managed
+/// copy loop does the work.
 /// A clean end of one direction is passed on as a half-close; an error in either direction tears
 /// both down, so neither side waits on a dead peer. Memory is bounded per connection.
 /// </remarks>
@@ -19,56 +20,46 @@ internal static class SocketRelay
     private const int ChunkSize = 1024 * 1024;
     private const int BufferSize = 128 * 1024;
 
-    /// <summary>Relays until both directions are done; returns the bytes copied each way.</summary>
-    public static async Task<(long AToB, long BToA)> RelayAsync(Socket a, Socket b, ReadOnlyMemory<byte> initialAToB = default)
+    /// <summary>
+    /// Relays until both directions are done, on the calling thread and one more; returns the bytes
+    /// copied each way. The sockets must never have had an asynchronous operation (see EgressProxy).
+    /// </summary>
+    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB)
     {
         if (!initialAToB.IsEmpty)
         {
-            await b.SendAsync(initialAToB, SocketFlags.None).ConfigureAwait(false);
+            b.Send(initialAToB, SocketFlags.None);
         }
 
-        var (up, down) = OperatingSystem.IsLinux()
-            ? await SpliceAsync(a, b).ConfigureAwait(false)
-            : await CopyBothAsync(a, b).ConfigureAwait(false);
+        var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b) : CopyBothAsync(a, b).GetAwaiter().GetResult();
         return (up + initialAToB.Length, down);
     }
 
-    private static Task<(long, long)> SpliceAsync(Socket a, Socket b)
+    private static (long, long) SpliceBoth(Socket a, Socket b)
     {
         int fa = (int)a.Handle, fb = (int)b.Handle;
         MakeBlocking(fa);
         MakeBlocking(fb);
-        var done = new TaskCompletionSource<(long, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        long up = 0, down = 0;
-        var remaining = 2;
-        void Direction(int from, int to, bool isUp)
+        (long Bytes, bool Clean) Direction(int from, int to)
         {
-            var (bytes, clean) = Splice(from, to);
-            if (!clean)
+            var result = Splice(from, to);
+            if (!result.Clean)
             {
                 // Wake the other direction, which may be blocked in splice on a healthy socket.
                 Shutdown(fa);
                 Shutdown(fb);
             }
 
-            if (isUp)
-            {
-                up = bytes;
-            }
-            else
-            {
-                down = bytes;
-            }
-
-            if (Interlocked.Decrement(ref remaining) == 0)
-            {
-                done.SetResult((up, down));
-            }
+            return result;
         }
 
-        new Thread(() => Direction(fa, fb, true), 256 * 1024) { IsBackground = true, Name = "relay-up" }.Start();
-        new Thread(() => Direction(fb, fa, false), 256 * 1024) { IsBackground = true, Name = "relay-down" }.Start();
-        return done.Task;
+        // The download (b to a) runs here, on the connection's own thread; the upload on a second one.
+        long up = 0;
+        var upThread = new Thread(() => up = Direction(fa, fb).Bytes, 256 * 1024) { IsBackground = true, Name = "relay-up" };
+        upThread.Start();
+        var down = Direction(fb, fa).Bytes;
+        upThread.Join();
+        return (up, down);
     }
 
     private static unsafe (long Bytes, bool Clean) Splice(int from, int to)
