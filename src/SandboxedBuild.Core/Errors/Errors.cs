@@ -254,6 +254,12 @@ public static class Errors
         "network audit mode: every host that is not denied is reachable, and each one is recorded.",
         "use it only to write an allowlist; the run ends with the --allow-host options that would have made it pass.");
 
+    /// <summary>A loopback allow entry names a port the bridge cannot listen on.</summary>
+    public static readonly ErrorCode LoopbackPortNotForwarded = new(
+        "SBX6005", Severity.Warning,
+        "{0} is allowed, but port {1} cannot be forwarded into the sandbox: nothing inside may listen below 1024.",
+        "serve it on a port from 1024 up on this machine, and allow that port instead.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -264,6 +270,6 @@ public static class Errors
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
-        InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode,
+        InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
     ];
 }

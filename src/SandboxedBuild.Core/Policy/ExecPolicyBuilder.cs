@@ -222,6 +222,11 @@ public static class ExecPolicyBuilder
             warnings.Add(Errors.Errors.AuditMode.Format());
         }
 
+        foreach (var low in allow.Where(r => r.Port is < 1024 && r.Host is "localhost" or "127.0.0.1" or "::1"))
+        {
+            warnings.Add(Errors.Errors.LoopbackPortNotForwarded.Format(low, low.Port));
+        }
+
         var reason = options.NetworkMode == NetworkMode.Audit
             ? "AUDIT: every host that is not denied is reachable through the egress proxy, and recorded"
             : "only through the egress proxy, to the hosts below; direct connections, raw addresses and DNS have no route";

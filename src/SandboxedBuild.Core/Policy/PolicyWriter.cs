@@ -46,7 +46,10 @@ public static class PolicyWriter
             sb.Append("  proxy inside the sandbox: http://127.0.0.1:").AppendLine(policy.Network.ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
             foreach (var rule in policy.Network.Allow)
             {
-                sb.Append("  allow  ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason);
+                var forwarded = policy.Network.LoopbackForwards().Any(f => f.Rule == rule)
+                    ? $" (forwarded: port {rule.Port} on the sandbox's loopback leads to this machine's 127.0.0.1:{rule.Port})"
+                    : string.Empty;
+                sb.Append("  allow  ").Append(rule.ToString().PadRight(32)).Append("  — ").Append(rule.Reason).AppendLine(forwarded);
             }
 
             foreach (var rule in policy.Network.Deny)
