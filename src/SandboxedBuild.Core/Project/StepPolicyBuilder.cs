@@ -137,10 +137,26 @@ public static class StepPolicyBuilder
 
         env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")"));
 
-        // Fallback folders come from NuGet.config files or project properties, the repository's included: outside it, approved only.
-        foreach (var fallback in model.NuGet.FallbackFolders.Concat(model.Projects.SelectMany(p => p.FallbackFolders)).Distinct(StringComparer.Ordinal))
+        // Fallback folders of your own NuGet configuration (user or machine files, NUGET_FALLBACK_PACKAGES)
+        // are trusted like its packages folder. If a configuration file inside the repository names
+        // fallback folders, the reader cannot say which file a folder came from: all need approval
+        // then, as do those a project names itself (RestoreFallbackFolders).
+        var repositoryNamesFallbacks = model.NuGet.ConfigFiles.Any(f => PathUtil.IsSameOrUnder(f, root) && MentionsFallbackFolders(f));
+        foreach (var fallback in model.NuGet.FallbackFolders.Where(f => !repositoryNamesFallbacks && !model.Projects.Any(p => p.FallbackFolders.Contains(f))))
         {
-            Readable(fallback, "the NuGet fallback packages folder", "the NuGet configuration or RestoreFallbackFolders");
+            if (host.FileSystem.DirectoryExists(fallback) && ExecPolicyBuilder.DescribeSensitiveRead(fallback, host.HomeDirectory) is null && fallback != "/")
+            {
+                rules.Add(new PathRule(fallback, PathAccess.ReadOnly, "NuGet fallback packages folder of your NuGet configuration, read-only"));
+            }
+            else
+            {
+                Readable(fallback, "the NuGet fallback packages folder", "your NuGet configuration");
+            }
+        }
+
+        foreach (var fallback in model.Projects.SelectMany(p => p.FallbackFolders).Concat(repositoryNamesFallbacks ? model.NuGet.FallbackFolders : []).Distinct(StringComparer.Ordinal))
+        {
+            Readable(fallback, "the NuGet fallback packages folder", repositoryNamesFallbacks ? "a NuGet.config in the repository or RestoreFallbackFolders" : "RestoreFallbackFolders");
         }
 
         foreach (var project in model.Projects)
@@ -362,6 +378,18 @@ public static class StepPolicyBuilder
         return segments.FirstOrDefault(s => s == ".git" || ExecPolicyBuilder.ProtectedNames.Any(n => n.Name == s)) is { } name
             ? $"inside '{name}', whose contents run outside the sandbox (git hooks and config, shell startup files, IDE and hook folders)"
             : null;
+    }
+
+    private static bool MentionsFallbackFolders(string configFile)
+    {
+        try
+        {
+            return File.ReadAllText(configFile).Contains("fallbackPackageFolders", StringComparison.OrdinalIgnoreCase);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true; // unreadable: assume the worst
+        }
     }
 
     private static bool IsRepositoryFile(string reason, string root) =>

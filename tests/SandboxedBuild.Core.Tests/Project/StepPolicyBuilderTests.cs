@@ -76,6 +76,24 @@ public sealed class StepPolicyBuilderTests : IDisposable
     }
 
     [Fact]
+    public void Fallback_folders_of_your_own_configuration_are_trusted_those_a_repository_names_are_not()
+    {
+        var fallback = Directory.CreateDirectory(_root + "/fallback").FullName;
+        var model = Model();
+        var own = model with { NuGet = model.NuGet with { FallbackFolders = [fallback] } };
+        var plan = Plan(WorkflowStep.Build, own);
+        Assert.Equal(PathAccess.ReadOnly, plan.Policy.RuleFor(fallback + "/xunit/2.9.3/x.dll")!.Access);
+        Assert.Empty(plan.Pending);
+
+        var repoConfig = Repo + "/NuGet.config";
+        File.WriteAllText(repoConfig, $"<configuration><fallbackPackageFolders><add key=\"f\" value=\"{fallback}\" /></fallbackPackageFolders></configuration>");
+        var named = model with { NuGet = model.NuGet with { FallbackFolders = [fallback], ConfigFiles = [repoConfig] } };
+        plan = Plan(WorkflowStep.Build, named);
+        Assert.NotEqual(PathAccess.ReadOnly, plan.Policy.RuleFor(fallback + "/xunit/2.9.3/x.dll")?.Access);
+        Assert.Contains(plan.Pending, w => w.Kind == WideningKind.Read && w.Value == fallback);
+    }
+
+    [Fact]
     public void A_malformed_allowed_host_is_reported_not_offered_for_approval()
     {
         var warnings = new List<string>();
