@@ -9,26 +9,12 @@ namespace SandboxedBuild.IntegrationTests;
 [Collection(nameof(DotnetBuildTests))]
 public sealed class NuGetFeedTests
 {
-    private static readonly Lazy<string?> FeedUnreachable = new(() =>
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
-        try
-        {
-            using var response = http.GetAsync("https://api.nuget.org/v3/index.json").GetAwaiter().GetResult();
-            return response.IsSuccessStatusCode ? null : $"api.nuget.org answered {(int)response.StatusCode}";
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            return "api.nuget.org is unreachable from this machine: " + ex.Message;
-        }
-    });
-
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void The_feed_is_reachable_and_other_hosts_are_not(Identity id)
     {
         Cli.SkipIfRedundant(id);
-        SkipIfFeedUnreachable();
+        Assets.SkipIfFeedUnreachable();
         using var ws = new Workspace(id);
         var r = Cli.Sh(id, ws, "curl -sS --max-time 30 -o /dev/null -w '%{http_code}\\n' https://api.nuget.org/v3/index.json; curl -sS --max-time 30 -o /dev/null -w '%{http_code}\\n' https://www.nuget.org/; curl -sS --max-time 30 -o /dev/null -w '%{http_code}\\n' https://deb.debian.org/");
         Assert.Equal("200\n000\n000\n", r.StandardOutput);
@@ -41,7 +27,7 @@ public sealed class NuGetFeedTests
     public void Dotnet_restore_of_a_package_succeeds_through_the_proxy(Identity id)
     {
         Cli.SkipIfRedundant(id);
-        SkipIfFeedUnreachable();
+        Assets.SkipIfFeedUnreachable();
         using var ws = new Workspace(id);
         foreach (var file in Directory.EnumerateFiles(Path.Combine(Cli.TestAssets, "restore-from-nuget")))
         {
@@ -56,13 +42,5 @@ public sealed class NuGetFeedTests
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.True(Directory.Exists(Path.Combine(ws.Project, "packages", "newtonsoft.json")), r.ToString());
         Assert.DoesNotContain("blocked: ", r.StandardError, StringComparison.Ordinal); // nothing restore needs is refused
-    }
-
-    private static void SkipIfFeedUnreachable()
-    {
-        if (FeedUnreachable.Value is { } why)
-        {
-            Assert.Skip(why);
-        }
     }
 }

@@ -65,7 +65,8 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
 
     private static readonly string[] LoopbackNames = ["localhost", "127.0.0.1", "::1"];
 
-    private static bool IsLoopbackName(string host) => LoopbackNames.Contains(host, StringComparer.Ordinal);
+    /// <summary>Whether an entry's host is a spelling of this machine's loopback.</summary>
+    internal static bool IsLoopbackName(string host) => LoopbackNames.Contains(host, StringComparer.Ordinal);
 
     /// <summary>Decides a connection to <paramref name="host"/>:<paramref name="port"/> by name (addresses are checked later, at dial time).</summary>
     public Decision Decide(string host, int port)

@@ -222,7 +222,7 @@ public static class ExecPolicyBuilder
             warnings.Add(Errors.Errors.AuditMode.Format());
         }
 
-        foreach (var low in allow.Where(r => r.Port is < 1024 && r.Host is "localhost" or "127.0.0.1" or "::1"))
+        foreach (var low in allow.Where(r => r.Port is < 1024 && NetworkPolicy.IsLoopbackName(r.Host)))
         {
             warnings.Add(Errors.Errors.LoopbackPortNotForwarded.Format(low, low.Port));
         }

@@ -39,25 +39,28 @@ public static class ProjectInference
         var nuget = NuGetSettingsReader.Read(Path.GetDirectoryName(entry)!, host.Variables);
         var cacheFile = CacheFile(host, entry);
         var environment = EnvironmentKey(host, nuget);
-        if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget, environment) is { } cached)
+
+        // One walk of the tree per run: the cache check, the cache write and the restore check share it.
+        var inputs = Inputs(entry, repoRoot, nuget);
+        if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget, environment, inputs) is { } cached)
         {
             // A source approved since the cache was written: read its service index now.
             var missing = FeedsToResolve(nuget, trustedFeed).Where(s => !cached.FeedHosts.ContainsKey(s.Url)).ToList();
             if (missing.Count > 0)
             {
                 cached = cached with { FeedHosts = cached.FeedHosts.SetItems(ResolveFeeds(missing, warnings)) };
-                WriteCache(cacheFile, cached, environment);
+                WriteCache(cacheFile, cached, environment, inputs);
             }
 
-            return cached with { NuGet = nuget, Elapsed = Stopwatch.GetElapsedTime(start) };
+            return cached with { NuGet = nuget, Inputs = [.. inputs], Elapsed = Stopwatch.GetElapsedTime(start) };
         }
 
         var projects = EvaluateClosure(host, entry, repoRoot, bwrap);
         var feeds = ResolveFeeds(FeedsToResolve(nuget, trustedFeed), warnings);
-        var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero);
+        var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero) { Inputs = [.. inputs] };
         if (useCache)
         {
-            WriteCache(cacheFile, model, environment);
+            WriteCache(cacheFile, model, environment, inputs);
         }
 
         return model with { Elapsed = Stopwatch.GetElapsedTime(start) };
@@ -295,7 +298,7 @@ public static class ProjectInference
         return [];
     }
 
-    private static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget, string environment)
+    private static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget, string environment, List<string> current)
     {
         try
         {
@@ -315,7 +318,6 @@ public static class ProjectInference
             }
 
             var recorded = root.GetProperty("inputs").EnumerateArray().ToList();
-            var current = Inputs(entry, repoRoot, nuget);
             if (recorded.Count != current.Count)
             {
                 return null;
@@ -347,7 +349,7 @@ public static class ProjectInference
         }
     }
 
-    private static void WriteCache(string file, ProjectModel model, string environment)
+    private static void WriteCache(string file, ProjectModel model, string environment, List<string> inputs)
     {
         try
         {
@@ -361,7 +363,7 @@ public static class ProjectInference
                 json.WriteString("repositoryRoot", model.RepositoryRoot);
                 json.WriteString("environment", environment);
                 json.WriteStartArray("inputs");
-                foreach (var input in Inputs(model.Entry, model.RepositoryRoot, model.NuGet))
+                foreach (var input in inputs)
                 {
                     json.WriteStartObject();
                     json.WriteString("path", input);

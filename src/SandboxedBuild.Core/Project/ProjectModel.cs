@@ -17,4 +17,8 @@ public sealed record ProjectModel(
     NuGetSettingsSnapshot NuGet,
     ImmutableDictionary<string, ImmutableArray<string>> FeedHosts,
     bool FromCache,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>The files the inference depends on (see <see cref="ProjectInference.Inputs"/>), as found on this run.</summary>
+    public ImmutableArray<string> Inputs { get; init; } = [];
+}

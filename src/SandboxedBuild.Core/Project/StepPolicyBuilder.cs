@@ -316,14 +316,14 @@ public static class StepPolicyBuilder
                 continue;
             }
 
-            var pattern = source.Host! + (source.Port is { } p && !HostRule.DefaultPorts.Contains(p) ? ":" + p.ToString(CultureInfo.InvariantCulture) : string.Empty);
-            var rule = HostRule.Parse(pattern, "NuGet.config", "package " + origin);
+            var request = FeedWidening(source);
+            var rule = HostRule.Parse(request.Value, "NuGet.config", "package " + origin);
             if (preset.Decide(rule.Host, source.Port ?? 443).Verdict == Verdict.Allowed)
             {
                 continue;
             }
 
-            if (fromRepository && !approved(new ProjectWidening(WideningKind.Host, pattern, origin, [WorkflowStep.Restore])))
+            if (fromRepository && !approved(request))
             {
                 continue;
             }
@@ -361,6 +361,16 @@ public static class StepPolicyBuilder
             }
         }
     }
+
+    /// <summary>
+    /// The approval a package source's host needs when a repository file names it; the same request
+    /// decides whether its service index may be fetched before any step runs.
+    /// </summary>
+    public static ProjectWidening FeedWidening(NuGetSource source) => new(
+        WideningKind.Host,
+        source.Host + (source.Port is { } p && !HostRule.DefaultPorts.Contains(p) ? ":" + p.ToString(CultureInfo.InvariantCulture) : string.Empty),
+        $"source '{source.Name}' in {source.ConfigFile}",
+        [WorkflowStep.Restore]);
 
     /// <summary>
     /// Why a directory a project file names may never be made writable, or <see langword="null"/>:

@@ -265,7 +265,7 @@ internal sealed class StepContext
         var warnings = new List<string>();
         var model = ProjectInference.Infer(host, entry, bwrap, useCache, source =>
             !PathUtil.IsSameOrUnder(source.ConfigFile, root)
-            || trust.IsApproved(entry, new ProjectWidening(WideningKind.Host, source.Host + (source.Port is { } p && !HostRule.DefaultPorts.Contains(p) ? ":" + p : string.Empty), $"source '{source.Name}' in {source.ConfigFile}", [WorkflowStep.Restore])), warnings);
+            || trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
         foreach (var warning in warnings)
         {
             Console.Error.WriteLine("dotnet-sandbox: " + warning);
