@@ -33,6 +33,16 @@ public sealed class NetworkPolicyTests
         Assert.Equal(expected, Policy(["*.blob.core.windows.net"]).Decide(host, 443).Verdict);
 
     [Fact]
+    public void A_loopback_port_below_1024_is_allowed_but_said_not_to_be_forwarded()
+    {
+        var warnings = new List<string>();
+        var policy = ExecPolicyBuilder.BuildNetwork(new ExecOptions { AllowHosts = ["localhost:80", "localhost:8080"] }, warnings);
+        Assert.Equal([8080], policy.LoopbackForwards().Select(f => f.Port));
+        var warning = Assert.Single(warnings);
+        Assert.StartsWith("warning SBX6005: localhost:80 is allowed, but port 80 cannot be forwarded", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Loopback_ports_named_by_allow_entries_are_forwarded_and_nothing_else()
     {
         var policy = new NetworkPolicy(NetworkMode.Filtered,

@@ -238,6 +238,39 @@ public sealed partial class ProjectWorkflowTests
         Assert.Contains("SBX1001", two.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_project_MSBuild_cannot_evaluate_stops_before_any_step_with_its_error()
+    {
+        using var ws = new Workspace(Identity.Current);
+        File.WriteAllText(Path.Combine(ws.Project, "bad.csproj"), """<Project Sdk="Microsoft.NET.Sdk"><Import Project="missing.props" /></Project>""");
+        var r = Cli.Run(Identity.Current, ws, ["build"]);
+        Assert.Equal(125, r.ExitCode);
+        Assert.Contains("SBX3011", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("MSB4019", r.StandardError, StringComparison.Ordinal); // MSBuild's own reason, from inside the sandbox
+        Assert.DoesNotContain("dotnet-sandbox: build:", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_output_directory_that_cannot_be_created_is_a_coded_error()
+    {
+        // The tool creates obj/ and bin/ as the caller before binding them: a project directory the
+        // caller may not write makes that fail. Root could write anyway, so run as a plain user.
+        var id = Cli.IsRoot ? Identity.Unprivileged : Identity.Current;
+        using var ws = new Workspace(id);
+        Assets.CopyInto(ws, "hello");
+        File.SetUnixFileMode(ws.Project, (UnixFileMode)Convert.ToInt32("555", 8));
+        try
+        {
+            var r = Cli.Run(id, ws, ["build", "--no-restore"]);
+            Assert.Equal(125, r.ExitCode);
+            Assert.Contains("SBX3010: could not create the output directory", r.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.SetUnixFileMode(ws.Project, (UnixFileMode)Convert.ToInt32("755", 8));
+        }
+    }
+
     [GeneratedRegex(@"SBX-ATTEMPT (\S+) (BLOCKED|SUCCEEDED|SKIPPED) (.*)")]
     private static partial Regex AttemptLine();
 }

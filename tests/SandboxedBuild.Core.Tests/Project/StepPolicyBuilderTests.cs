@@ -94,6 +94,18 @@ public sealed class StepPolicyBuilderTests : IDisposable
     }
 
     [Fact]
+    public void A_source_with_credentials_is_said_to_keep_them_outside()
+    {
+        var warnings = new List<string>();
+        var secret = new NuGetSource("internal", "https://pkgs.example.org/v3/index.json", Home + "/.nuget/NuGet/NuGet.Config", HasCredentials: true);
+        Plan(WorkflowStep.Restore, Model(null, secret), warnings: warnings);
+        Assert.Contains(warnings, w => w.StartsWith("warning SBX3014: package source 'internal' has credentials", StringComparison.Ordinal));
+        warnings.Clear();
+        Plan(WorkflowStep.Build, Model(null, secret), warnings: warnings);
+        Assert.DoesNotContain(warnings, w => w.Contains("SBX3014", StringComparison.Ordinal)); // only the restore reaches feeds
+    }
+
+    [Fact]
     public void A_malformed_allowed_host_is_reported_not_offered_for_approval()
     {
         var warnings = new List<string>();
