@@ -176,6 +176,36 @@ public static class Errors
         "package source '{0}' has credentials in {1}; they are not passed into the sandbox, so a restore from it fails inside if the feed needs them.",
         "restore outside the sandbox (dotnet restore), then run the other steps sandboxed: dotnet sandbox test --no-restore");
 
+    /// <summary>A path the user named goes through a symbolic link that a sandbox could have planted.</summary>
+    public static readonly ErrorCode PathThroughLink = new(
+        "SBX3015", Severity.Error,
+        "{0} '{1}' goes through the symbolic link '{2}' -> '{3}'; its real location is '{4}'.",
+        "a link in a directory you can write may have been planted by an earlier sandboxed run to point elsewhere. If '{4}' is what you mean, name it: {0} '{4}'; otherwise remove the link.");
+
+    /// <summary>A path a project file or configuration names goes through a symbolic link that a sandbox could have planted.</summary>
+    public static readonly ErrorCode InferredPathThroughLink = new(
+        "SBX3016", Severity.Warning,
+        "ignoring {0} '{1}' of {2}: it goes through the symbolic link '{3}' -> '{4}', so it would lead to '{5}'.",
+        "a link in the repository or in another directory a sandbox can write may have been planted to point outside; replace the link by a real directory, or name the real location '{5}' (outside the repository it then waits for 'dotnet sandbox trust').");
+
+    /// <summary>A protected name (.git/hooks, .envrc, .vscode…) is a symbolic link, which cannot be held in place.</summary>
+    public static readonly ErrorCode ProtectedPathIsLink = new(
+        "SBX3017", Severity.Error,
+        "'{0}' is a symbolic link to '{1}' ({2}); the sandbox keeps that name read-only, and a link cannot be held in place without showing what it points to.",
+        "remove the link or replace it by the real file or directory, then run again. A link with such a name, committed to a repository or left by an earlier run, could expose or plant files outside the sandbox.");
+
+    /// <summary>An entry of the packages folder is not a real package directory, so it is not bound.</summary>
+    public static readonly ErrorCode PackageEntryRefused = new(
+        "SBX3023", Severity.Warning,
+        "'{0}' in the packages folder is {1}; it is not shown to the sandbox as a package.",
+        "a restore only ever creates real directories there; remove the entry (rm '{0}') and restore again.");
+
+    /// <summary>The restore step left a link in the packages folder; it was removed.</summary>
+    public static readonly ErrorCode PackageLinkRemoved = new(
+        "SBX3024", Severity.Warning,
+        "the restore left the symbolic link '{0}' in the packages folder; it was removed, since a build outside the sandbox would take it for a package.",
+        "a restore never creates links there: something that ran during the restore (a package's or the project's restore-time target) made it. Check what the project and its packages run.");
+
     // 4xxx — Linux backend (bubblewrap)
 
     /// <summary>bwrap is not installed.</summary>
@@ -268,6 +298,7 @@ public static class Errors
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
         ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
+        PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,

@@ -133,9 +133,16 @@ public static class ExecPolicyBuilder
         }
 
         var packages = NuGetPackagesFolder(host);
-        if (fs.DirectoryExists(packages))
+        if (fs.DirectoryExists(packages) && HostPath.Resolve(fs, packages, host.HomeDirectory) is var resolvedPackages)
         {
-            Add(new PathRule(packages, PathAccess.ReadOnly, "NuGet global packages folder: restored packages that builds reference, read-only"));
+            if (resolvedPackages.IsUntrusted)
+            {
+                warnings.Add(Errors.Errors.InferredPathThroughLink.Format("the packages folder", packages, "NUGET_PACKAGES or the NuGet default", resolvedPackages.Link, resolvedPackages.Target, resolvedPackages.Real));
+            }
+            else
+            {
+                Add(new PathRule(packages, PathAccess.ReadOnly, "NuGet global packages folder: restored packages that builds reference, read-only"));
+            }
         }
 
         foreach (var rule in work.Rules)
@@ -147,12 +154,13 @@ public static class ExecPolicyBuilder
         {
             var path = PathUtil.Normalize(raw, cwd);
             RequireExists(fs, "--allow-read", path);
-            if (path == "/")
+            var real = RequireNoPlantedLink(host, "--allow-read", path);
+            if (path == "/" || real == "/")
             {
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-read", path, "the whole host, host unix sockets included");
             }
 
-            if (DescribeSensitiveRead(path, host.HomeDirectory) is { } exposed)
+            if ((DescribeSensitiveRead(path, host.HomeDirectory) ?? DescribeSensitiveRead(real, host.HomeDirectory)) is { } exposed)
             {
                 warnings.Add(Errors.Errors.SensitiveReadAllowed.Format(path, exposed));
             }
@@ -164,7 +172,8 @@ public static class ExecPolicyBuilder
         {
             var path = PathUtil.Normalize(raw, cwd);
             RequireExists(fs, "--allow-write", path);
-            if (DescribeTooBroad(path, host.HomeDirectory) is { } broad)
+            var real = RequireNoPlantedLink(host, "--allow-write", path);
+            if ((DescribeTooBroad(path, host.HomeDirectory) ?? DescribeTooBroad(real, host.HomeDirectory)) is { } broad)
             {
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-write", path, broad);
             }
@@ -180,6 +189,23 @@ public static class ExecPolicyBuilder
             foreach (var rule in ProtectedRules(fs, root).Where(r => !explicitWrites.Contains(r.Path)))
             {
                 Add(rule);
+            }
+        }
+
+        // Every bind source is resolved on the host before it becomes a mount: bubblewrap would bind
+        // the target of any link in it. The callers refuse what they add with their own messages;
+        // this is the net under them, and the one check for protected names.
+        foreach (var rule in rules.Values.Where(r => r.Access is PathAccess.ReadWrite or PathAccess.Protected || (r.Access == PathAccess.ReadOnly && r.Source is null)).ToList())
+        {
+            if (rule.Access == PathAccess.Protected && fs.LinkTarget(rule.Path) is { } protectedTarget)
+            {
+                throw new SandboxException(Errors.Errors.ProtectedPathIsLink, rule.Path, protectedTarget, rule.Reason);
+            }
+
+            if ((rule.Access != PathAccess.Protected || fs.DirectoryExists(rule.Path) || fs.FileExists(rule.Path))
+                && HostPath.Resolve(fs, rule.Path, host.HomeDirectory) is { IsUntrusted: true } resolved)
+            {
+                throw new SandboxException(Errors.Errors.PathThroughLink, "the policy entry", rule.Path, resolved.Link, resolved.Target, resolved.Real);
             }
         }
 
@@ -289,6 +315,15 @@ public static class ExecPolicyBuilder
             : null;
     }
 
+    /// <summary>The real location of a path the user named; refused when a link a sandbox could have planted leads there.</summary>
+    private static string RequireNoPlantedLink(HostFacts host, string option, string path)
+    {
+        var resolved = HostPath.Resolve(host.FileSystem, path, host.HomeDirectory);
+        return resolved.IsUntrusted
+            ? throw new SandboxException(Errors.Errors.PathThroughLink, option, path, resolved.Link, resolved.Target, resolved.Real)
+            : resolved.Real;
+    }
+
     private static void RequireExists(IFileSystem fs, string option, string path)
     {
         if (!fs.DirectoryExists(path) && !fs.FileExists(path))
@@ -300,7 +335,12 @@ public static class ExecPolicyBuilder
     private static IEnumerable<PathRule> ProtectedRules(IFileSystem fs, string root)
     {
         var git = root + "/.git";
-        if (fs.DirectoryExists(git))
+        if (fs.LinkTarget(git) is not null)
+        {
+            // Refused by the caller: binding it would show, and pin, whatever it points to.
+            yield return new PathRule(git, PathAccess.Protected, "git repository; a link in its place could point anywhere", PathKind.File);
+        }
+        else if (fs.DirectoryExists(git))
         {
             // A mount point cannot be renamed or removed: binding .git onto itself stops the command
             // from moving the protected entries aside and putting a fresh .git in its place.

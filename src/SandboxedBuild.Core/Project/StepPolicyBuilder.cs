@@ -26,7 +26,11 @@ public enum WorkflowStep
 /// <param name="Policy">The policy.</param>
 /// <param name="Applied">Approved widenings in effect.</param>
 /// <param name="Pending">Widenings the project asks for that the user has not approved; not in effect.</param>
-public sealed record StepPlan(SandboxPolicy Policy, IReadOnlyList<ProjectWidening> Applied, IReadOnlyList<ProjectWidening> Pending);
+public sealed record StepPlan(SandboxPolicy Policy, IReadOnlyList<ProjectWidening> Applied, IReadOnlyList<ProjectWidening> Pending)
+{
+    /// <summary>The packages folders the step may add to (restore only): what it leaves there is checked after it (<see cref="PackagesFolder.RemoveAddedLinks"/>).</summary>
+    public IReadOnlyList<string> WritablePackageFolders { get; init; } = [];
+}
 
 /// <summary>
 /// Builds each step's policy from the project model: the repository read-only, and only the
@@ -47,6 +51,7 @@ public static class StepPolicyBuilder
         var root = model.RepositoryRoot;
         var rules = new List<PathRule> { new(root, PathAccess.ReadOnly, "the repository: sources and project files, read-only") };
         var unprotected = new HashSet<string>(StringComparer.Ordinal);
+        var packageWrites = new List<string>();
         var hosts = new List<HostRule>();
         var env = new List<EnvironmentEntry>();
         var applied = new List<ProjectWidening>();
@@ -66,23 +71,59 @@ public static class StepPolicyBuilder
 
         void Writable(string path, string reason, string what, string project)
         {
-            if (RefusedWrite(path, root, host.HomeDirectory) is { } refused)
+            if (Resolve(path) is not { } real)
+            {
+                return;
+            }
+
+            if ((RefusedWrite(path, root, host.HomeDirectory) ?? RefusedWrite(real, root, host.HomeDirectory) ?? NotOutputLike(real, root, model)) is { } refused)
             {
                 warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, refused));
                 return;
             }
 
-            if (PathUtil.IsSameOrUnder(path, root) || Approved(new ProjectWidening(WideningKind.Write, path, $"{what} of {project}", [step])))
+            if ((PathUtil.IsSameOrUnder(path, root) && PathUtil.IsSameOrUnder(real, root)) || Approved(new ProjectWidening(WideningKind.Write, path, $"{what} of {project}", [step])))
             {
                 rules.Add(new PathRule(path, PathAccess.ReadWrite, $"{reason}: {what} of {project}", CreateIfMissing: true));
             }
         }
 
-        // A folder to read that a project file names: inside the repository or a system directory it is visible anyway.
+        // Where a path the project or a configuration names really leads, or null (and a warning) when
+        // a link that a sandbox could have planted is on the way: bubblewrap would bind its target.
+        string? Resolve(string path, string? what = null, string? origin = null)
+        {
+            var resolved = HostPath.Resolve(host.FileSystem, path, host.HomeDirectory);
+            if (!resolved.IsUntrusted)
+            {
+                return resolved.Real;
+            }
+
+            warnings.Add(Errors.Errors.InferredPathThroughLink.Format(what ?? "the path", path, origin ?? "the project", resolved.Link, resolved.Target, resolved.Real));
+            return null;
+        }
+
+        // A folder to read that a project file names: inside the repository or a system directory it is
+        // visible anyway (a link there resolves inside the sandbox, against what the sandbox sees).
         void Readable(string path, string reason, string origin)
         {
             if (PathUtil.IsSameOrUnder(path, root) || ExecPolicyBuilder.SystemDirectories.Any(d => PathUtil.IsSameOrUnder(path, d)) || !host.FileSystem.DirectoryExists(path))
             {
+                return;
+            }
+
+            if (Resolve(path, reason, origin) is not { } real)
+            {
+                return;
+            }
+
+            if (real != path && (PathUtil.IsSameOrUnder(real, root) || ExecPolicyBuilder.SystemDirectories.Any(d => PathUtil.IsSameOrUnder(real, d))))
+            {
+                return;
+            }
+
+            if (real == "/" || ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) is not null)
+            {
+                warnings.Add(Errors.Errors.InferredPathRefused.Format(reason, path, origin, real == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory)!));
                 return;
             }
 
@@ -114,19 +155,35 @@ public static class StepPolicyBuilder
         {
             if (step == WorkflowStep.Restore)
             {
-                if (RefusedWrite(folder, root, host.HomeDirectory) is { } refused)
+                if (Resolve(folder, "the packages folder", reason) is not { } real)
+                {
+                    continue;
+                }
+
+                if ((RefusedWrite(folder, root, host.HomeDirectory) ?? RefusedWrite(real, root, host.HomeDirectory) ?? NotOutputLike(real, root, model)) is { } refused)
                 {
                     warnings.Add(Errors.Errors.InferredPathRefused.Format("the packages folder", folder, reason, refused));
                 }
-                else if (trusted || PathUtil.IsSameOrUnder(folder, root) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore])))
+                else if (trusted || (PathUtil.IsSameOrUnder(folder, root) && PathUtil.IsSameOrUnder(real, root)) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore])))
                 {
                     rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true));
                     unprotected.Add(folder);
-                    rules.AddRange(ExistingPackages(folder).Select(v => new PathRule(v, PathAccess.ReadOnly, "already in the packages folder: a restore may add packages beside it, not change it")));
+                    packageWrites.Add(folder);
+                    var refusedEntries = new List<(string Path, string Why)>();
+                    rules.AddRange(PackagesFolder.ExistingPackages(folder, refusedEntries).Select(v => new PathRule(v, PathAccess.ReadOnly, "already in the packages folder: a restore may add packages beside it, not change it")));
+                    foreach (var (entry, why) in refusedEntries)
+                    {
+                        warnings.Add(Errors.Errors.PackageEntryRefused.Format(entry, why));
+                    }
                 }
             }
             else if (trusted && host.FileSystem.DirectoryExists(folder))
             {
+                if (Resolve(folder, "the packages folder", reason) is null)
+                {
+                    continue;
+                }
+
                 rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")"));
             }
             else if (!trusted)
@@ -261,7 +318,7 @@ public static class StepPolicyBuilder
 
         var work = new WorkArea(rules, model.NuGet.GlobalPackagesFolder, hosts, env) { Unprotected = unprotected };
         var policy = ExecPolicyBuilder.Build(host, options with { NetworkMode = network, NoDefaultPresets = noDefaultPresets }, warnings, work);
-        return new StepPlan(policy, applied, pending.DistinctBy(w => w.ToString()).ToList());
+        return new StepPlan(policy, applied, pending.DistinctBy(w => w.ToString()).ToList()) { WritablePackageFolders = packageWrites };
     }
 
     /// <summary>Every widening the project files ask for, approved or not, for <c>dotnet sandbox trust</c>.</summary>
@@ -405,17 +462,50 @@ public static class StepPolicyBuilder
     private static bool IsRepositoryFile(string reason, string root) =>
         reason.Split(' ').Any(word => word.StartsWith('/') && PathUtil.IsSameOrUnder(word.TrimEnd(',', ')', '.'), root));
 
-    /// <summary>The package versions already in a packages folder (<c>id/version</c> directories).</summary>
-    internal static IEnumerable<string> ExistingPackages(string folder)
+    /// <summary>The project files, build files and repository markers whose presence at the top of a directory says it holds sources.</summary>
+    private static readonly string[] SourceMarkers =
+    [
+        ".git", "global.json", "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "nuget.config", "NuGet.config", "NuGet.Config",
+    ];
+
+    private static readonly string[] ProjectExtensions = [".csproj", ".fsproj", ".vbproj", ".proj", ".sln", ".slnx", ".slnf"];
+
+    /// <summary>
+    /// Why a directory to write is not output-like, or <see langword="null"/>: the repository root, a
+    /// directory that holds a project (or one above it), or one with project or build files at its top.
+    /// Writing there would let a step change the sources and build files that the next, unsandboxed
+    /// build runs.
+    /// </summary>
+    internal static string? NotOutputLike(string path, string root, ProjectModel model)
     {
-        if (!Directory.Exists(folder))
+        if (path == root)
         {
-            return [];
+            return "the repository root, which holds the sources";
         }
 
-        return Directory.EnumerateDirectories(folder)
-            .SelectMany(id => Directory.EnumerateDirectories(id))
-            .Where(v => !Path.GetFileName(v).StartsWith('.'))
-            .Order(StringComparer.Ordinal);
+        if (PathUtil.IsSameOrUnder(root, path))
+        {
+            return "a directory above the repository";
+        }
+
+        if (model.Projects.FirstOrDefault(p => PathUtil.IsSameOrUnder(Path.GetDirectoryName(p.ProjectPath)!, path)) is { } project)
+        {
+            return $"the directory of {Path.GetFileName(project.ProjectPath)} or one above it, which holds its sources";
+        }
+
+        try
+        {
+            if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Select(Path.GetFileName).FirstOrDefault(n =>
+                    SourceMarkers.Contains(n, StringComparer.Ordinal) || ProjectExtensions.Any(e => n!.EndsWith(e, StringComparison.OrdinalIgnoreCase))) is { } marker)
+            {
+                return $"a directory that holds sources or build files ('{marker}' is in it)";
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "a directory whose contents cannot be listed";
+        }
+
+        return null;
     }
 }

@@ -308,7 +308,16 @@ internal sealed class StepContext
                 OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + message),
                 OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
             };
+            var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
             var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
+            foreach (var (folder, before) in linksBefore)
+            {
+                foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
+                {
+                    Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.PackageLinkRemoved.Format(removed));
+                }
+            }
+
             foreach (var warning in result.Warnings)
             {
                 Console.Error.WriteLine("dotnet-sandbox: " + warning);
