@@ -302,6 +302,42 @@ public static class ExecPolicyBuilder
         return null;
     }
 
+    /// <summary>The home directories of the accounts in /etc/passwd, read once.</summary>
+    private static readonly Lazy<string[]> AccountHomes = new(() =>
+    {
+        try
+        {
+            return [.. File.ReadLines("/etc/passwd")
+                .Select(line => line.Split(':'))
+                .Where(f => f.Length >= 7 && f[5].StartsWith('/') && f[5] != "/" && !f[5].StartsWith("/nonexistent", StringComparison.Ordinal))
+                .Select(f => PathUtil.Normalize(f[5], "/"))
+                .Distinct(StringComparer.Ordinal)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    });
+
+    /// <summary>
+    /// Says which other user's home <paramref name="path"/> lies in, or <see langword="null"/>: anything
+    /// below <c>/home/NAME</c>, <c>/root</c> or an account's home in /etc/passwd that is not the caller's.
+    /// A root caller can reach every one of them, which is why a project may never name one.
+    /// </summary>
+    internal static string? DescribeOtherUsersHome(string path, string home)
+    {
+        if (PathUtil.IsSameOrUnder(path, home))
+        {
+            return null;
+        }
+
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var candidate = parts is ["home", _, ..] ? "/home/" + parts[1] : parts is ["root", ..] ? "/root" : null;
+        candidate ??= AccountHomes.Value.FirstOrDefault(h => PathUtil.IsSameOrUnder(path, h) && !PathUtil.IsSameOrUnder(home, h)
+            && !SharedTemporary.Contains(h, StringComparer.Ordinal) && !SystemTrees.Any(t => PathUtil.IsSameOrUnder(h, t)));
+        return candidate is null || PathUtil.IsSameOrUnder(home, candidate) ? null : $"in another user's home directory ({candidate})";
+    }
+
     /// <summary>Says what an --allow-read of <paramref name="path"/> exposes that deserves a warning, or <see langword="null"/>.</summary>
     internal static string? DescribeSensitiveRead(string path, string home)
     {

@@ -121,9 +121,9 @@ public static class StepPolicyBuilder
                 return;
             }
 
-            if (real == "/" || ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) is not null)
+            if (real == "/" || (ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)) is not null)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.Format(reason, path, origin, real == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory)!));
+                warnings.Add(Errors.Errors.InferredPathRefused.Format(reason, path, origin, real == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)!));
                 return;
             }
 
@@ -201,7 +201,8 @@ public static class StepPolicyBuilder
         var repositoryNamesFallbacks = model.NuGet.ConfigFiles.Any(f => PathUtil.IsSameOrUnder(f, root) && MentionsFallbackFolders(f));
         foreach (var fallback in model.NuGet.FallbackFolders.Where(f => !repositoryNamesFallbacks && !model.Projects.Any(p => p.FallbackFolders.Contains(f))))
         {
-            if (host.FileSystem.DirectoryExists(fallback) && ExecPolicyBuilder.DescribeSensitiveRead(fallback, host.HomeDirectory) is null && fallback != "/")
+            if (host.FileSystem.DirectoryExists(fallback) && ExecPolicyBuilder.DescribeSensitiveRead(fallback, host.HomeDirectory) is null && fallback != "/"
+                && !HostPath.Resolve(host.FileSystem, fallback, host.HomeDirectory).IsUntrusted)
             {
                 rules.Add(new PathRule(fallback, PathAccess.ReadOnly, "NuGet fallback packages folder of your NuGet configuration, read-only"));
             }
@@ -359,6 +360,12 @@ public static class StepPolicyBuilder
                     continue;
                 }
 
+                if (HostPath.Resolve(HostFileSystem.Instance, folder, home) is { IsUntrusted: true } linked)
+                {
+                    warnings.Add(Errors.Errors.InferredPathThroughLink.Format("local package source", folder, origin, linked.Link, linked.Target, linked.Real));
+                    continue;
+                }
+
                 if (folder == "/" || ExecPolicyBuilder.DescribeSensitiveRead(folder, home) is not null)
                 {
                     warnings.Add(Errors.Errors.InferredPathRefused.Format("local package source", folder, origin, folder == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(folder, home)!));
@@ -439,6 +446,11 @@ public static class StepPolicyBuilder
         if (ExecPolicyBuilder.DescribeTooBroad(path, home) is { } broad)
         {
             return broad;
+        }
+
+        if (!PathUtil.IsSameOrUnder(path, root) && ExecPolicyBuilder.DescribeOtherUsersHome(path, home) is { } other)
+        {
+            return other;
         }
 
         var segments = (PathUtil.IsSameOrUnder(path, root) ? Path.GetRelativePath(root, path) : path).Split('/', StringSplitOptions.RemoveEmptyEntries);

@@ -101,6 +101,19 @@ public sealed class HostileProjectPathTests : IDisposable
         Assert.Equal(PathAccess.ReadWrite, legit.Policy.RuleFor(Repo + "/artifacts/tr/x.trx")!.Access);
     }
 
+    [Theory]
+    [InlineData("/home/someone-else/out")]
+    [InlineData("/root/.ssh")]
+    [InlineData("/home/someone-else")]
+    public void A_directory_in_another_users_home_is_refused_not_offered_for_approval(string path)
+    {
+        var warnings = new List<string>();
+        var plan = Plan(WorkflowStep.Build, App(output: path), warnings);
+        Assert.DoesNotContain(plan.Pending, w => w.Value == path);
+        Assert.NotEqual(PathAccess.ReadWrite, plan.Policy.RuleFor(path + "/x")?.Access);
+        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains(path, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Links_in_the_packages_folder_are_never_bound_and_real_packages_are()
     {
