@@ -83,7 +83,15 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         {
             try
             {
-                Directory.CreateDirectory(rule.Path);
+                // Along the real location, with no link followed: the tree may be changing under a
+                // concurrent sandbox, and a directory swapped for a link must not lead the creation elsewhere.
+                var output = HostPath.Resolve(_fs, rule.Path, policy.GetEnvironmentValue("HOME") ?? "/nonexistent");
+                if (output.IsUntrusted)
+                {
+                    throw new IOException($"'{output.Link}' in the way is a symbolic link to '{output.Target}'");
+                }
+
+                NoFollowDirectory.Create(output.Real);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
