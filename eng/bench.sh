@@ -8,9 +8,11 @@
 #      (CONNECT tunnel and plain HTTP), with socat relaying in the proxy's place as a reference;
 #   3. `dotnet restore` with cold caches from the real feed, directly and sandboxed;
 #   4. `dotnet sandbox test` against `dotnet test` on a warm sample;
-#   5. policy inference for a multi-project solution, cold and warm.
+#   5. policy inference for a multi-project solution, cold and warm;
+#   6. the host-side path checks (every bind source resolved component by component before it is
+#      bound), with BenchmarkDotNet, against the medians of 1 and 5.
 # Usage: eng/bench.sh [runs for 1 and 5 warm (default 50)] [runs for 3, 4 and 5 cold (default 5)]
-# Environment: SECTIONS (default "1 2 3 4 5") picks sections; THROUGHPUT_ROUNDS (default 15) is the
+# Environment: SECTIONS (default "1 2 3 4 5 6") picks sections; THROUGHPUT_ROUNDS (default 15) is the
 # number of rounds of section 2.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -18,7 +20,7 @@ root=$(repo_root)
 cd "$root"
 runs=${1:-50}
 slow_runs=${2:-5}
-sections=${SECTIONS:-1 2 3 4 5}
+sections=${SECTIONS:-1 2 3 4 5 6}
 rounds=${THROUGHPUT_ROUNDS:-15}
 wants() { [[ " $sections " == *" $1 "* ]]; }
 
@@ -184,5 +186,35 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$out/policy-warm.json" \
 cold=$(median "$out/policy-cold.json" 0); warm=$(median "$out/policy-warm.json" 0)
 printf '  cold: %8.1f ms\n  warm: %8.1f ms (budget: <= 100 ms)\n' "$(jq -n --argjson t "$cold" '$t*1000')" "$(jq -n --argjson t "$warm" '$t*1000')"
 fi
+# ---------------------------------------------------------------------------------------------
+if wants 6; then
+echo
+echo "==> 6. path checks: every bind source resolved on the host (BenchmarkDotNet, in process)"
+multi="$work/multi"
+if [ ! -d "$multi" ]; then
+  mkdir -p "$multi" && cp -r "$root"/testassets/multi/. "$multi/" && (cd "$multi" && git init -q .)
+fi
+# The restore step's policy has the most entries (every package version already in the folder).
+"$tool" policy "$multi/multi.slnx" --step restore --format json 2>/dev/null | jq -r '.paths[].path' > "$out/bench-paths.txt"
+dotnet build "$root/tests/SandboxedBuild.Benchmarks" -c Release -nologo -v:q >/dev/null
+rm -rf "$out/bdn"
+(cd "$multi" && SBX_BENCH_PATHS="$out/bench-paths.txt" dotnet "$root/artifacts/bin/SandboxedBuild.Benchmarks/release/SandboxedBuild.Benchmarks.dll" \
+  --filter "*" --inProcess --exporters fulljson --artifacts "$out/bdn" >/dev/null)
+report=$(ls "$out"/bdn/results/*-report-full.json | head -1)
+resolve=$(jq '.Benchmarks[] | select(.Method=="ResolveEveryPath") | .Statistics.Median' "$report")
+exec_policy=$(jq '.Benchmarks[] | select(.Method=="BuildExecPolicy") | .Statistics.Median' "$report")
+printf '  resolving %d bind sources of the restore policy: %8.1f us (median)\n' "$(wc -l < "$out/bench-paths.txt")" "$(jq -n --argjson t "$resolve" '$t/1000')"
+printf '  building the exec policy, checks included:       %8.1f us (median)\n' "$(jq -n --argjson t "$exec_policy" '$t/1000')"
+echo "  budget: <= 2 ms on exec -- true; <= 5 % of warm policy inference"
+if [ -f "$out/policy-warm.json" ]; then
+  warm=$(median "$out/policy-warm.json" 0)
+  echo "  share of warm policy inference ($(jq -n --argjson t "$warm" '$t*1000*10|round/10') ms): $(jq -n --argjson a "$resolve" --argjson w "$warm" '$a/1e9/$w*100*100|round/100') %"
+fi
+if [ -f "$out/exec.json" ]; then
+  nonet=$(median "$out/exec.json" 2)
+  echo "  share of exec --no-network -- true ($(jq -n --argjson t "$nonet" '$t*1000*10|round/10') ms): $(jq -n --argjson a "$exec_policy" --argjson w "$nonet" '$a/1e9/$w*100*100|round/100') %"
+fi
+fi
+
 echo
 echo "raw results: $out/*.json"

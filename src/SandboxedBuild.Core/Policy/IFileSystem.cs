@@ -38,20 +38,19 @@ public sealed partial class HostFileSystem : IFileSystem
     public bool FileExists(string path) => File.Exists(path) || (LinkTarget(path) is not null && !Directory.Exists(path));
 
     /// <inheritdoc/>
-    public string? LinkTarget(string path)
+    /// <remarks>One readlink(2) call (EINVAL for anything that is not a link): the path checks call this for every component of every bind source.</remarks>
+    public unsafe string? LinkTarget(string path)
     {
-        try
+        const int size = 4096;
+        var buffer = stackalloc byte[size];
+        var length = ReadLink(path, buffer, size);
+        return length switch
         {
-            return new FileInfo(path).LinkTarget;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
+            <= 0 => null,
+            < size => System.Text.Encoding.UTF8.GetString(buffer, (int)length),
+            // The kernel caps targets below 4096 bytes; should one ever not fit, it is still a link.
+            _ => new FileInfo(path).LinkTarget ?? "/",
+        };
     }
 
     /// <inheritdoc/>
@@ -59,6 +58,9 @@ public sealed partial class HostFileSystem : IFileSystem
 
     /// <inheritdoc/>
     public bool IsExecutableFile(string path) => File.Exists(path) && Access(path, ExecuteOk) == 0;
+
+    [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint ReadLink(string path, byte* buffer, nint size);
 
     [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Access(string path, int mode);
