@@ -101,6 +101,59 @@ public sealed class HostileLinkTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void A_directory_swapped_for_a_link_while_a_run_starts_never_binds_the_target(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        Directory.CreateDirectory(Path.Combine(ws.Project, "out"));
+        ws.FixOwnership();
+        var parent = Path.GetDirectoryName(ws.Project)!;
+
+        // A second sandbox in the same directory swaps out/ for a link to the parent and back, as
+        // fast as it can, for the whole test.
+        using var attacker = Cli.Start(id, ws, ["exec", "--no-network", "--", "/bin/sh", "-c",
+            "end=$(($(date +%s) + 60)); while [ $(date +%s) -lt $end ]; do mv out out.real && ln -s .. out && rm out && mv out.real out; done"]);
+        var attackerErrors = new System.Text.StringBuilder();
+        attacker.ErrorDataReceived += (_, e) => { lock (attackerErrors) { attackerErrors.AppendLine(e.Data); } };
+        attacker.BeginErrorReadLine();
+        try
+        {
+            // Only once it is swapping: until then the runs below would test nothing.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (new FileInfo(Path.Combine(ws.Project, "out")).LinkTarget is null && !Directory.Exists(Path.Combine(ws.Project, "out.real")))
+            {
+                Assert.False(attacker.HasExited, "the swapping sandbox ended: " + attackerErrors);
+                Assert.True(DateTime.UtcNow < deadline, "the swapping sandbox never swapped: " + string.Join(" ", Directory.EnumerateFileSystemEntries(ws.Project)) + " " + attackerErrors);
+                Thread.Sleep(5);
+            }
+
+            var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < 25; i++)
+            {
+                var r = Cli.Sh(id, ws, "echo pwned > out/escaped.txt && echo wrote", null, null, "--no-network", "--allow-write", "out");
+                var outcome = r.StandardError.Contains("SBX4009", StringComparison.Ordinal) ? "SBX4009 (swapped between check and mount)"
+                    : r.StandardError.Contains("SBX3015", StringComparison.Ordinal) ? "SBX3015 (a link at check time)"
+                    : r.StandardError.Contains("SBX3001", StringComparison.Ordinal) ? "SBX3001 (missing at check time)"
+                    : r.ExitCode == 0 ? "ran on the real directory"
+                    : "failed (" + r.ExitCode + "): " + r.StandardError.Split('\n')[0];
+                outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+                Assert.False(File.Exists(Path.Combine(parent, "escaped.txt")), "the write went through the link: " + r);
+                Assert.True(r.ExitCode is 0 or 1 or 2 or 125, r.ToString());
+            }
+
+            TestContext.Current.TestOutputHelper?.WriteLine("outcomes: " + string.Join(", ", outcomes.Select(o => $"{o.Key}: {o.Value}")));
+        }
+        finally
+        {
+            attacker.Kill(entireProcessTree: true);
+            attacker.WaitForExit();
+        }
+
+        Assert.False(File.Exists(Path.Combine(parent, "escaped.txt")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_protected_name_that_is_a_link_refuses_the_run_and_shows_nothing(Identity id)
     {
         Cli.SkipIfRedundant(id);

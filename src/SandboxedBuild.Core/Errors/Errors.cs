@@ -244,6 +244,18 @@ public static class Errors
         "the command created '{0}' ({1}); it was removed after the run.",
         "nothing to do if you did not expect it; a build has no reason to write there, so look at what the command ran.");
 
+    /// <summary>A bind does not show what was checked on the host, or the sandbox's mounts could not be checked.</summary>
+    public static readonly ErrorCode MountCheckFailed = new(
+        "SBX4009", Severity.Error,
+        "the sandbox was stopped before the command ran: '{0}': {1}.",
+        "a sandbox running at the same time in the same tree may have swapped a directory for a link; run again, and look for links you did not make (find . -type l). If it persists, report it with the output of 'dotnet sandbox doctor'.");
+
+    /// <summary>A protected name could not be held by a placeholder for the run.</summary>
+    public static readonly ErrorCode PlaceholderFailed = new(
+        "SBX4010", Severity.Error,
+        "cannot hold '{0}' read-only for the run: {1}.",
+        "nothing ran. Another sandbox may be running in the same directory and have made it meanwhile, or a directory on the way was replaced by a link; run again, and look for links you did not make (find . -type l).");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
@@ -298,7 +310,7 @@ public static class Errors
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
         ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
-        PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved,
+        PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved, MountCheckFailed, PlaceholderFailed,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,

@@ -18,7 +18,12 @@ public static class BwrapCommandLine
     /// <param name="fs">The host file system, to tell files from directories and links.</param>
     /// <param name="statusFd">The descriptor bubblewrap reports the child's pid and exit status on, if any.</param>
     /// <param name="bridge">With network, how the bridge to the egress proxy gets in; placeholders when <see langword="null"/>.</param>
-    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null, BridgeMounts? bridge = null)
+    /// <param name="readyMarker">
+    /// When launching: a directory for bubblewrap to create in the new root, and a <c>--block-fd</c>
+    /// (its number a placeholder the launcher fills in) to wait on, so that the mounts are checked
+    /// before the command starts (<see cref="MountCheck"/>). Printed command lines have neither.
+    /// </param>
+    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null, BridgeMounts? bridge = null, string? readyMarker = null)
     {
         var args = new List<string>
         {
@@ -55,6 +60,11 @@ public static class BwrapCommandLine
             command = [.. bridge.Launcher, .. Bridge.Arguments(policy.Network.ProxyPort, policy.Network.LoopbackForwards().Select(f => f.Port), command)];
         }
 
+        if (readyMarker is not null)
+        {
+            args.AddRange(["--dir", readyMarker, "--block-fd", BlockFdPlaceholder]);
+        }
+
         args.Add("--chdir");
         args.Add(policy.WorkingDirectory);
         if (statusFd is { } fd)
@@ -67,6 +77,9 @@ public static class BwrapCommandLine
         args.AddRange(command);
         return args;
     }
+
+    /// <summary>Stands for the <c>--block-fd</c> descriptor, whose number is known only once the launcher made the pipe.</summary>
+    public const string BlockFdPlaceholder = "BLOCK_FD";
 
     private static void AddMount(List<string> args, PathRule rule, SandboxPolicy policy, IFileSystem fs)
     {

@@ -22,6 +22,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc")]
     internal static partial uint geteuid();
 
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial nint write(int fd, byte* buffer, nint count);
+
     /// <summary>The type bits, owner and inode of the entry at <paramref name="path"/> itself (a link is not followed); <see langword="null"/> when it cannot be read.</summary>
     internal static (int Type, uint Uid, ulong Inode, uint DevMajor, uint DevMinor)? Lstat(string path)
     {
@@ -32,6 +35,30 @@ internal static unsafe partial class NativeMethods
         }
 
         return (buffer.Mode & S_IFMT, buffer.Uid, buffer.Inode, buffer.DevMajor, buffer.DevMinor);
+    }
+
+    /// <summary>Like <see cref="Lstat"/>, for <paramref name="name"/> in the directory open as <paramref name="directoryFd"/>.</summary>
+    internal static (int Type, uint Uid, ulong Inode, uint DevMajor, uint DevMinor)? LstatAt(int directoryFd, string name)
+    {
+        StatxBuffer buffer;
+        if (statx(directoryFd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE | STATX_UID | STATX_INO, &buffer) != 0)
+        {
+            return null;
+        }
+
+        return (buffer.Mode & S_IFMT, buffer.Uid, buffer.Inode, buffer.DevMajor, buffer.DevMinor);
+    }
+
+    /// <summary>The device and inode that <paramref name="path"/> leads to, links followed; <see langword="null"/> when it cannot be read.</summary>
+    internal static (ulong Inode, uint DevMajor, uint DevMinor)? StatIdentity(string path)
+    {
+        StatxBuffer buffer;
+        if (statx(AT_FDCWD, path, 0, STATX_INO, &buffer) != 0)
+        {
+            return null;
+        }
+
+        return (buffer.Inode, buffer.DevMajor, buffer.DevMinor);
     }
 
     /// <summary>struct statx of linux/stat.h, 256 bytes.</summary>

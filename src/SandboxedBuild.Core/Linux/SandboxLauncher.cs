@@ -102,16 +102,18 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         var warnings = new List<string>();
+        var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
         try
         {
-            CreatePlaceholders(placeholders);
-            var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent);
+            CreatePlaceholders(placeholders, created, policy.GetEnvironmentValue("HOME") ?? "/nonexistent");
+            var mounts = MountCheck.Create();
+            var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker);
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(policy, _fs));
             return new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
         {
-            RemovePlaceholders(placeholders);
+            RemovePlaceholders(created);
             RemoveCreated(removeIfCreated, warnings);
         }
     }
@@ -120,18 +122,26 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     // built with this marker, which SpawnAndWait replaces.
     private const int StatusFdPlaceholder = -1;
 
-    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent)
+    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts)
     {
-        int* fds = stackalloc int[2];
-        if (NativeMethods.pipe(fds) != 0)
+        int* fds = stackalloc int[4];
+        if (NativeMethods.pipe(fds) != 0 || NativeMethods.pipe(fds + 2) != 0)
         {
             throw new SandboxException(Errors.Errors.SpawnFailed, bwrap, "pipe: " + NativeMethods.StrError(Marshal.GetLastPInvokeError()));
         }
 
-        int readFd = fds[0], writeFd = fds[1];
+        // Status: bubblewrap writes, this process reads. Block: bubblewrap waits on its end until
+        // this process has checked the mounts and writes the go-ahead.
+        int readFd = fds[0], writeFd = fds[1], blockRead = fds[2], blockWrite = fds[3];
         _ = NativeMethods.fcntl(readFd, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
+        _ = NativeMethods.fcntl(blockWrite, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
         var argv = args.ToList();
         argv[argv.IndexOf("--json-status-fd") + 1] = writeFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (argv.IndexOf(BwrapCommandLine.BlockFdPlaceholder) is var blockAt and >= 0)
+        {
+            argv[blockAt] = blockRead.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         int pid;
         try
@@ -141,14 +151,45 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         catch
         {
             _ = NativeMethods.close(readFd);
+            _ = NativeMethods.close(blockWrite);
             throw;
         }
         finally
         {
             _ = NativeMethods.close(writeFd);
+            _ = NativeMethods.close(blockRead);
         }
 
         using var status = new StatusReader(readFd);
+        int? sandboxInit = null;
+        try
+        {
+            if (status.WaitForChildPid(TimeSpan.FromSeconds(30)) is { } init)
+            {
+                sandboxInit = init;
+                _ = mounts.Verify(init, () => status.Ended, TimeSpan.FromSeconds(30));
+            }
+        }
+        catch (SandboxException)
+        {
+            // The command has not started, and must not: the sandbox's init waits on the block
+            // descriptor, and would go on at end of file. So it is killed first, bubblewrap after,
+            // and the descriptor closed only once both are gone.
+            if (sandboxInit is { } init)
+            {
+                _ = NativeMethods.kill(init, NativeMethods.SIGKILL);
+            }
+
+            _ = NativeMethods.kill(pid, NativeMethods.SIGKILL);
+            _ = WaitForExit(pid);
+            _ = NativeMethods.close(blockWrite);
+            status.Complete();
+            throw;
+        }
+
+        byte go = 1;
+        _ = NativeMethods.write(blockWrite, &go, 1);
+        _ = NativeMethods.close(blockWrite);
         var registrations = ForwardedSignals
             .Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
             {
@@ -346,17 +387,26 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         return null;
     }
 
-    private static void CreatePlaceholders(IReadOnlyList<PathRule> placeholders)
+    // Created and removed through their real parent opened without following links: a sandbox
+    // running meanwhile in the same tree may swap a parent for a link, and neither the creation nor
+    // the removal may then land elsewhere.
+    private void CreatePlaceholders(IReadOnlyList<PathRule> placeholders, List<(PathRule, string, (ulong, uint, uint))> created, string home)
     {
         foreach (var rule in placeholders)
         {
-            if (rule.Kind == PathKind.Directory)
+            var place = HostPath.Resolve(_fs, rule.Path, home);
+            try
             {
-                Directory.CreateDirectory(rule.Path);
+                if (place.IsUntrusted)
+                {
+                    throw new IOException($"'{place.Link}' in the way is a symbolic link to '{place.Target}'");
+                }
+
+                created.Add((rule, place.Real, NoFollowDirectory.CreatePlaceholder(place.Real, rule.Kind == PathKind.Directory)));
             }
-            else
+            catch (IOException ex)
             {
-                using var _ = new FileStream(rule.Path, FileMode.CreateNew, FileAccess.Write);
+                throw new SandboxException(Errors.Errors.PlaceholderFailed, rule.Path, ex.Message);
             }
         }
     }
@@ -389,29 +439,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private static void RemovePlaceholders(IReadOnlyList<PathRule> placeholders)
+    private static void RemovePlaceholders(List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)> created)
     {
-        // Deepest first; only what is still an empty placeholder is removed.
-        foreach (var rule in placeholders.OrderByDescending(r => r.Path.Length))
+        // Deepest first; only what is still the very empty placeholder made for this run is removed
+        // (anything else there, or a link on the way, is left: an empty, harmless mount point at worst).
+        foreach (var (rule, real, identity) in created.OrderByDescending(c => c.Real.Length))
         {
-            try
-            {
-                if (Directory.Exists(rule.Path) && !Directory.EnumerateFileSystemEntries(rule.Path).Any())
-                {
-                    Directory.Delete(rule.Path);
-                }
-                else if (File.Exists(rule.Path) && new FileInfo(rule.Path).Length == 0)
-                {
-                    File.Delete(rule.Path);
-                }
-            }
-            catch (IOException)
-            {
-                // Left in place: an empty, harmless mount point.
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            _ = NoFollowDirectory.RemovePlaceholder(real, rule.Kind == PathKind.Directory, identity);
         }
     }
 

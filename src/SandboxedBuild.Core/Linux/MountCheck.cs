@@ -1,0 +1,164 @@
+using SandboxedBuild.Errors;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Linux;
+
+/// <summary>
+/// Checks, after bubblewrap has set up the mounts and before the command starts, that every bind
+/// shows the very directory or file that was checked on the host.
+/// </summary>
+/// <remarks>
+/// The policy resolves each bind source on the host (<see cref="HostPath"/>), but bubblewrap looks
+/// the source up again when it mounts it, and a sandbox running at the same time in the same tree
+/// may swap a directory for a link in between. bubblewrap 0.8 cannot bind by descriptor, so the
+/// check is made afterwards: bubblewrap waits on <c>--block-fd</c> once its mounts are final; the
+/// marker directory it creates last in the new root shows that moment; the device and inode of each
+/// bind, seen through <c>/proc/PID/root</c>, must be those recorded before the spawn. A mismatch
+/// kills the sandbox before the command runs.
+/// </remarks>
+internal sealed class MountCheck
+{
+    private readonly List<(string Path, (ulong, uint, uint) Identity)> _expected = [];
+
+    private MountCheck()
+    {
+    }
+
+    /// <summary>
+    /// Created by bubblewrap in the new root, with a name of this run's: once it is visible there,
+    /// every mount is in place (bubblewrap switches to the new root in one step, after all of them).
+    /// </summary>
+    public string ReadyMarker { get; } = "/run/dotnet-sandbox/mounted-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>Starts a check; <see cref="Record"/> it right before the spawn, once every placeholder and output directory exists.</summary>
+    public static MountCheck Create() => new();
+
+    /// <summary>
+    /// Records what each bind source of <paramref name="policy"/> is, reached along its real location
+    /// without following a link, so that what is recorded is the directory the policy checked and not
+    /// whatever a link swapped in since then points to.
+    /// </summary>
+    /// <exception cref="SandboxException">SBX4009: a bind source has become a link since the policy was checked.</exception>
+    public MountCheck Record(SandboxPolicy policy, IFileSystem fs)
+    {
+        _expected.Clear();
+        var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
+        foreach (var rule in policy.Paths)
+        {
+            var bound = rule.Access switch
+            {
+                PathAccess.ReadWrite or PathAccess.Protected => true,
+                PathAccess.ReadOnly => rule.Source is null && fs.LinkTarget(rule.Path) is null,
+                _ => false,
+            };
+            if (!bound || !(fs.DirectoryExists(rule.Path) || fs.FileExists(rule.Path)))
+            {
+                continue;
+            }
+
+            var place = HostPath.Resolve(fs, rule.Path, home);
+            if (place.IsUntrusted || NoFollowDirectory.IdentityNoFollow(place.Real) is not { } identity)
+            {
+                throw new SandboxException(Errors.Errors.MountCheckFailed, rule.Path, "it has become a symbolic link, or vanished, since the policy was checked");
+            }
+
+            _expected.Add((rule.Path, identity));
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Waits until the sandbox of init <paramref name="childPid"/> has its mounts in place, then compares.
+    /// Returns <see langword="false"/> when bubblewrap ended first (its own error then says why).
+    /// </summary>
+    /// <exception cref="SandboxException">SBX4009: a bind shows something else than was checked, or the sandbox cannot be inspected.</exception>
+    public bool Verify(int childPid, Func<bool> bubblewrapEnded, TimeSpan timeout)
+    {
+        var root = "/proc/" + childPid.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/root";
+        var deadline = DateTime.UtcNow + timeout;
+        var spins = 0;
+        while (!Directory.Exists(root + ReadyMarker))
+        {
+            if (bubblewrapEnded() || !Directory.Exists("/proc/" + childPid.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                return false;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new SandboxException(Errors.Errors.MountCheckFailed, root, "bubblewrap did not finish setting up its mounts in time, or its root cannot be inspected");
+            }
+
+            // Setup takes a few milliseconds: spin briefly, then yield the processor.
+            if (++spins < 50)
+            {
+                Thread.SpinWait(200);
+            }
+            else
+            {
+                Thread.Sleep(1);
+            }
+        }
+
+        // Two facts per bind. A mount must sit exactly at the path: bubblewrap follows a link in the
+        // destination too, so a destination swapped for a link while it mounted puts the mount
+        // elsewhere (and leaves the path unprotected). And what the path shows, walked inside the
+        // sandbox without following a link, must be what was recorded on the host.
+        var mountPoints = MountPoints("/proc/" + childPid.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/mountinfo");
+        foreach (var (path, identity) in _expected)
+        {
+            if (!mountPoints.Contains(path))
+            {
+                throw new SandboxException(Errors.Errors.MountCheckFailed, path, "no mount sits there in the sandbox: the destination was replaced (by a link?) while bubblewrap mounted it");
+            }
+
+            if (NoFollowDirectory.IdentityNoFollow(path, root) is not { } seen || seen != identity)
+            {
+                throw new SandboxException(Errors.Errors.MountCheckFailed, path, "the sandbox shows another directory or file there than the one checked on the host: it was replaced (by a link?) between the check and the mount");
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The mount points of a mount namespace, from its <c>mountinfo</c> (field 5, octal escapes undone).</summary>
+    private static HashSet<string> MountPoints(string mountinfo)
+    {
+        var points = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in File.ReadLines(mountinfo))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 4)
+            {
+                points.Add(Unescape(fields[4]));
+            }
+        }
+
+        return points;
+    }
+
+    private static string Unescape(string field)
+    {
+        if (!field.Contains('\\', StringComparison.Ordinal))
+        {
+            return field;
+        }
+
+        var result = new System.Text.StringBuilder(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && i + 3 < field.Length && field.AsSpan(i + 1, 3).ToArray().All(c => c is >= '0' and <= '7'))
+            {
+                result.Append((char)Convert.ToInt32(field.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                result.Append(field[i]);
+            }
+        }
+
+        return result.ToString();
+    }
+}
