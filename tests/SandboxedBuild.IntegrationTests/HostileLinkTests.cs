@@ -50,6 +50,37 @@ public sealed class HostileLinkTests
     }
 
     [Fact]
+    public void A_link_and_restore_props_an_earlier_build_planted_in_obj_do_not_redirect_the_next_build()
+    {
+        // What a build (which writes obj/) can leave for the next run: a link, and a props file
+        // that MSBuild imports from obj/ naming an output path through it.
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "hello");
+        var obj = Path.Combine(ws.Project, "obj");
+        Directory.CreateDirectory(obj);
+        File.CreateSymbolicLink(Path.Combine(obj, "h"), "../..");
+        var props = Path.Combine(obj, "hello.csproj.nuget.g.props");
+        File.WriteAllText(props, "<Project><PropertyGroup><BaseOutputPath>$(MSBuildProjectDirectory)/obj/h/</BaseOutputPath></PropertyGroup></Project>");
+        var parent = Path.GetDirectoryName(ws.Project)!;
+        var before = Directory.EnumerateFileSystemEntries(parent).Order(StringComparer.Ordinal).ToList();
+
+        var policy = Cli.Run(Identity.Current, ws, ["policy", "--step", "build", "--format", "json"], timeoutSeconds: 300);
+        Assert.True(policy.ExitCode == 0, policy.ToString());
+        Assert.Contains("SBX3016", policy.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain(Writes(policy.StandardOutput), w => w.StartsWith(obj + "/h", StringComparison.Ordinal) || PathIsSameOrAbove(w, parent));
+
+        _ = Cli.Run(Identity.Current, ws, ["build", "--no-restore"], timeoutSeconds: 600);
+        Assert.Equal(before, Directory.EnumerateFileSystemEntries(parent).Order(StringComparer.Ordinal).ToList());
+
+        // Without the planted pair the project builds.
+        File.Delete(Path.Combine(obj, "h"));
+        File.Delete(props);
+        var legit = Cli.Run(Identity.Current, ws, ["build"], timeoutSeconds: 600);
+        Assert.True(legit.ExitCode == 0, legit.ToString());
+        Assert.True(File.Exists(Path.Combine(ws.Project, "bin", "Debug", "net10.0", "hello.dll")));
+    }
+
+    [Fact]
     public void An_output_path_through_an_absolute_link_to_outside_is_not_bound()
     {
         using var ws = new Workspace(Identity.Current);

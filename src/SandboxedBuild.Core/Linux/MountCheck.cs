@@ -28,7 +28,11 @@ internal sealed class MountCheck
     /// Created by bubblewrap in the new root, with a name of this run's: once it is visible there,
     /// every mount is in place (bubblewrap switches to the new root in one step, after all of them).
     /// </summary>
-    public string ReadyMarker { get; } = "/run/dotnet-sandbox/mounted-" + Guid.NewGuid().ToString("N");
+    /// <remarks>
+    /// At the top of the new root, which every layout has, and removed again by <see cref="Verify"/>
+    /// once seen, so that the command finds the layout the documentation describes.
+    /// </remarks>
+    public string ReadyMarker { get; } = "/.dotnet-sandbox-mounted-" + Guid.NewGuid().ToString("N");
 
     /// <summary>Starts a check; <see cref="Record"/> it right before the spawn, once every placeholder and output directory exists.</summary>
     public static MountCheck Create() => new();
@@ -99,6 +103,19 @@ internal sealed class MountCheck
             {
                 Thread.Sleep(1);
             }
+        }
+
+        try
+        {
+            // The command has not started: nothing inside can hold or replace the marker yet.
+            Directory.Delete(root + ReadyMarker);
+        }
+        catch (IOException)
+        {
+            // An empty directory left at the top of the sandbox's own root: harmless.
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
 
         // Two facts per bind. A mount must sit exactly at the path: bubblewrap follows a link in the
