@@ -23,7 +23,8 @@ public static class BwrapCommandLine
     /// (its number a placeholder the launcher fills in) to wait on, so that the mounts are checked
     /// before the command starts (<see cref="MountCheck"/>). Printed command lines have neither.
     /// </param>
-    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null, BridgeMounts? bridge = null, string? readyMarker = null)
+    /// <param name="bound">Receives each path bound over itself (<c>--bind P P</c>, <c>--ro-bind P P</c>), for the mount check.</param>
+    public static IReadOnlyList<string> Build(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, int? statusFd = null, BridgeMounts? bridge = null, string? readyMarker = null, ICollection<string>? bound = null)
     {
         var args = new List<string>
         {
@@ -43,7 +44,7 @@ public static class BwrapCommandLine
         // Parents before children: a bind below a tmpfs must come after the tmpfs.
         foreach (var rule in policy.Paths)
         {
-            AddMount(args, rule, policy, fs);
+            AddMount(args, rule, policy, fs, bound);
         }
 
         if (policy.Network.Mode != NetworkMode.None)
@@ -81,7 +82,7 @@ public static class BwrapCommandLine
     /// <summary>Stands for the <c>--block-fd</c> descriptor, whose number is known only once the launcher made the pipe.</summary>
     public const string BlockFdPlaceholder = "BLOCK_FD";
 
-    private static void AddMount(List<string> args, PathRule rule, SandboxPolicy policy, IFileSystem fs)
+    private static void AddMount(List<string> args, PathRule rule, SandboxPolicy policy, IFileSystem fs, ICollection<string>? bound)
     {
         var path = rule.Path;
         var isDirectory = fs.DirectoryExists(path);
@@ -97,9 +98,11 @@ public static class BwrapCommandLine
                 break;
             case PathAccess.ReadOnly when exists:
                 args.AddRange(["--ro-bind", path, path]);
+                bound?.Add(path);
                 break;
             case PathAccess.ReadWrite when exists || rule.CreateIfMissing:
                 args.AddRange(["--bind", path, path]);
+                bound?.Add(path);
                 break;
             case PathAccess.Scratch:
                 args.AddRange(["--perms", IsSharedTemp(path) ? "1777" : "0700", "--tmpfs", path]);
@@ -116,6 +119,7 @@ public static class BwrapCommandLine
                 // either way. Creating it from outside, as the caller, works where bubblewrap could
                 // not: a root caller in a directory owned by someone else, for one.
                 args.AddRange(["--ro-bind", path, path]);
+                bound?.Add(path);
                 break;
             default:
                 // Nothing on the host to show or hide, and nothing the command could create.

@@ -38,35 +38,37 @@ internal sealed class MountCheck
     public static MountCheck Create() => new();
 
     /// <summary>
-    /// Records what each bind source of <paramref name="policy"/> is, reached along its real location
+    /// Records what each path bubblewrap is to bind over itself is, reached along its real location
     /// without following a link, so that what is recorded is the directory the policy checked and not
     /// whatever a link swapped in since then points to.
     /// </summary>
-    /// <exception cref="SandboxException">SBX4009: a bind source has become a link since the policy was checked.</exception>
-    public MountCheck Record(SandboxPolicy policy, IFileSystem fs)
+    /// <param name="bound">Exactly the paths of the command line's <c>--bind P P</c> and <c>--ro-bind P P</c>, as <see cref="BwrapCommandLine.Build"/> reported them.</param>
+    /// <param name="home">The caller's home, which <see cref="HostPath"/> trusts with its parents.</param>
+    /// <param name="fs">The host file system.</param>
+    /// <exception cref="SandboxException">SBX4009: a path to bind has become a link a sandbox could have planted, or has vanished, since the command line was built.</exception>
+    public MountCheck Record(IEnumerable<string> bound, string home, IFileSystem fs)
     {
         _expected.Clear();
-        var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
-        foreach (var rule in policy.Paths)
+        foreach (var path in bound)
         {
-            var bound = rule.Access switch
+            var place = HostPath.Resolve(fs, path, home);
+            if (place.IsUntrusted)
             {
-                PathAccess.ReadWrite or PathAccess.Protected => true,
-                PathAccess.ReadOnly => rule.Source is null && fs.LinkTarget(rule.Path) is null,
-                _ => false,
-            };
-            if (!bound || !(fs.DirectoryExists(rule.Path) || fs.FileExists(rule.Path)))
+                throw new SandboxException(Errors.Errors.MountCheckFailed, path, "it has become a symbolic link since the policy was checked");
+            }
+
+            if (!string.Equals(place.Real, path, StringComparison.Ordinal))
             {
+                // A link no sandbox can have planted (/lib64 and the like in system trees): bubblewrap
+                // mounts at its target, and nothing there can be swapped.
                 continue;
             }
 
-            var place = HostPath.Resolve(fs, rule.Path, home);
-            if (place.IsUntrusted || NoFollowDirectory.IdentityNoFollow(place.Real) is not { } identity)
-            {
-                throw new SandboxException(Errors.Errors.MountCheckFailed, rule.Path, "it has become a symbolic link, or vanished, since the policy was checked");
-            }
-
-            _expected.Add((rule.Path, identity));
+            // Missing now means removed since the command line was built, by something running at
+            // the same time: what bubblewrap then finds there, if anything, would go unchecked.
+            var identity = NoFollowDirectory.IdentityNoFollow(place.Real)
+                ?? throw new SandboxException(Errors.Errors.MountCheckFailed, path, "it has vanished since the command line was built");
+            _expected.Add((path, identity));
         }
 
         return this;

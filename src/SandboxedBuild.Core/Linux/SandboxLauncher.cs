@@ -107,8 +107,9 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         {
             CreatePlaceholders(placeholders, created, policy.GetEnvironmentValue("HOME") ?? "/nonexistent");
             var mounts = MountCheck.Create();
-            var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(policy, _fs));
+            var bound = new List<string>();
+            var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, policy.GetEnvironmentValue("HOME") ?? "/nonexistent", _fs));
             return new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
