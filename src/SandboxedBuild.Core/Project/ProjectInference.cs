@@ -279,7 +279,7 @@ public static class ProjectInference
     /// </summary>
     private static string EnvironmentKey(HostFacts host, NuGetSettingsSnapshot nuget)
     {
-        var variables = string.Join('\n', host.Variables.Where(v => EnvironmentFilter.PassesByDefault(v.Key)).OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value));
+        var variables = string.Join('\n', host.Variables.Where(v => EnvironmentFilter.PassesByDefault(v.Key, v.Value)).OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value));
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(variables)));
         return $"packages={nuget.GlobalPackagesFolder};sdk={string.Join(',', InstalledSdks())};variables={hash}";
     }
