@@ -116,6 +116,17 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
+    public void A_link_target_with_terminal_escapes_is_printed_escaped()
+    {
+        var planted = Path.Combine(_root, "0.out");
+        File.CreateSymbolicLink(planted, "\u001b]0;pwned\u0007\u001b[2J/x");
+        var e = Refused(() => SafeFile.ReadAllText(planted, 64), planted);
+        Assert.DoesNotContain('\u001b', e.Message);
+        Assert.DoesNotContain('\u0007', e.Message);
+        Assert.Contains("\\x1b]0;pwned\\x07\\x1b[2J/x", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_directory_and_a_socket_are_refused()
     {
         var dir = Directory.CreateDirectory(Path.Combine(_root, "project.assets.json")).FullName;

@@ -238,7 +238,9 @@ public static class SafeFile
         ? (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + " MiB"
         : bytes.ToString(CultureInfo.InvariantCulture) + " bytes";
 
-    private static SandboxException Refused(string path, string what) => new(Errors.Errors.UnsafeFileRefused, path, what);
+    // The path and a link's target are the sandbox's words too: printed with control characters escaped.
+    private static SandboxException Refused(string path, string what) =>
+        new(Errors.Errors.UnsafeFileRefused, Project.MsBuildEvaluation.Escape(path, 4096), Project.MsBuildEvaluation.Escape(what, 4096));
 
     private static IOException Failure(string path, int errno) => new($"cannot read '{path}': {NativeMethods.StrError(errno)}");
 }

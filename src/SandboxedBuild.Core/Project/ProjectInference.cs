@@ -158,7 +158,7 @@ public static class ProjectInference
                 var json = SafeFile.ReadAllText(ResultFile(results, i, "json"), SafeFile.DefaultMaxBytes);
                 if (rc != "0" || json.Length == 0)
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, MsBuildEvaluation.ErrorExcerpt(SafeFile.ReadAllText(ResultFile(results, i, "out"), SafeFile.DefaultMaxBytes)));
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, MsBuildEvaluation.Escape(projects[i], 4096), rc, MsBuildEvaluation.ErrorExcerpt(SafeFile.ReadAllText(ResultFile(results, i, "out"), SafeFile.DefaultMaxBytes)));
                 }
 
                 try
@@ -167,7 +167,7 @@ public static class ProjectInference
                 }
                 catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, MsBuildEvaluation.Escape("unexpected answer: " + ex.Message, MsBuildEvaluation.ExcerptLength));
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, MsBuildEvaluation.Escape(projects[i], 4096), rc, MsBuildEvaluation.Escape("unexpected answer: " + ex.Message, MsBuildEvaluation.ExcerptLength));
                 }
             }
 
