@@ -171,4 +171,33 @@ public sealed class PlantedFileTests
         Assert.True(legit.ExitCode == 0, legit.ToString());
         Assert.Contains(ws.Project + "/obj", legit.StandardOutput, StringComparison.Ordinal);
     }
+
+    /// <summary>Not a file but the same rule: secrets in the caller's environment stay outside unless named (finding 5).</summary>
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Secret_names_and_secret_values_do_not_reach_the_sandbox_by_default(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        var env = new Dictionary<string, string>
+        {
+            ["NUGET_PASS"] = ws.Bait,
+            ["DOTNET_FEED_BEARER"] = ws.Bait,
+            ["NUGET_FEED_PAT"] = ws.Bait,
+            ["NUGET_FEED_URL"] = $"https://ci:{ws.Bait}@pkgs.example.com/v3/index.json",
+            ["DOTNET_DB"] = $"Server=db;User Id=sa;Password={ws.Bait};",
+            ["NUGET_SOURCE_URL"] = "https://pkgs.example.com/v3/index.json",
+        };
+        var r = Cli.Sh(id, ws, "env; echo ran", null, env);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("ran", r.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(ws.Bait, r.StandardOutput + r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("NUGET_SOURCE_URL=https://pkgs.example.com/v3/index.json", r.StandardOutput, StringComparison.Ordinal);
+
+        // Named explicitly, it passes with the existing warning.
+        var named = Cli.Sh(id, ws, "printenv NUGET_PASS", null, env, "--env", "NUGET_PASS");
+        Assert.True(named.ExitCode == 0, named.ToString());
+        Assert.Contains(ws.Bait, named.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("SBX3004", named.StandardError, StringComparison.Ordinal);
+    }
 }
