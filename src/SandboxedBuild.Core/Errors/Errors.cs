@@ -194,6 +194,18 @@ public static class Errors
         "'{0}' is a symbolic link to '{1}' ({2}); the sandbox keeps that name read-only, and a link cannot be held in place without showing what it points to.",
         "remove the link or replace it by the real file or directory, then run again. A link with such a name, committed to a repository or left by an earlier run, could expose or plant files outside the sandbox.");
 
+    /// <summary>A file the tool reads from a place a sandbox can write is not a regular file of a sane size.</summary>
+    public static readonly ErrorCode UnsafeFileRefused = new(
+        "SBX3018", Severity.Error,
+        "refusing to read '{0}': it is {1}; a file a sandboxed run could have written is read only when it is a regular file within the size limit.",
+        "an earlier sandboxed run (a build, a restore, a project's evaluation) may have planted it to make this tool read, print or hang on something else. Look at it (ls -l '{0}'), remove it or replace it by the real file, and run again.");
+
+    /// <summary>An XML file the tool parses itself (a .slnx solution) is malformed or uses a DTD.</summary>
+    public static readonly ErrorCode XmlFileInvalid = new(
+        "SBX3019", Severity.Error,
+        "'{0}' is not valid XML at line {1}, position {2}: {3}",
+        "fix the file; the tool reads it without DTDs, entities or external references, so it must be plain XML (as 'dotnet' writes it).");
+
     /// <summary>An entry of the packages folder is not a real package directory, so it is not bound.</summary>
     public static readonly ErrorCode PackageEntryRefused = new(
         "SBX3023", Severity.Warning,
@@ -310,7 +322,10 @@ public static class Errors
         AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
         ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
-        PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved, MountCheckFailed, PlaceholderFailed,
+        PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved,
+        UnsafeFileRefused,
+        XmlFileInvalid,
+        MountCheckFailed, PlaceholderFailed,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,

@@ -1,10 +1,12 @@
+using System.Text.RegularExpressions;
+
 namespace SandboxedBuild.Policy;
 
 /// <summary>
 /// Decides which of the caller's environment variables reach the sandbox: an allow-list, never a
-/// deny-list, and nothing whose name looks like a secret unless the user names it.
+/// deny-list, and nothing whose name or value looks like a secret unless the user names it.
 /// </summary>
-public static class EnvironmentFilter
+public static partial class EnvironmentFilter
 {
     private static readonly HashSet<string> AllowedNames = new(StringComparer.Ordinal)
     {
@@ -18,25 +20,48 @@ public static class EnvironmentFilter
     private static readonly string[] SecretFragments =
     [
         "TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "API_KEY", "ACCESS_KEY", "PRIVATE",
-        "CREDENTIAL", "AUTH", "SESSION", "COOKIE", "CONNECTIONSTRING", "CONNECTION_STRING",
+        "CREDENTIAL", "CREDS", "AUTH", "SESSION", "COOKIE", "CONNECTIONSTRING", "CONNECTION_STRING",
+        "BEARER", "JWT",
     ];
 
-    private static readonly string[] SecretSuffixes = ["_KEY", "_PAT", "_SAS", "_PWD"];
+    private static readonly string[] SecretSuffixes = ["_KEY", "_PAT", "_SAS", "_PWD", "_PW", "_PASS"];
+
+    // Whole words of a name (split at '_') that mark a secret wherever they stand: NUGET_PASS_FEED, MY_PW_X.
+    private static readonly HashSet<string> SecretWords = new(StringComparer.Ordinal) { "PASS", "PW", "PWD", "PAT", "SAS", "CRED" };
 
     /// <summary>Whether the name of a variable suggests it holds a secret.</summary>
     public static bool LooksSecret(string name)
     {
         var upper = name.ToUpperInvariant();
         return SecretFragments.Any(f => upper.Contains(f, StringComparison.Ordinal))
-            || SecretSuffixes.Any(s => upper.EndsWith(s, StringComparison.Ordinal));
+            || SecretSuffixes.Any(s => upper.EndsWith(s, StringComparison.Ordinal))
+            || upper.Split('_', StringSplitOptions.RemoveEmptyEntries).Any(SecretWords.Contains);
     }
 
-    /// <summary>Whether the variable passes by default (allow-listed and not secret-looking).</summary>
+    /// <summary>
+    /// Whether a value looks like it carries a secret whatever its variable is called: a connection
+    /// string with a password or key (<c>Password=</c>, <c>Pwd=</c>, <c>AccountKey=</c>,
+    /// <c>SharedAccessKey=</c>, <c>SharedAccessSignature=</c>) or a URL with a password in it
+    /// (<c>scheme://user:pass@host</c>).
+    /// </summary>
+    public static bool LooksSecretValue(string value) =>
+        value.Length > 0 && (ConnectionStringSecret().IsMatch(value) || UrlWithPassword().IsMatch(value));
+
+    /// <summary>Whether the variable passes by default judged by its name alone (allow-listed and not secret-looking).</summary>
     public static bool PassesByDefault(string name) =>
         (AllowedNames.Contains(name) || AllowedPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
         && !LooksSecret(name);
 
+    /// <summary>Whether the variable passes by default: allow-listed, and neither its name nor its value looks secret.</summary>
+    public static bool PassesByDefault(string name, string value) => PassesByDefault(name) && !LooksSecretValue(value);
+
     /// <summary>Whether the name is a valid POSIX environment variable name.</summary>
     public static bool IsValidName(string name) =>
         name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    [GeneratedRegex(@"(?:^|[;\s""'])\s*(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ConnectionStringSecret();
+
+    [GeneratedRegex(@"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s]*:[^/?#@\s]*@", RegexOptions.CultureInvariant)]
+    private static partial Regex UrlWithPassword();
 }

@@ -449,7 +449,7 @@ public static class ExecPolicyBuilder
         var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
         foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
         {
-            if (EnvironmentFilter.PassesByDefault(name))
+            if (EnvironmentFilter.PassesByDefault(name, value))
             {
                 env[name] = new EnvironmentEntry(name, value, "passed through: on the allow-list");
             }
@@ -501,7 +501,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SecretPassedExplicitly.Format(name, "--env"));
             }
 
-            env[name] = new EnvironmentEntry(name, value, "--env on the command line", secret);
+            env[name] = new EnvironmentEntry(name, value, "--env on the command line", secret || EnvironmentFilter.LooksSecretValue(value));
         }
 
         foreach (var assignment in options.SetVariables)
@@ -524,7 +524,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SecretPassedExplicitly.Format(name, "--setenv"));
             }
 
-            env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], "--setenv on the command line", secret);
+            env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], "--setenv on the command line", secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]));
         }
 
         return [.. env.Values.OrderBy(e => e.Name, StringComparer.Ordinal)];

@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
+using System.Xml;
 using System.Xml.Linq;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Project;
@@ -58,15 +60,16 @@ public static partial class ProjectFiles
         IEnumerable<string> relative;
         if (string.Equals(Path.GetExtension(solution), ".slnx", StringComparison.OrdinalIgnoreCase))
         {
-            relative = XDocument.Load(solution).Descendants()
+            relative = LoadXml(solution).Descendants()
                 .Where(e => e.Name.LocalName == "Project")
                 .Select(e => (string?)e.Attribute("Path"))
-                .OfType<string>();
+                .OfType<string>()
+                .ToList();
         }
         else
         {
             // Project("{type-guid}") = "Name", "relative\path.csproj", "{project-guid}"; folders have no project extension.
-            relative = SolutionProjectLine().Matches(File.ReadAllText(solution)).Select(m => m.Groups[1].Value);
+            relative = SolutionProjectLine().Matches(SafeFile.ReadAllText(solution, SafeFile.DefaultMaxBytes)).Select(m => m.Groups[1].Value);
         }
 
         return [.. relative
@@ -74,6 +77,53 @@ public static partial class ProjectFiles
             .Where(p => ProjectExtensions.Contains(Path.GetExtension(p), StringComparer.OrdinalIgnoreCase) && File.Exists(p))
             .Distinct(StringComparer.Ordinal)];
     }
+
+    /// <summary>
+    /// Parses an XML file the tool reads itself (a <c>.slnx</c>), which lies in a tree a sandbox may
+    /// write: through <see cref="SafeFile"/> (a regular file, at most 4 MiB), with no DTD, no
+    /// entities and no resolver, so nothing in it expands or fetches.
+    /// </summary>
+    /// <exception cref="SandboxException">SBX3019 with the line and position of the problem; SBX3018 for a link, FIFO, device or a file too large.</exception>
+    public static XDocument LoadXml(string path)
+    {
+        var bytes = SafeFile.ReadAllBytes(path, SafeFile.DefaultMaxBytes);
+        var settings = new XmlReaderSettings
+        {
+            DtdProcessing = DtdProcessing.Prohibit,
+            XmlResolver = null,
+            MaxCharactersInDocument = SafeFile.DefaultMaxBytes,
+            MaxCharactersFromEntities = 0,
+            IgnoreProcessingInstructions = true,
+        };
+        using var stream = new MemoryStream(bytes, writable: false);
+        using var reader = XmlReader.Create(stream, settings);
+        try
+        {
+            return XDocument.Load(reader, LoadOptions.None);
+        }
+        catch (XmlException ex)
+        {
+            // A refused DTD carries no position: point at the declaration.
+            var (line, position) = ex.LineNumber > 0 ? (ex.LineNumber, ex.LinePosition) : PositionOf(System.Text.Encoding.UTF8.GetString(bytes), "<!DOCTYPE");
+            throw new SandboxException(Errors.Errors.XmlFileInvalid, MsBuildEvaluation.Escape(path, 4096), line, position, MsBuildEvaluation.Escape(FirstSentence(ex.Message), 300));
+        }
+    }
+
+    private static (int Line, int Position) PositionOf(string text, string what)
+    {
+        var at = text.IndexOf(what, StringComparison.OrdinalIgnoreCase);
+        if (at < 0)
+        {
+            return (1, 1);
+        }
+
+        var line = 1 + text.AsSpan(0, at).Count('\n');
+        return (line, at - (text.LastIndexOf('\n', Math.Max(at - 1, 0)) + 1) + 1);
+    }
+
+    // XmlException messages go on with the position and advice on enabling DTDs; the error says the position itself.
+    private static string FirstSentence(string message) =>
+        message.IndexOf(". ", StringComparison.Ordinal) is var at and > 0 ? message[..(at + 1)] : message;
 
     /// <summary>
     /// The directory whose tree the steps see: the enclosing git repository's root, or the project's

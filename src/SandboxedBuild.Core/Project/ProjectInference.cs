@@ -42,6 +42,14 @@ public static class ProjectInference
 
         // One walk of the tree per run: the cache check, the cache write and the restore check share it.
         var inputs = Inputs(entry, repoRoot, nuget);
+
+        // Before anything reads them (the cache check here, MSBuild in the evaluation sandbox): what
+        // is below the repository must be a regular file, not a link, FIFO or device a run planted.
+        foreach (var input in inputs)
+        {
+            _ = SafeFile.Check(input, followLinks: !PathUtil.IsSameOrUnder(input, repoRoot));
+        }
+
         if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget, environment, inputs) is { } cached)
         {
             // A source approved since the cache was written: read its service index now.
@@ -106,36 +114,60 @@ public static class ProjectInference
 
     private static List<ProjectEvaluation> EvaluateInSandbox(HostFacts host, List<string> projects, string repoRoot, string bwrap)
     {
+        // A directory of this run's own (0700), holding one file per answer that the tool creates
+        // before the run. Each file is bound into the sandbox by itself, so that the evaluation (which
+        // runs the repository's code) can write into it but cannot remove, rename or replace it: the
+        // directory itself is not visible inside, and a mount point cannot be unlinked.
+        if (OperatingSystem.IsWindows())
+        {
+            throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
+        }
+
         var results = Directory.CreateTempSubdirectory("dotnet-sandbox-eval-").FullName;
         try
         {
-            // One sandbox, the evaluations in parallel inside it; each writes JSON, a log and its status to the results directory.
+            File.SetUnixFileMode(results, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var rules = new List<PathRule> { new(repoRoot, PathAccess.ReadOnly, "the repository, read-only: MSBuild evaluates its projects") };
+            for (var i = 0; i < projects.Count; i++)
+            {
+                foreach (var kind in ResultKinds)
+                {
+                    var file = ResultFile(results, i, kind);
+                    using (new FileStream(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+                    {
+                    }
+
+                    rules.Add(new PathRule(file, PathAccess.ReadWrite, "an evaluation answer: a file this run created, writable but not replaceable"));
+                }
+            }
+
+            // One sandbox, the evaluations in parallel inside it; each writes JSON, a log and its status to its files.
             var script = MsBuildEvaluation.ShellScript();
-            var work = new WorkArea(
-            [
-                new PathRule(repoRoot, PathAccess.ReadOnly, "the repository, read-only: MSBuild evaluates its projects"),
-                new PathRule(results, PathAccess.ReadWrite, "evaluation results, private to this run"),
-            ], Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
+            var work = new WorkArea(rules, Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
             var evalHost = host with { WorkingDirectory = repoRoot };
             var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<string>(), work);
             var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], silent: true);
             var list = new List<ProjectEvaluation>();
             for (var i = 0; i < projects.Count; i++)
             {
-                var json = Path.Combine(results, i + ".json");
-                var rc = File.Exists(Path.Combine(results, i + ".rc")) ? File.ReadAllText(Path.Combine(results, i + ".rc")).Trim() : launch.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                if (rc != "0" || !File.Exists(json))
+                // Read back as what they are: the sandbox's words, in files it could write.
+                var recorded = SafeFile.ReadAllText(ResultFile(results, i, "rc"), 64).Trim();
+                var rc = recorded.Length == 0
+                    ? launch.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : int.TryParse(recorded, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var code) ? code.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown";
+                var json = SafeFile.ReadAllText(ResultFile(results, i, "json"), SafeFile.DefaultMaxBytes);
+                if (rc != "0" || json.Length == 0)
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, FirstError(Path.Combine(results, i + ".out")));
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, MsBuildEvaluation.Escape(projects[i], 4096), rc, MsBuildEvaluation.ErrorExcerpt(SafeFile.ReadAllText(ResultFile(results, i, "out"), SafeFile.DefaultMaxBytes)));
                 }
 
                 try
                 {
-                    list.Add(MsBuildEvaluation.Parse(projects[i], File.ReadAllText(json)));
+                    list.Add(MsBuildEvaluation.Parse(projects[i], json));
                 }
                 catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, projects[i], rc, "unexpected answer: " + ex.Message);
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, MsBuildEvaluation.Escape(projects[i], 4096), rc, MsBuildEvaluation.Escape("unexpected answer: " + ex.Message, MsBuildEvaluation.ExcerptLength));
                 }
             }
 
@@ -147,13 +179,10 @@ public static class ProjectInference
         }
     }
 
-    private static string FirstError(params string[] files)
-    {
-        var lines = files.Where(File.Exists).SelectMany(File.ReadAllLines).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-        return lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal) || l.StartsWith("MSBUILD : error", StringComparison.Ordinal))
-            ?? lines.FirstOrDefault()
-            ?? "MSBuild printed nothing";
-    }
+    private static readonly string[] ResultKinds = ["json", "out", "rc"];
+
+    private static string ResultFile(string results, int index, string kind) =>
+        Path.Combine(results, index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "." + kind);
 
     /// <summary>
     /// The sources whose service index is read: HTTP ones the user trusts (the request leaves from
@@ -207,41 +236,66 @@ public static class ProjectInference
         while (stack.Count > 0)
         {
             var dir = stack.Pop();
-            IEnumerable<string> entries;
-            try
+            foreach (var info in Entries(dir))
             {
-                entries = Directory.EnumerateFileSystemEntries(dir);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-
-            foreach (var path in entries)
-            {
-                var name = Path.GetFileName(path);
-                if (Directory.Exists(path))
+                var name = info.Name;
+                var isLink = info.LinkTarget is not null;
+                if (info is DirectoryInfo && !isLink)
                 {
-                    if (!SkippedDirectories.Contains(name) && new FileInfo(path).LinkTarget is null)
+                    if (!SkippedDirectories.Contains(name))
                     {
-                        stack.Push(path);
+                        stack.Push(info.FullName);
                     }
                     else if (name is "obj" or "artifacts")
                     {
                         // What a restore generates is imported by the next evaluation: packages can
                         // bring properties and items (SandboxAllowedHost among them).
-                        inputs.UnionWith(Directory.EnumerateFiles(path, "*.nuget.g.*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 3 }));
+                        GeneratedInputs(info.FullName, 3, inputs);
                     }
                 }
-                else if (IsInputFile(name))
+                else if (info is not DirectoryInfo && IsInputFile(name))
                 {
-                    inputs.Add(path);
+                    // A link among them is kept, and refused when it is hashed (SBX3018): nothing below the
+                    // repository that the tool reads may lead elsewhere.
+                    inputs.Add(info.FullName);
                 }
             }
         }
 
         inputs.UnionWith(nuget.ConfigFiles.Where(File.Exists));
         return [.. inputs];
+    }
+
+    // The entries of a directory, without following links; an unreadable directory has none.
+    private static IEnumerable<FileSystemInfo> Entries(string dir)
+    {
+        try
+        {
+            return [.. new DirectoryInfo(dir).EnumerateFileSystemInfos()];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    // obj/*.nuget.g.* a few levels down, whatever they are (a link or a FIFO is refused when hashed); linked directories are not entered.
+    private static void GeneratedInputs(string dir, int depth, SortedSet<string> inputs)
+    {
+        foreach (var info in Entries(dir))
+        {
+            if (info is DirectoryInfo && info.LinkTarget is null)
+            {
+                if (depth > 0)
+                {
+                    GeneratedInputs(info.FullName, depth - 1, inputs);
+                }
+            }
+            else if (info.Name.Contains(".nuget.g.", StringComparison.Ordinal))
+            {
+                inputs.Add(info.FullName);
+            }
+        }
     }
 
     private static readonly HashSet<string> SkippedDirectories = new(StringComparer.Ordinal) { ".git", "bin", "obj", "artifacts", "node_modules", "TestResults", ".vs", ".idea", ".vscode" };
@@ -257,15 +311,24 @@ public static class ProjectInference
     private static string Fingerprint(string path)
     {
         var info = new FileInfo(path);
-        return info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}" : "missing";
+        return info.LinkTarget is { } target ? "link:" + target
+            : info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}"
+            : Directory.Exists(path) ? "directory" : "missing";
     }
 
-    private static string ContentHash(string path)
+    /// <summary>
+    /// The SHA-256 of an input, read with <see cref="SafeFile"/>: missing is a value, but a link,
+    /// FIFO or device below the repository (or anything but a regular file anywhere) is SBX3018,
+    /// never a hang. Files outside the visible tree (the user's NuGet configuration) may be links
+    /// the user made; what they lead to must still be a regular file.
+    /// </summary>
+    private static string ContentHash(string path, string repoRoot)
     {
         try
         {
-            using var stream = File.OpenRead(path);
-            return Convert.ToHexStringLower(SHA256.HashData(stream));
+            return SafeFile.TryReadAllBytes(path, SafeFile.DefaultMaxBytes, followLinks: !PathUtil.IsSameOrUnder(path, repoRoot)) is { } bytes
+                ? Convert.ToHexStringLower(SHA256.HashData(bytes))
+                : "missing";
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -279,7 +342,7 @@ public static class ProjectInference
     /// </summary>
     private static string EnvironmentKey(HostFacts host, NuGetSettingsSnapshot nuget)
     {
-        var variables = string.Join('\n', host.Variables.Where(v => EnvironmentFilter.PassesByDefault(v.Key)).OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value));
+        var variables = string.Join('\n', host.Variables.Where(v => EnvironmentFilter.PassesByDefault(v.Key, v.Value)).OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value));
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(variables)));
         return $"packages={nuget.GlobalPackagesFolder};sdk={string.Join(',', InstalledSdks())};variables={hash}";
     }
@@ -302,12 +365,24 @@ public static class ProjectInference
     {
         try
         {
-            if (!File.Exists(file))
+            // Outside every sandbox (the home is private inside), but read as carefully as the rest:
+            // anything but a plain file is a miss, and the write replaces it.
+            byte[]? bytes;
+            try
+            {
+                bytes = SafeFile.TryReadAllBytes(file, SafeFile.LargeMaxBytes);
+            }
+            catch (SandboxException)
             {
                 return null;
             }
 
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+            if (bytes is null)
+            {
+                return null;
+            }
+
+            using var doc = JsonDocument.Parse(bytes);
             var root = doc.RootElement;
             if (root.GetProperty("version").GetInt32() != CacheVersion
                 || root.GetProperty("entry").GetString() != entry
@@ -332,7 +407,7 @@ public static class ProjectInference
                 }
 
                 // Same size and time: unchanged. Otherwise compare contents: a touched file is still a hit.
-                if (input.GetProperty("stamp").GetString() != Fingerprint(current[i]) && input.GetProperty("sha256").GetString() != ContentHash(current[i]))
+                if (input.GetProperty("stamp").GetString() != Fingerprint(current[i]) && input.GetProperty("sha256").GetString() != ContentHash(current[i], repoRoot))
                 {
                     return null;
                 }
@@ -368,7 +443,7 @@ public static class ProjectInference
                     json.WriteStartObject();
                     json.WriteString("path", input);
                     json.WriteString("stamp", Fingerprint(input));
-                    json.WriteString("sha256", ContentHash(input));
+                    json.WriteString("sha256", ContentHash(input, model.RepositoryRoot));
                     json.WriteEndObject();
                 }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SandboxedBuild.Linux;
 
 namespace SandboxedBuild.Project;
 
@@ -40,7 +41,8 @@ public static class RestoreState
 
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(record));
+                // obj/ is the sandbox's to write: a link or a FIFO there is SBX3018, not a hang or a read elsewhere.
+                using var doc = JsonDocument.Parse(SafeFile.ReadAllBytes(record, SafeFile.LargeMaxBytes));
                 if (!doc.RootElement.TryGetProperty("success", out var ok) || ok.ValueKind != JsonValueKind.True)
                 {
                     why = $"the last restore of {Path.GetFileName(project.ProjectPath)} failed";
@@ -50,7 +52,7 @@ public static class RestoreState
                 if (doc.RootElement.TryGetProperty("expectedPackageFiles", out var files)
                     && files.EnumerateArray().Select(f => f.GetString()).FirstOrDefault(f => f is null || !File.Exists(f)) is { } missing)
                 {
-                    why = $"a package of {Path.GetFileName(project.ProjectPath)} is missing ({missing})";
+                    why = $"a package of {Path.GetFileName(project.ProjectPath)} is missing ({MsBuildEvaluation.Escape(missing, 512)})";
                     return false;
                 }
             }

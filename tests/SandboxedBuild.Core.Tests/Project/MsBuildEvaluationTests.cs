@@ -81,4 +81,21 @@ public sealed class MsBuildEvaluationTests
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => MsBuildEvaluation.Parse(Project, "not json"));
         Assert.Throws<KeyNotFoundException>(() => MsBuildEvaluation.Parse(Project, "{}"));
     }
+
+    [Fact]
+    public void The_error_excerpt_is_one_bounded_line_with_control_bytes_escaped()
+    {
+        var secret = string.Join('\n', Enumerable.Range(0, 200).Select(i => "aws_secret_access_key_" + i + "=" + new string('x', 40)));
+        var output = "Restoring...\n  \u001b]52;c;cGF5bG9hZA==\u0007/repo/App.csproj(3,5): error MSB4025: broken\u202e txt.exe\r\n" + secret + "\n";
+        var excerpt = MsBuildEvaluation.ErrorExcerpt(output);
+        Assert.Equal("\\x1b]52;c;cGF5bG9hZA==\\x07/repo/App.csproj(3,5): error MSB4025: broken\\u202e txt.exe", excerpt);
+        Assert.DoesNotContain("aws_secret_access_key", excerpt, StringComparison.Ordinal);
+
+        var huge = MsBuildEvaluation.ErrorExcerpt(new string('A', 1 << 20) + " error X\n");
+        Assert.Equal(MsBuildEvaluation.ExcerptLength + 1, huge.Length);
+        Assert.EndsWith("…", huge, StringComparison.Ordinal);
+        Assert.Equal("first", MsBuildEvaluation.ErrorExcerpt("\n\n first \nsecond"));
+        Assert.Equal("MSBuild printed nothing", MsBuildEvaluation.ErrorExcerpt(" \n\t\n"));
+        Assert.Equal("\\x00\\x85\\x7f\\u2028é", MsBuildEvaluation.Escape("\0\u0085\u007f\u2028é", 100));
+    }
 }

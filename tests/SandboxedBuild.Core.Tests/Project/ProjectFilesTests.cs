@@ -104,4 +104,46 @@ public sealed class ProjectFilesTests : IDisposable
         var proj = Touch("home/src/App/App.csproj");
         Assert.Equal(Path.GetDirectoryName(proj), ProjectInference.VisibleRoot(proj, home));
     }
+
+    [Theory]
+    [InlineData("""<?xml version="1.0"?><!DOCTYPE Solution [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Solution><Project Path="&b;.csproj" /></Solution>""", 1)]
+    [InlineData("""<?xml version="1.0"?><!DOCTYPE Solution SYSTEM "file:///etc/passwd"><Solution />""", 1)]
+    [InlineData("<Solution>\n  <Project Path=\"App/App.csproj\">\n</Solution>", 3)]
+    [InlineData("<Solution>\n  <Project Path=\"&secret;\" />\n</Solution>", 2)]
+    [InlineData("", 1)]
+    public void A_slnx_with_a_dtd_an_entity_or_bad_xml_is_a_coded_error_with_its_line(string xml, int line)
+    {
+        Touch("App/App.csproj");
+        var slnx = Touch("App.slnx", xml);
+        var e = Assert.Throws<SandboxException>(() => ProjectFiles.ProjectsOfSolution(slnx));
+        Assert.Same(Errors.Errors.XmlFileInvalid, e.Error);
+        Assert.Contains(slnx, e.Message, StringComparison.Ordinal);
+        Assert.Contains($"at line {line},", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", e.Message, StringComparison.Ordinal);
+
+        // The same solution as dotnet writes it.
+        File.WriteAllText(slnx, "<Solution>\n  <Folder Name=\"/src/\">\n    <Project Path=\"App/App.csproj\" />\n  </Folder>\n</Solution>\n");
+        Assert.Equal([Path.Combine(_dir, "App", "App.csproj")], ProjectFiles.ProjectsOfSolution(slnx));
+    }
+
+    [Fact]
+    public async Task A_solution_that_is_a_link_or_a_fifo_is_refused()
+    {
+        var bait = Touch("elsewhere/secret.slnx", "<Solution><Project Path=\"../App/App.csproj\" /></Solution>");
+        Touch("App/App.csproj");
+        var slnx = Path.Combine(_dir, "App.slnx");
+        File.CreateSymbolicLink(slnx, bait);
+        Assert.Same(Errors.Errors.UnsafeFileRefused, Assert.Throws<SandboxException>(() => ProjectFiles.ProjectsOfSolution(slnx)).Error);
+
+        var sln = Path.Combine(_dir, "App.sln");
+        var mkfifo = System.Diagnostics.Process.Start("mkfifo", [sln]);
+        mkfifo.WaitForExit();
+        var read = Task.Run(() => ProjectFiles.ProjectsOfSolution(sln), TestContext.Current.CancellationToken);
+        Assert.True(await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)) == read, "reading a FIFO .sln did not end");
+        Assert.Same(Errors.Errors.UnsafeFileRefused, Assert.IsType<SandboxException>(read.Exception?.InnerException).Error);
+
+        File.Delete(sln);
+        File.WriteAllText(sln, "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"App\", \"App\\App.csproj\", \"{1}\"\nEndProject\n");
+        Assert.Equal([Path.Combine(_dir, "App", "App.csproj")], ProjectFiles.ProjectsOfSolution(sln));
+    }
 }

@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Project;
+
+namespace SandboxedBuild.Core.Tests.Project;
+
+/// <summary>NuGet's record in obj/ is the restore sandbox's to write: it is read only as a plain file.</summary>
+public sealed class RestoreStateTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sbx-restorestate-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private ProjectModel Model()
+    {
+        var csproj = Path.Combine(_dir, "App.csproj");
+        File.WriteAllText(csproj, "<Project />");
+        File.SetLastWriteTimeUtc(csproj, DateTime.UtcNow.AddHours(-1));
+        var obj = Directory.CreateDirectory(Path.Combine(_dir, "obj")).FullName;
+        File.WriteAllText(Path.Combine(obj, "project.assets.json"), "{}");
+        var evaluation = new ProjectEvaluation(csproj, [new SourcedPath(obj, "BaseIntermediateOutputPath")], [], null, null, [], [], false, null, [], []);
+        var nuget = new NuGetSettingsSnapshot(_dir + "/packages", "test", _dir + "/http", [], [], [], null);
+        return new ProjectModel(csproj, _dir, [evaluation], nuget, ImmutableDictionary<string, ImmutableArray<string>>.Empty, false, TimeSpan.Zero) { Inputs = [csproj] };
+    }
+
+    [Theory]
+    [InlineData("/dev/zero")]
+    [InlineData("bait")]
+    public async Task A_record_that_is_a_link_is_SBX3018_not_a_hang_or_a_read_elsewhere(string target)
+    {
+        var model = Model();
+        var bait = Path.Combine(_dir, "bait");
+        File.WriteAllText(bait, """{"success": true, "expectedPackageFiles": []}""");
+        var record = Path.Combine(_dir, "obj", "project.nuget.cache");
+        File.CreateSymbolicLink(record, target == "bait" ? bait : target);
+
+        var check = Task.Run(() => RestoreState.IsUpToDate(model, out _), TestContext.Current.CancellationToken);
+        Assert.True(await Task.WhenAny(check, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)) == check, "the check did not end");
+        var e = Assert.IsType<SandboxException>(check.Exception?.InnerException);
+        Assert.Same(Errors.Errors.UnsafeFileRefused, e.Error);
+        Assert.Contains(record, e.Message, StringComparison.Ordinal);
+
+        // The record NuGet writes.
+        File.Delete(record);
+        File.Copy(bait, record);
+        Assert.True(RestoreState.IsUpToDate(model, out var why), why);
+    }
+
+    [Fact]
+    public void A_missing_package_path_is_reported_with_control_characters_escaped()
+    {
+        var model = Model();
+        File.WriteAllText(Path.Combine(_dir, "obj", "project.nuget.cache"), """{"success": true, "expectedPackageFiles": ["/nowhere/\u001b[2Jx.nupkg.sha512"]}""");
+        Assert.False(RestoreState.IsUpToDate(model, out var why));
+        Assert.DoesNotContain('\u001b', why);
+        Assert.Contains("\\x1b[2Jx.nupkg.sha512", why, StringComparison.Ordinal);
+    }
+}
