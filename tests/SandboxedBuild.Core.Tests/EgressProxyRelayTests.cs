@@ -142,8 +142,15 @@ public sealed class EgressProxyRelayTests : IDisposable
                 Assert.StartsWith("HTTP/1.1 503", text, StringComparison.Ordinal);
             }
 
+            // One that shows no head at once is just closed.
+            using (var mute = Connect(proxy))
+            {
+                var (text, closed) = ReadToClose(mute);
+                Assert.True(closed && text.Length == 0, $"a mute over-limit connection got '{text}'");
+            }
+
             Assert.Equal(0, target.Accepted);
-            Assert.Equal(3, proxy.RefusedOverLimit);
+            Assert.Equal(4, proxy.RefusedOverLimit);
             Assert.Single(proxy.Records, r => r.Code == "SBX6007");
             Assert.StartsWith("warning SBX6007: ", Assert.Single(messages), StringComparison.Ordinal);
 

@@ -18,23 +18,18 @@ public static class TerminalText
     /// <summary>The longest name a line shows; longer ones end in <c>…</c>.</summary>
     public const int MaxNameLength = 255;
 
-    /// <summary>The longest line <see cref="EscapeLine"/> lets through.</summary>
-    public const int MaxLineLength = 4096;
-
     /// <summary>A name from the sandbox, escaped and cut to <see cref="MaxNameLength"/> characters.</summary>
     public static string Name(string text) => Escape(text, MaxNameLength);
 
-    /// <summary>A whole line (a message that may quote sandbox input), escaped; newlines inside are kept only when <paramref name="keepNewlines"/>.</summary>
-    public static string EscapeLine(string text, bool keepNewlines = false)
-    {
-        if (!keepNewlines)
-        {
-            return Escape(text, MaxLineLength);
-        }
-
-        var lines = text.Split('\n');
-        return string.Join('\n', lines.Select(l => Escape(l, MaxLineLength)));
-    }
+    /// <summary>
+    /// A whole message that may quote sandbox input, escaped but not cut (the names in it are bounded
+    /// where they are put in, with <see cref="Name"/>); newlines are kept only when
+    /// <paramref name="keepNewlines"/>, for messages of several lines such as a hint or the summary.
+    /// </summary>
+    public static string EscapeLine(string text, bool keepNewlines = false) =>
+        keepNewlines
+            ? string.Join('\n', text.Split('\n').Select(l => Escape(l, int.MaxValue)))
+            : Escape(text, int.MaxValue);
 
     /// <summary>Escapes <paramref name="text"/> and cuts it to <paramref name="maxLength"/> characters of the original, then <c>…</c>.</summary>
     public static string Escape(string text, int maxLength = MaxNameLength)
