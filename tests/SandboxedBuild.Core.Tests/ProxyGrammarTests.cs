@@ -339,6 +339,36 @@ public sealed class ProxyRequestRefusalTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => _target.Accepted == 1, TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public async Task A_head_cut_short_is_refused_and_an_empty_connection_just_closed()
+    {
+        await using var proxy = EgressProxy.Start(Policy(NetworkMode.Audit, [], []), Path.Combine(_directory, "p.sock"), new AddressGuard([]));
+        foreach (var (sent, expected) in new[] { ("CONNECT 127.0.0.1:1 HTTP/1.1\r\n", "HTTP/1.1 400"), (string.Empty, string.Empty) })
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 10_000 };
+            socket.Connect(new UnixDomainSocketEndPoint(proxy.SocketPath));
+            if (sent.Length > 0)
+            {
+                socket.Send(Encoding.ASCII.GetBytes(sent));
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+
+            socket.Shutdown(SocketShutdown.Send);
+            var buffer = new byte[4096];
+            var answer = new StringBuilder();
+            int read;
+            while ((read = socket.Receive(buffer)) > 0)
+            {
+                answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            Assert.StartsWith(expected, answer.ToString(), StringComparison.Ordinal);
+        }
+
+        var record = Assert.Single(proxy.Records);
+        Assert.Equal(("SBX6006", "the connection ended inside the request head", "CONNECT 127.0.0.1:1 HTTP/1.1"), (record.Code, record.Reason, record.Host));
+    }
+
     /// <summary>Sends <paramref name="request"/> on the proxy's socket; returns what comes back (until the proxy closes, or a tunnel is established).</summary>
     internal static string Exchange(EgressProxy proxy, string request)
     {

@@ -352,6 +352,9 @@ public sealed class EgressProxy : IAsyncDisposable
             case HeadOutcome.TooLong:
                 Malformed(client, $"the request head is longer than {HttpRequestHead.MaxLength / 1024} KiB", read.RequestLine, tooLong: true);
                 return;
+            case HeadOutcome.Truncated:
+                Malformed(client, "the connection ended inside the request head", read.RequestLine, tooLong: false);
+                return;
         }
 
         if (!HttpRequestHead.TryParse(read.Head.Span, out var head, out var error))
@@ -585,6 +588,7 @@ public sealed class EgressProxy : IAsyncDisposable
     {
         Complete,
         Closed,
+        Truncated,
         TimedOut,
         TooLong,
     }
@@ -618,7 +622,8 @@ public sealed class EgressProxy : IAsyncDisposable
                 var read = client.Receive(buffer.AsSpan(length), SocketFlags.None);
                 if (read == 0)
                 {
-                    return new HeadRead(HeadOutcome.Closed, default, default, string.Empty);
+                    // Ended (or half-closed) inside a head: refused like any head the grammar does not describe.
+                    return new HeadRead(length == 0 ? HeadOutcome.Closed : HeadOutcome.Truncated, default, default, length == 0 ? string.Empty : RequestLine(buffer.AsSpan(0, length)));
                 }
 
                 var searchFrom = Math.Max(0, length - 3);
