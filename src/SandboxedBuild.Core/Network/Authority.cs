@@ -18,7 +18,7 @@ namespace SandboxedBuild.Network;
 /// with a hyphen, and names whose last label is a number but that are not four decimal octets (the
 /// resolver would read <c>0x7f.1</c> or <c>2130706433</c> as an address the policy never saw).
 /// </remarks>
-public static class Authority
+internal static class Authority
 {
     /// <summary>The longest host name, without the trailing dot.</summary>
     public const int MaxNameLength = 253;
