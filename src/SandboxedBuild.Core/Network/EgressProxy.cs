@@ -16,7 +16,7 @@ public sealed class EgressProxy : IAsyncDisposable
     private static readonly TimeSpan DialTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a connection over the bound gets to show a head that can be answered with 503.</summary>
-    private static readonly TimeSpan OverloadAnswerTime = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan OverloadAnswerTime = TimeSpan.FromSeconds(1);
 
     /// <summary>At most this many connections over the bound are answered at once; the rest are just closed.</summary>
     private const int MaxOverloadAnswers = 16;
