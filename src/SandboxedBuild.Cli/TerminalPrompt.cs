@@ -1,3 +1,4 @@
+using SandboxedBuild.Diagnostics;
 using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Cli;
@@ -23,8 +24,10 @@ internal sealed class TerminalPrompt : IHostPrompt
             using var tty = new FileStream("/dev/tty", FileMode.Open, FileAccess.ReadWrite);
             using var writer = new StreamWriter(tty, leaveOpen: true) { AutoFlush = true };
             using var reader = new StreamReader(tty, leaveOpen: true);
-            // On a line of its own, so that it does not run into the command's output.
-            writer.Write($"\ndotnet-sandbox: the command wants to reach {host}:{port}, which no rule allows.\n  [o]nce for this run, [a]lways (saved in your configuration), [d]eny (default): ");
+            // On a line of its own, so that it does not run into the command's output; the name comes
+            // from the sandbox, so it is escaped and bounded before it reaches the terminal.
+            var display = TerminalText.Name(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host);
+            writer.Write($"\ndotnet-sandbox: the command wants to reach {display}:{port}, which no rule allows.\n  [o]nce for this run, [a]lways (saved in your configuration), [d]eny (default): ");
             var answer = reader.ReadLine()?.Trim().ToLowerInvariant();
             return answer switch
             {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
@@ -82,6 +83,224 @@ public sealed class EgressProxyRelayTests : IDisposable
         {
             await proxy.DisposeAsync();
         }
+    }
+
+    private static NetworkPolicy AllowLoopback(int port) =>
+        new(NetworkMode.Filtered, [HostRule.Parse($"127.0.0.1:{port}", "--allow-host", "test")], ImmutableArray<HostRule>.Empty, "test");
+
+    private static Socket Connect(EgressProxy proxy)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 15_000 };
+        socket.Connect(new UnixDomainSocketEndPoint(proxy.SocketPath));
+        return socket;
+    }
+
+    /// <summary>Reads until the proxy closes (or the read times out); what came, and whether it was closed.</summary>
+    private static (string Text, bool Closed) ReadToClose(Socket socket)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = socket.Receive(buffer)) > 0)
+            {
+                text.Append(Encoding.Latin1.GetString(buffer, 0, read));
+            }
+
+            return (text.ToString(), true);
+        }
+        catch (SocketException)
+        {
+            return (text.ToString(), false);
+        }
+    }
+
+    [Fact]
+    public async Task Connections_over_the_bound_are_refused_and_said_once_per_burst()
+    {
+        using var target = new CountingListener();
+        var messages = new ConcurrentQueue<string>();
+        var limits = new ProxyLimits { MaxConnections = 4, HeadTimeout = TimeSpan.FromSeconds(30) };
+        var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: messages.Enqueue, limits: limits);
+        var idle = new List<Socket>();
+        try
+        {
+            // Four connections that say nothing hold every place.
+            for (var i = 0; i < 4; i++)
+            {
+                idle.Add(Connect(proxy));
+            }
+
+            var connect = Encoding.ASCII.GetBytes($"CONNECT 127.0.0.1:{target.Port} HTTP/1.1\r\n\r\n");
+            for (var i = 0; i < 3; i++)
+            {
+                using var over = Connect(proxy);
+                over.Send(connect);
+                var (text, closed) = ReadToClose(over);
+                Assert.True(closed, "an over-limit connection was left open");
+                Assert.StartsWith("HTTP/1.1 503", text, StringComparison.Ordinal);
+            }
+
+            // One that shows no head at once is just closed.
+            using (var mute = Connect(proxy))
+            {
+                var (text, closed) = ReadToClose(mute);
+                Assert.True(closed && text.Length == 0, $"a mute over-limit connection got '{text}'");
+            }
+
+            Assert.Equal(0, target.Accepted);
+            Assert.Equal(4, proxy.RefusedOverLimit);
+            Assert.Single(proxy.Records, r => r.Code == "SBX6007");
+            Assert.StartsWith("warning SBX6007: ", Assert.Single(messages), StringComparison.Ordinal);
+
+            // Once they close, a connection is served again...
+            foreach (var socket in idle)
+            {
+                socket.Dispose();
+            }
+
+            idle.Clear();
+            var served = false;
+            for (var attempt = 0; attempt < 50 && !served; attempt++)
+            {
+                using var again = Connect(proxy);
+                again.Send(connect);
+                var buffer = new byte[64];
+                var read = again.Receive(buffer);
+                served = Encoding.ASCII.GetString(buffer, 0, read).StartsWith("HTTP/1.1 200", StringComparison.Ordinal);
+                if (!served)
+                {
+                    await Task.Delay(100, TestContext.Current.CancellationToken);
+                }
+            }
+
+            Assert.True(served, "no connection was served after the idle ones closed");
+            Assert.True(SpinWait.SpinUntil(() => target.Accepted == 1, TimeSpan.FromSeconds(5)));
+
+            // ...and the next burst is said again.
+            for (var i = 0; i < 4; i++)
+            {
+                idle.Add(Connect(proxy));
+            }
+
+            Assert.True(SpinWait.SpinUntil(() =>
+            {
+                using var over = Connect(proxy);
+                over.Send(connect);
+                return ReadToClose(over).Text.StartsWith("HTTP/1.1 503", StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(10)));
+            Assert.Equal(2, proxy.Records.Count(r => r.Code == "SBX6007"));
+        }
+        finally
+        {
+            foreach (var socket in idle)
+            {
+                socket.Dispose();
+            }
+
+            await proxy.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_connection_without_a_complete_head_in_time_is_closed()
+    {
+        using var target = new CountingListener();
+        var messages = new ConcurrentQueue<string>();
+        var limits = new ProxyLimits { HeadTimeout = TimeSpan.FromSeconds(1) };
+        await using var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: messages.Enqueue, limits: limits);
+
+        // Half a head, then nothing; and nothing at all.
+        using var partial = Connect(proxy);
+        partial.Send(Encoding.ASCII.GetBytes($"CONNECT 127.0.0.1:{target.Port} HTTP/1.1\r\n"));
+        using var silent = Connect(proxy);
+        var started = Environment.TickCount64;
+        Assert.True(ReadToClose(partial).Closed);
+        Assert.True(ReadToClose(silent).Closed);
+        Assert.InRange(Environment.TickCount64 - started, 500, 5000);
+        Assert.Equal(2, proxy.Records.Count(r => r.Code == "SBX6008"));
+        Assert.StartsWith("warning SBX6008: ", Assert.Single(messages), StringComparison.Ordinal); // said once
+        Assert.Equal(0, target.Accepted);
+
+        // A head that takes a moment but arrives in time is served.
+        using var slow = Connect(proxy);
+        slow.Send(Encoding.ASCII.GetBytes($"CONNECT 127.0.0.1:{target.Port} HTTP/1.1\r\n"));
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        slow.Send("\r\n"u8.ToArray());
+        var buffer = new byte[64];
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(buffer, 0, slow.Receive(buffer)), StringComparison.Ordinal);
+        Assert.True(SpinWait.SpinUntil(() => target.Accepted == 1, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_silent_tunnel_is_closed_and_one_that_moves_bytes_either_way_is_not()
+    {
+        using var origin = new CountingListener(hold: true);
+        var limits = new ProxyLimits { IdleTimeout = TimeSpan.FromSeconds(1) };
+        await using var proxy = EgressProxy.Start(AllowLoopback(origin.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), limits: limits);
+        var connect = Encoding.ASCII.GetBytes($"CONNECT 127.0.0.1:{origin.Port} HTTP/1.1\r\n\r\n");
+        var established = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+        // Silent both ways: closed after about the timeout (at most one and a half).
+        using (var silent = Connect(proxy))
+        {
+            silent.Send(connect);
+            var started = Environment.TickCount64;
+            var (text, closed) = ReadToClose(silent);
+            Assert.True(closed);
+            Assert.Equal(established, text);
+            Assert.InRange(Environment.TickCount64 - started, 900, 4000);
+        }
+
+        // Bytes only from the origin (a download), then only from the client (an upload), for three
+        // times the timeout each: the tunnel stays open, and every byte arrives.
+        using var busy = Connect(proxy);
+        busy.Send(connect);
+        var head = new byte[established.Length];
+        for (var got = 0; got < head.Length;)
+        {
+            got += busy.Receive(head, got, head.Length - got, SocketFlags.None);
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => origin.Peers.Count == 2, TimeSpan.FromSeconds(5)));
+        Socket server = null!;
+        foreach (var p in origin.Peers)
+        {
+            // The silent tunnel's peer has seen its end; the busy one's has not.
+            if (!(p.Poll(0, SelectMode.SelectRead) && p.Available == 0))
+            {
+                server = p;
+            }
+        }
+
+        Assert.NotNull(server);
+        var one = new byte[1];
+        for (var i = 0; i < 10; i++)
+        {
+            server.Send("d"u8);
+            Assert.Equal(1, busy.Receive(one));
+            await Task.Delay(300, TestContext.Current.CancellationToken);
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            busy.Send("u"u8);
+            await Task.Delay(300, TestContext.Current.CancellationToken);
+        }
+
+        server.ReceiveTimeout = 5000;
+        var uploaded = new byte[16];
+        var total = 0;
+        while (total < 10)
+        {
+            total += server.Receive(uploaded, total, uploaded.Length - total, SocketFlags.None);
+        }
+
+        Assert.Equal("uuuuuuuuuu", Encoding.ASCII.GetString(uploaded, 0, total));
+        server.Send("!"u8);
+        Assert.Equal(1, busy.Receive(one));
+        Assert.Equal((byte)'!', one[0]);
     }
 
     private static (Socket Mine, Socket Theirs) TcpPair()

@@ -223,6 +223,64 @@ public sealed class EgressProxyTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void A_host_with_a_nul_is_refused_before_it_is_matched_or_resolved(Identity id)
+    {
+        // 127.0.0.1\0.example.com matched *.example.com by its raw bytes, and the resolver stopped at
+        // the NUL. Now the head is refused (400, SBX6006) and nothing is dialed; the same address
+        // asked for properly still goes through.
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        var port = server.Port;
+        var raw = "socat -t 5 - TCP:127.0.0.1:${HTTP_PROXY##*:} | head -n 1 | tr -d '\\r'";
+        var r = Cli.Sh(id, ws,
+            $"printf 'CONNECT 127.0.0.1\\000.example.com:{port} HTTP/1.1\\r\\n\\r\\n' | {raw}; " +
+            $"printf 'GET http://127.0.0.1\\000.example.com:{port}/ HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\n\\r\\n' | {raw}; " +
+            $"{Curl} -p http://127.0.0.1:{port}/legit",
+            null, null, "--allow-host", $"*.example.com:{port}", "--allow-host", $"127.0.0.1:{port}");
+        Assert.True(r.StandardOutput == "HTTP/1.1 400 Bad Request\nHTTP/1.1 400 Bad Request\n200 12\n", r.ToString());
+        Assert.Equal(1, server.Connections);
+        Assert.Contains($"warning SBX6006: the egress proxy refused a request: the request line contains a NUL byte; it was: CONNECT 127.0.0.1\\x00.example.com:{port} HTTP/1.1", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("refused: SBX6006 (2×)", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain('\0', r.StandardError);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void A_plain_http_host_header_that_names_another_host_is_refused(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+        var port = server.Port;
+        var r = Cli.Sh(id, ws, $"{Curl} -H 'Host: evil.example' http://127.0.0.1:{port}/a; {Curl} -H 'Host: 127.0.0.1:{port}0' http://127.0.0.1:{port}/b; {Curl} -H 'Host: 127.0.0.1:{port}' http://127.0.0.1:{port}/c",
+            null, null, "--allow-host", $"127.0.0.1:{port}");
+        var lines = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 3 && lines[0].StartsWith("400 ", StringComparison.Ordinal) && lines[1].StartsWith("400 ", StringComparison.Ordinal) && lines[2] == "200 12", r.ToString());
+        Assert.Equal(1, server.Connections);
+        Assert.Contains("the Host header names another host or port than the request target", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Control_sequences_in_a_requested_name_reach_the_terminal_escaped(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        using var server = new LoopbackHttpServer(bodySize: 12);
+
+        // An OSC sequence that would retitle the terminal, a CSI that would clear it, a bidi override.
+        var r = Cli.Sh(id, ws,
+            "printf 'CONNECT a\\033]0;owned\\007\\033[2J\\342\\200\\256.example:443 HTTP/1.1\\r\\n\\r\\n' | socat -t 5 - TCP:127.0.0.1:${HTTP_PROXY##*:} | head -n 1 | tr -d '\\r'; " +
+            $"{Curl} -p http://127.0.0.1:{server.Port}/", null, null, "--network", "audit", "--allow-host", $"127.0.0.1:{server.Port}");
+        Assert.True(r.StandardOutput == "HTTP/1.1 400 Bad Request\n200 12\n", r.ToString());
+        Assert.Contains("CONNECT a\\x1B]0;owned\\x07\\x1B[2J\\xE2\\x80\\xAE.example:443 HTTP/1.1", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain(r.StandardError, c => c is '\x1b' or '\x07' or '\u202e');
+        Assert.Equal(1, server.Connections);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void Without_network_there_is_no_proxy_at_all(Identity id)
     {
         Cli.SkipIfRedundant(id);

@@ -314,6 +314,24 @@ public static class Errors
         "{0} is allowed, but port {1} cannot be forwarded into the sandbox: nothing inside may listen below 1024.",
         "serve it on a port from 1024 up on this machine, and allow that port instead.");
 
+    /// <summary>The egress proxy refused a request head that its strict grammar does not describe.</summary>
+    public static readonly ErrorCode ProxyRequestMalformed = new(
+        "SBX6006", Severity.Warning,
+        "the egress proxy refused a request: {0}; it was: {1}",
+        "the proxy serves 'CONNECT host:port HTTP/1.1' and 'GET http://host[:port]/path HTTP/1.1' with one Host header naming the same host; a host is ASCII letters, digits, hyphens and dots (IDNA names as xn-- labels), a dotted-decimal IPv4 address or a bracketed IPv6 address. Anything else comes from a broken or hostile client and is never passed on.");
+
+    /// <summary>The egress proxy refused connections because too many were open.</summary>
+    public static readonly ErrorCode ProxyConnectionLimit = new(
+        "SBX6007", Severity.Warning,
+        "the egress proxy is refusing connections: {0} are open, the most it serves at once.",
+        "more are refused (503, or closed) until half of them have closed; this is said once per burst. A command that keeps this many connections open at once is leaking them or trying to exhaust the proxy.");
+
+    /// <summary>A connection sent no complete request head in time.</summary>
+    public static readonly ErrorCode ProxyHeadTimeout = new(
+        "SBX6008", Severity.Warning,
+        "the egress proxy closed a connection that sent no complete request head within {0} s.",
+        "clients send their request as soon as they connect; a connection that holds the proxy without one is closed so that the sandbox cannot tie it up. Said once per run; the summary counts them all.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -329,5 +347,6 @@ public static class Errors
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
+        ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
     ];
 }

@@ -9,4 +9,9 @@ namespace SandboxedBuild.Network;
 /// <param name="BytesDown">Bytes from the host to the sandbox.</param>
 /// <param name="Failed">Allowed, but it could not be made (the name did not resolve, the host did not answer).</param>
 /// <param name="Rule">The allow entry that let it through; <see langword="null"/> when only audit mode did.</param>
-public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false, HostRule? Rule = null);
+/// <param name="Code">
+/// For a connection refused before any host was decided (a malformed head, too many connections, no
+/// head in time), the catalog code that says so; <see cref="Host"/> then holds the request line as
+/// sent, escaped and bounded, or <c>?</c>.
+/// </param>
+public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false, HostRule? Rule = null, string? Code = null);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using SandboxedBuild.Diagnostics;
 
 namespace SandboxedBuild.Network;
 
@@ -13,7 +14,15 @@ namespace SandboxedBuild.Network;
 public sealed class EgressProxy : IAsyncDisposable
 {
     private static readonly TimeSpan DialTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a connection over the bound gets to show a head that can be answered with 503.</summary>
+    private static readonly TimeSpan OverloadAnswerTime = TimeSpan.FromSeconds(1);
+
+    /// <summary>At most this many connections over the bound are answered at once; the rest are just closed.</summary>
+    private const int MaxOverloadAnswers = 16;
+
+    /// <summary>At most this many SBX6006 lines are printed while a command runs; the records and the summary count them all.</summary>
+    private const int MaxMalformedLines = 10;
 
     private readonly NetworkPolicy _policy;
     private readonly AddressGuard _guard;
@@ -23,13 +32,23 @@ public sealed class EgressProxy : IAsyncDisposable
     private readonly Socket _listener;
     private readonly ConcurrentQueue<ConnectionRecord> _records = new();
     private readonly ConcurrentDictionary<(string, int), PromptAnswer> _answers = new();
-    private readonly ConcurrentDictionary<(string, int), byte> _reported = new();
+    private readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _promptLock = new(1, 1);
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
+    private readonly ProxyLimits _limits;
     private readonly Task _acceptLoop;
+    private int _active;
+    private int _overloaded;
+    private int _overloadAnswers;
+    private int _malformedLines;
+    private long _refusedOverLimit;
 
-    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways)
+    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxConnections, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.HeadTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.IdleTimeout, TimeSpan.Zero);
+        _limits = limits;
         _policy = policy;
         _guard = guard;
         _prompt = prompt;
@@ -57,6 +76,9 @@ public sealed class EgressProxy : IAsyncDisposable
     /// <summary>Every decision so far, in order.</summary>
     public IReadOnlyList<ConnectionRecord> Records => [.. _records];
 
+    /// <summary>How many connections were refused because <see cref="ProxyLimits.MaxConnections"/> were open (SBX6007 is recorded once per burst).</summary>
+    public long RefusedOverLimit => Interlocked.Read(ref _refusedOverLimit);
+
     /// <summary>Starts the proxy on <paramref name="socketPath"/>.</summary>
     /// <param name="policy">Which hosts are allowed.</param>
     /// <param name="socketPath">Where to listen; its directory should be private to the caller.</param>
@@ -64,8 +86,9 @@ public sealed class EgressProxy : IAsyncDisposable
     /// <param name="prompt">Asks about undecided hosts; <see langword="null"/> denies them.</param>
     /// <param name="onBlocked">Told about every refusal, as a one-line message.</param>
     /// <param name="onAlways">Told when the user allows a host for good.</param>
-    public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<string>? onBlocked = null, Action<HostRule>? onAlways = null) =>
-        new(policy, socketPath, guard, prompt, onBlocked, onAlways);
+    /// <param name="limits">Bounds on connections and time; <see cref="ProxyLimits.Default"/> when <see langword="null"/>.</param>
+    public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<string>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null) =>
+        new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default);
 
     /// <summary>Stops accepting and waits (briefly) for open connections to finish.</summary>
     public async ValueTask DisposeAsync()
@@ -90,6 +113,13 @@ public sealed class EgressProxy : IAsyncDisposable
                 return;
             }
 
+            if (Interlocked.Increment(ref _active) > _limits.MaxConnections)
+            {
+                Interlocked.Decrement(ref _active);
+                RefuseOverLimit(client);
+                continue;
+            }
+
             var task = Task.Run(() => ServeGuardedAsync(client));
             _connections.TryAdd(task, 0);
             _ = task.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
@@ -98,14 +128,24 @@ public sealed class EgressProxy : IAsyncDisposable
 
     private async Task ServeGuardedAsync(Socket connection)
     {
+        // The head timeout runs from the connection's arrival: waiting for the bridge's message and
+        // for the request head together.
+        var deadline = Environment.TickCount64 + (long)_limits.HeadTimeout.TotalMilliseconds;
         try
         {
             // The bridge hands over the command's own connection; a client inside the sandbox may
             // also speak HTTP on the unix socket directly.
-            using (var timeout = new CancellationTokenSource(HeadTimeout))
+            try
             {
+                using var timeout = new CancellationTokenSource(_limits.HeadTimeout);
+
                 // A zero-byte receive waits for the first message without taking it, and without a thread.
                 await connection.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                HeadTimedOut();
+                return;
             }
 
             var (passed, data) = DescriptorPassing.Receive(connection);
@@ -127,24 +167,119 @@ public sealed class EgressProxy : IAsyncDisposable
             }
             else
             {
-                await OnOwnThread(() => Serve(client, passed is null ? data : default), "proxy-connection").ConfigureAwait(false);
+                await OnOwnThread(() => Serve(client, passed is null ? data : default, deadline), "proxy-connection").ConfigureAwait(false);
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Nothing arrived in time; the connection is closed below.
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
         {
             // A bug or an unexpected state in one connection must not take the others down; it is recorded.
             _records.Enqueue(new ConnectionRecord("?", 0, false, "proxy error: " + ex.Message, 0, 0));
-            _onBlocked?.Invoke("egress proxy error: " + ex.GetType().Name + ": " + ex.Message);
+            _onBlocked?.Invoke(TerminalText.EscapeLine("egress proxy error: " + ex.GetType().Name + ": " + ex.Message));
         }
         finally
         {
             // Served or not, the connection on the proxy's own socket ends here (disposing twice is harmless).
             connection.Dispose();
+            if (Interlocked.Decrement(ref _active) <= _limits.MaxConnections / 2)
+            {
+                // The burst is over once half the room is free again; the next one is said again.
+                Volatile.Write(ref _overloaded, 0);
+            }
         }
+    }
+
+    /// <summary>
+    /// A connection beyond <see cref="ProxyLimits.MaxConnections"/>: answered 503 when its head comes
+    /// at once, else closed; SBX6007 is recorded and said once per burst, not per connection. The
+    /// answering is bounded too, so that a flood costs only a close per connection.
+    /// </summary>
+    private void RefuseOverLimit(Socket client)
+    {
+        Interlocked.Increment(ref _refusedOverLimit);
+        if (Interlocked.Exchange(ref _overloaded, 1) == 0)
+        {
+            var reason = $"{_limits.MaxConnections} connections were open, the most the proxy serves at once; it refuses more until half of them have closed";
+            _records.Enqueue(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
+            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.Format(_limits.MaxConnections));
+        }
+
+        if (Interlocked.Increment(ref _overloadAnswers) > MaxOverloadAnswers)
+        {
+            Interlocked.Decrement(ref _overloadAnswers);
+            client.Dispose();
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            Socket? passed = null;
+            try
+            {
+                using var timeout = new CancellationTokenSource(OverloadAnswerTime);
+                await client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                (passed, var data) = DescriptorPassing.Receive(client);
+                if (passed is not null && Bridge.ForwardedPort(data) is not null)
+                {
+                    return;
+                }
+
+                // Only the first line matters: whatever the request, the answer is the same.
+                var target = passed ?? client;
+                var buffer = new byte[512];
+                var length = passed is null ? Math.Min(data.Length, buffer.Length) : 0;
+                data.AsSpan(0, length).CopyTo(buffer);
+                while (buffer.AsSpan(0, length).IndexOf("\r\n"u8) < 0 && length < buffer.Length)
+                {
+                    var read = await target.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    length += read;
+                }
+
+                Respond(target, "503 Service Unavailable", "dotnet-sandbox: " + Errors.Errors.ProxyConnectionLimit.Code + ": too many connections through the egress proxy at once");
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
+            {
+                // Not answered in time: closed.
+            }
+            finally
+            {
+                passed?.Dispose();
+                client.Dispose();
+                Interlocked.Decrement(ref _overloadAnswers);
+            }
+        });
+    }
+
+    /// <summary>A connection that sent no complete request head in time: recorded (said once per run) and closed.</summary>
+    private void HeadTimedOut()
+    {
+        var seconds = _limits.HeadTimeout.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+        var code = Errors.Errors.ProxyHeadTimeout;
+        _records.Enqueue(new ConnectionRecord("?", 0, false, $"no complete request head within {seconds} s", 0, 0, Code: code.Code));
+        if (_reported.TryAdd(code.Code, 0))
+        {
+            _onBlocked?.Invoke(code.Format(seconds));
+        }
+    }
+
+    /// <summary>
+    /// A head the strict grammar refuses: answered 400 (431 when too long), recorded with SBX6006 and
+    /// what was sent (escaped, bounded), and said (a bounded number of lines per run).
+    /// </summary>
+    private void Malformed(Socket client, string reason, string requestLine, bool tooLong)
+    {
+        var code = Errors.Errors.ProxyRequestMalformed;
+        _records.Enqueue(new ConnectionRecord(requestLine, 0, false, reason, 0, 0, Code: code.Code));
+        if (Interlocked.Increment(ref _malformedLines) <= MaxMalformedLines)
+        {
+            _onBlocked?.Invoke(code.Format(reason, requestLine));
+        }
+
+        Respond(client, tooLong ? "431 Request Header Fields Too Large" : "400 Bad Request", $"dotnet-sandbox: {code.Code}: the egress proxy refused the request: {reason}");
     }
 
     /// <summary>Runs <paramref name="work"/> on a new thread; the task ends with it, faulted if it throws.</summary>
@@ -196,24 +331,42 @@ public sealed class EgressProxy : IAsyncDisposable
         long up, down;
         using (server)
         {
-            (up, down) = SocketRelay.Relay(client, server, default);
+            (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout);
         }
 
         _records.Enqueue(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
     }
 
     /// <summary>Serves one request with blocking calls on the calling thread, which relays the download when allowed.</summary>
-    private void Serve(Socket client, ReadOnlyMemory<byte> alreadyRead)
+    private void Serve(Socket client, ReadOnlyMemory<byte> alreadyRead, long deadline)
     {
         using var _ = client;
-        var (head, leftover) = ReadHead(client, alreadyRead);
-        if (head is null)
+        var read = ReadHead(client, alreadyRead, deadline);
+        switch (read.Outcome)
         {
-            Respond(client, "400 Bad Request", "dotnet-sandbox: the egress proxy serves CONNECT host:port and absolute-form http:// requests only");
+            case HeadOutcome.Closed:
+                return;
+            case HeadOutcome.TimedOut:
+                HeadTimedOut();
+                return;
+            case HeadOutcome.TooLong:
+                Malformed(client, $"the request head is longer than {HttpRequestHead.MaxLength / 1024} KiB", read.RequestLine, tooLong: true);
+                return;
+            case HeadOutcome.Truncated:
+                Malformed(client, "the connection ended inside the request head", read.RequestLine, tooLong: false);
+                return;
+        }
+
+        if (!HttpRequestHead.TryParse(read.Head.Span, out var head, out var error))
+        {
+            Malformed(client, error, read.RequestLine, tooLong: false);
             return;
         }
 
-        var host = HostRule.NormalizeHost(head.Host);
+        var leftover = read.Leftover;
+
+        // The one normalized name the grammar produced: what the policy matches and the resolver gets.
+        var host = head!.Host;
         var decision = Decide(host, head.Port);
         if (decision.Verdict != Verdict.Allowed)
         {
@@ -253,7 +406,7 @@ public sealed class EgressProxy : IAsyncDisposable
             if (head.IsConnect)
             {
                 client.Send("HTTP/1.1 200 Connection established\r\n\r\n"u8, SocketFlags.None);
-                (up, down) = SocketRelay.Relay(client, server, leftover.Span);
+                (up, down) = SocketRelay.Relay(client, server, leftover.Span, _limits.IdleTimeout);
             }
             else
             {
@@ -261,7 +414,7 @@ public sealed class EgressProxy : IAsyncDisposable
                 var first = new byte[request.Length + leftover.Length];
                 request.CopyTo(first, 0);
                 leftover.CopyTo(first.AsMemory(request.Length));
-                (up, down) = SocketRelay.Relay(client, server, first);
+                (up, down) = SocketRelay.Relay(client, server, first, _limits.IdleTimeout);
             }
         }
 
@@ -406,11 +559,11 @@ public sealed class EgressProxy : IAsyncDisposable
     {
         _records.Enqueue(new ConnectionRecord(host, port, false, reason, 0, 0));
         var display = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
-        var message = $"blocked: {display} — {reason}";
-        if (_reported.TryAdd((host, port), 0))
+        var message = $"blocked: {TerminalText.Name(display)} — {reason}";
+        if (_reported.TryAdd(display, 0))
         {
             // Once per destination while the command runs; the summary at the end counts them all.
-            _onBlocked?.Invoke(message);
+            _onBlocked?.Invoke(TerminalText.EscapeLine(message));
         }
 
         Respond(client, "403 Forbidden", "dotnet-sandbox: " + message);
@@ -431,17 +584,30 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private static (HttpRequestHead? Head, ReadOnlyMemory<byte> Leftover) ReadHead(Socket client, ReadOnlyMemory<byte> alreadyRead)
+    private enum HeadOutcome
     {
-        var buffer = new byte[HttpRequestHead.MaxLength];
-        alreadyRead.CopyTo(buffer);
-        var length = alreadyRead.Length;
+        Complete,
+        Closed,
+        Truncated,
+        TimedOut,
+        TooLong,
+    }
+
+    /// <summary>What reading a head came to: the head (without the blank line), what followed it, and the request line as it may be shown.</summary>
+    private readonly record struct HeadRead(HeadOutcome Outcome, ReadOnlyMemory<byte> Head, ReadOnlyMemory<byte> Leftover, string RequestLine);
+
+    /// <summary>Reads up to the blank line that ends the head, by <paramref name="deadline"/> and within <see cref="HttpRequestHead.MaxLength"/>.</summary>
+    private static HeadRead ReadHead(Socket client, ReadOnlyMemory<byte> alreadyRead, long deadline)
+    {
+        // Room for the longest head, its blank line, and a little of what follows.
+        var buffer = new byte[HttpRequestHead.MaxLength + 4];
+        var length = Math.Min(alreadyRead.Length, buffer.Length);
+        alreadyRead.Span[..length].CopyTo(buffer);
         if (FindHead(buffer, length, 0) is { } early)
         {
             return early;
         }
 
-        var deadline = Environment.TickCount64 + (long)HeadTimeout.TotalMilliseconds;
         try
         {
             while (length < buffer.Length)
@@ -450,13 +616,14 @@ public sealed class EgressProxy : IAsyncDisposable
                 var left = deadline - Environment.TickCount64;
                 if (left <= 0 || !client.Poll(TimeSpan.FromMilliseconds(left), SelectMode.SelectRead))
                 {
-                    return (null, default);
+                    return new HeadRead(HeadOutcome.TimedOut, default, default, string.Empty);
                 }
 
                 var read = client.Receive(buffer.AsSpan(length), SocketFlags.None);
                 if (read == 0)
                 {
-                    return (null, default);
+                    // Ended (or half-closed) inside a head: refused like any head the grammar does not describe.
+                    return new HeadRead(length == 0 ? HeadOutcome.Closed : HeadOutcome.Truncated, default, default, length == 0 ? string.Empty : RequestLine(buffer.AsSpan(0, length)));
                 }
 
                 var searchFrom = Math.Max(0, length - 3);
@@ -469,12 +636,13 @@ public sealed class EgressProxy : IAsyncDisposable
         }
         catch (SocketException)
         {
+            return new HeadRead(HeadOutcome.Closed, default, default, string.Empty);
         }
 
-        return (null, default);
+        return new HeadRead(HeadOutcome.TooLong, default, default, RequestLine(buffer.AsSpan(0, length)));
     }
 
-    private static (HttpRequestHead? Head, ReadOnlyMemory<byte> Leftover)? FindHead(byte[] buffer, int length, int searchFrom)
+    private static HeadRead? FindHead(byte[] buffer, int length, int searchFrom)
     {
         var end = buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\r\n\r\n"u8);
         if (end < 0)
@@ -482,7 +650,19 @@ public sealed class EgressProxy : IAsyncDisposable
             return null;
         }
 
-        var headLength = searchFrom + end + 4;
-        return (HttpRequestHead.Parse(buffer.AsSpan(0, headLength - 4)), buffer.AsMemory(headLength, length - headLength));
+        var headLength = searchFrom + end;
+        if (headLength > HttpRequestHead.MaxLength)
+        {
+            return new HeadRead(HeadOutcome.TooLong, default, default, RequestLine(buffer.AsSpan(0, headLength)));
+        }
+
+        return new HeadRead(HeadOutcome.Complete, buffer.AsMemory(0, headLength), buffer.AsMemory(headLength + 4, length - headLength - 4), RequestLine(buffer.AsSpan(0, headLength)));
+    }
+
+    /// <summary>The first line of what was sent, every byte that is not printable ASCII escaped, bounded: safe to record and print.</summary>
+    private static string RequestLine(ReadOnlySpan<byte> head)
+    {
+        var end = head.IndexOf("\r\n"u8);
+        return TerminalText.EscapeBytes(end < 0 ? head : head[..end]);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using SandboxedBuild.Diagnostics;
 
 namespace SandboxedBuild.Network;
 
@@ -8,9 +9,13 @@ public static class NetworkSummary
 {
     /// <summary>
     /// What was blocked and how to allow it; in audit mode, every host reached and the options that
-    /// would allow exactly those. Empty when there is nothing worth saying.
+    /// would allow exactly those. Empty when there is nothing worth saying. Names from the sandbox
+    /// are escaped (<see cref="TerminalText"/>), so the text is safe for a terminal.
     /// </summary>
-    public static string Format(IReadOnlyList<ConnectionRecord> records, NetworkMode mode)
+    public static string Format(IReadOnlyList<ConnectionRecord> records, NetworkMode mode) =>
+        TerminalText.EscapeLine(Unescaped(records, mode), keepNewlines: true);
+
+    private static string Unescaped(IReadOnlyList<ConnectionRecord> records, NetworkMode mode)
     {
         if (records.Count == 0 || (mode != NetworkMode.Audit && records.All(r => r.Allowed)))
         {
@@ -20,10 +25,21 @@ public static class NetworkSummary
         var sb = new StringBuilder();
         var allowed = records.Where(r => r.Allowed).ToList();
         sb.Append(CultureInfo.InvariantCulture, $"network: {allowed.Count} connection(s) through the proxy ({Size(allowed.Sum(r => r.BytesUp))} up, {Size(allowed.Sum(r => r.BytesDown))} down)");
-        var blocked = records.Where(r => !r.Allowed && !r.Failed).GroupBy(r => (r.Host, r.Port)).ToList();
+        var blocked = records.Where(r => !r.Allowed && !r.Failed && r.Code is null).GroupBy(r => (r.Host, r.Port)).ToList();
+        var refused = records.Where(r => r.Code is not null).GroupBy(r => r.Code!).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
         var failed = records.Where(r => r.Failed).GroupBy(r => (r.Host, r.Port)).ToList();
         sb.Append(CultureInfo.InvariantCulture, $", {blocked.Count} destination(s) blocked");
-        sb.Append(failed.Count > 0 ? $", {failed.Count} unreachable" : string.Empty).AppendLine();
+        sb.Append(failed.Count > 0 ? $", {failed.Count} unreachable" : string.Empty);
+        sb.Append(refused.Count > 0 ? $", {refused.Sum(g => g.Count())} refused before any host was decided" : string.Empty).AppendLine();
+        foreach (var group in refused)
+        {
+            // The first request line of each kind, as recorded: escaped and bounded already.
+            var count = group.Count() > 1 ? $" ({group.Count()}×)" : string.Empty;
+            var first = group.First();
+            var sent = first.Host == "?" ? string.Empty : $" ({TerminalText.Name(first.Host)})";
+            sb.Append(CultureInfo.InvariantCulture, $"  refused: {group.Key}{count} — {first.Reason}{sent}").AppendLine();
+        }
+
         foreach (var group in blocked.Take(20))
         {
             var count = group.Count() > 1 ? $" ({group.Count()}×)" : string.Empty;
@@ -70,7 +86,7 @@ public static class NetworkSummary
     /// <summary>Where an entry comes from, without its explanation: "preset 'nuget'", "--allow-host on the command line".</summary>
     private static string Source(HostRule rule) => rule.Reason.Split(": ", 2)[0];
 
-    private static string Display(string host, int port) => (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
+    private static string Display(string host, int port) => TerminalText.Name(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
 
     private static string Size(long bytes) => bytes switch
     {

@@ -13,36 +13,63 @@ namespace SandboxedBuild.Network;
 /// copy loop does the work.
 /// A clean end of one direction is passed on as a half-close; an error in either direction tears
 /// both down, so neither side waits on a dead peer. Memory is bounded per connection.
+/// A connection that carries no byte in either direction for the idle timeout is torn down too: the
+/// sockets get receive and send timeouts of half of it, and a direction whose call times out looks
+/// at when either direction last moved bytes (one shared timestamp, written once per chunk).
 /// </remarks>
 internal static class SocketRelay
 {
     // No SPLICE_F_MORE: it corks TCP, which stalls the small back-and-forth of TLS handshakes.
     private const int ChunkSize = 1024 * 1024;
     private const int BufferSize = 128 * 1024;
+    private const int EAGAIN = 11;
+
+    /// <summary>When either direction last moved bytes (<see cref="Environment.TickCount64"/>); one per relayed connection.</summary>
+    private sealed class Activity
+    {
+        public long Last = Environment.TickCount64;
+
+        public void Touch() => Volatile.Write(ref Last, Environment.TickCount64);
+
+        public bool IdleFor(long milliseconds) => Environment.TickCount64 - Volatile.Read(ref Last) >= milliseconds;
+    }
 
     /// <summary>
     /// Relays until both directions are done, on the calling thread and one more; returns the bytes
     /// copied each way. The sockets must never have had an asynchronous operation (see EgressProxy).
     /// </summary>
-    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB)
+    /// <param name="a">One side (the sandbox's connection).</param>
+    /// <param name="b">The other side (the server).</param>
+    /// <param name="initialAToB">Bytes to send to <paramref name="b"/> first.</param>
+    /// <param name="idleTimeout">How long both directions may carry nothing before both are torn down.</param>
+    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB, TimeSpan idleTimeout)
     {
+        // Half the idle timeout per call, so that silence is noticed within 1.5 times the timeout.
+        var slice = (int)Math.Clamp(idleTimeout.TotalMilliseconds / 2, 50, int.MaxValue);
+        var activity = new Activity();
+        var idle = (long)idleTimeout.TotalMilliseconds;
+        if (OperatingSystem.IsLinux())
+        {
+            a.ReceiveTimeout = a.SendTimeout = b.ReceiveTimeout = b.SendTimeout = slice;
+        }
+
         if (!initialAToB.IsEmpty)
         {
             b.Send(initialAToB, SocketFlags.None);
         }
 
-        var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b) : CopyBothAsync(a, b).GetAwaiter().GetResult();
+        var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle) : CopyBothAsync(a, b, activity, idle, slice).GetAwaiter().GetResult();
         return (up + initialAToB.Length, down);
     }
 
-    private static (long, long) SpliceBoth(Socket a, Socket b)
+    private static (long, long) SpliceBoth(Socket a, Socket b, Activity activity, long idle)
     {
         int fa = (int)a.Handle, fb = (int)b.Handle;
         MakeBlocking(fa);
         MakeBlocking(fb);
         (long Bytes, bool Clean) Direction(int from, int to)
         {
-            var result = Splice(from, to);
+            var result = Splice(from, to, activity, idle);
             if (!result.Clean)
             {
                 // Wake the other direction, which may be blocked in splice on a healthy socket.
@@ -62,7 +89,7 @@ internal static class SocketRelay
         return (up, down);
     }
 
-    private static unsafe (long Bytes, bool Clean) Splice(int from, int to)
+    private static unsafe (long Bytes, bool Clean) Splice(int from, int to, Activity activity, long idle)
     {
         int* pipe = stackalloc int[2];
         if (NativeMethods.pipe(pipe) != 0)
@@ -85,7 +112,8 @@ internal static class SocketRelay
 
                 if (read < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == NativeMethods.EINTR)
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == NativeMethods.EINTR || (errno == EAGAIN && !activity.IdleFor(idle)))
                     {
                         continue;
                     }
@@ -93,12 +121,14 @@ internal static class SocketRelay
                     return (total, false);
                 }
 
+                activity.Touch();
                 for (var left = read; left > 0;)
                 {
                     var written = NativeMethods.splice(pipe[0], null, to, null, (nuint)left, NativeMethods.SPLICE_F_MOVE);
                     if (written <= 0)
                     {
-                        if (written < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EINTR)
+                        var errno = written < 0 ? Marshal.GetLastPInvokeError() : 0;
+                        if (errno == NativeMethods.EINTR || (errno == EAGAIN && !activity.IdleFor(idle)))
                         {
                             continue;
                         }
@@ -106,6 +136,7 @@ internal static class SocketRelay
                         return (total, false);
                     }
 
+                    activity.Touch();
                     left -= written;
                 }
 
@@ -130,10 +161,19 @@ internal static class SocketRelay
 
     private static void Shutdown(int fd) => NativeMethods.ShutdownBoth(fd);
 
-    private static async Task<(long, long)> CopyBothAsync(Socket a, Socket b)
+    private static async Task<(long, long)> CopyBothAsync(Socket a, Socket b, Activity activity, long idle, int slice)
     {
-        var aToB = CopyAsync(a, b);
-        var bToA = CopyAsync(b, a);
+        // The managed copy has no timeouts of its own: a cheap periodic check closes a silent pair.
+        using var watch = new Timer(_ =>
+        {
+            if (activity.IdleFor(idle))
+            {
+                a.Dispose();
+                b.Dispose();
+            }
+        }, null, slice, slice);
+        var aToB = CopyAsync(a, b, activity);
+        var bToA = CopyAsync(b, a, activity);
         var first = await Task.WhenAny(aToB, bToA).ConfigureAwait(false);
         if (!(await first.ConfigureAwait(false)).Clean)
         {
@@ -144,7 +184,7 @@ internal static class SocketRelay
         return ((await aToB.ConfigureAwait(false)).Bytes, (await bToA.ConfigureAwait(false)).Bytes);
     }
 
-    private static async Task<(long Bytes, bool Clean)> CopyAsync(Socket from, Socket to)
+    private static async Task<(long Bytes, bool Clean)> CopyAsync(Socket from, Socket to, Activity activity)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         long total = 0;
@@ -159,7 +199,9 @@ internal static class SocketRelay
                     return (total, true);
                 }
 
+                activity.Touch();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None).ConfigureAwait(false);
+                activity.Touch();
                 total += read;
             }
         }

@@ -154,7 +154,7 @@ internal static class ExecCommand
             var hooks = new NetworkHooks
             {
                 Prompt = TerminalPrompt.IfInteractive(),
-                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + message),
+                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
             };
             var result = new SandboxRunner(host.FileSystem).Run(bwrap, policy, argv, hooks);

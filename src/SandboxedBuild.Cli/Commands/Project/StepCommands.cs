@@ -305,7 +305,7 @@ internal sealed class StepContext
             var hooks = new NetworkHooks
             {
                 Prompt = TerminalPrompt.IfInteractive(),
-                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + message),
+                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
             };
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
