@@ -211,7 +211,7 @@ public sealed class ServiceIndexResolverTests
         Assert.Equal([("repo.example.com", 443), ("cdn.example.com", 443)], result.Hosts);
     }
 
-    private static NuGetSource Source(string url) => new("feed", url, "/repo/NuGet.config", false);
+    private static NuGetSource Source(string url) => new("feed", url, new ConfigOrigin(ConfigOriginKind.ProjectConfig, "/repo/NuGet.config"), false);
 
     private static async Task<ServiceIndexHosts> Resolve(NuGetSource source, FakeHandler handler, TimeSpan? timeout = null)
     {
