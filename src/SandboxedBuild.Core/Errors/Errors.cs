@@ -210,7 +210,7 @@ public static class Errors
     public static readonly ErrorCode NuGetConfigAboveRepository = new(
         "SBX3022", Severity.Warning,
         "'{0}' is a NuGet.config above the repository '{1}', not your own NuGet configuration; the packages folder, fallback folders and sources it sets wait for approval like the repository's own.",
-        "a sandboxed command may have written it. If the settings are yours, move them to ~/.nuget/NuGet/NuGet.Config (or ~/.nuget/config/NAME.config); otherwise remove the file.");
+        "a sandboxed command may have written it. If the settings are yours, move them to ~/.nuget/NuGet/NuGet.Config (or ~/.nuget/NuGet/config/NAME.config); otherwise remove the file.");
 
     /// <summary>An entry of the packages folder is not a real package directory, so it is not bound.</summary>
     public static readonly ErrorCode PackageEntryRefused = new(

@@ -9,7 +9,7 @@ namespace SandboxedBuild.Project;
 /// </remarks>
 public enum ConfigOriginKind
 {
-    /// <summary><c>~/.nuget/NuGet/NuGet.Config</c> or <c>~/.nuget/config/*.config</c> (also the default user config NuGet creates when it is missing).</summary>
+    /// <summary><c>~/.nuget/NuGet/NuGet.Config</c> or <c>~/.nuget/NuGet/config/*.config</c> (also the default user config NuGet creates when it is missing).</summary>
     UserConfig,
 
     /// <summary>A machine-wide config (<c>$NUGET_COMMON_APPLICATION_DATA/NuGet/Config/*.config</c>, <c>/etc/opt/NuGet/Config</c>) or <c>NuGetDefaults.config</c>.</summary>
