@@ -206,6 +206,24 @@ public static class Errors
         "'{0}' is not valid XML at line {1}, position {2}: {3}",
         "fix the file; the tool reads it without DTDs, entities or external references, so it must be plain XML (as 'dotnet' writes it).");
 
+    /// <summary>A package source of the user's NuGet.Config is left out of the sanitized copy the sandbox sees.</summary>
+    public static readonly ErrorCode SanitizedSourceLeftOut = new(
+        "SBX3020", Severity.Warning,
+        "package source '{0}' is left out of the NuGet.Config the sandbox sees: {1}.",
+        "a secret in a feed URL would reach every sandboxed restore; put the key in <packageSourceCredentials> or a credential provider instead, and restore from that feed outside the sandbox (dotnet restore), then run the other steps sandboxed with --no-restore.");
+
+    /// <summary>The user's NuGet.Config cannot be parsed, so no sanitized copy can be made.</summary>
+    public static readonly ErrorCode UserNuGetConfigInvalid = new(
+        "SBX3021", Severity.Error,
+        "your NuGet configuration '{0}' is not a valid NuGet.Config, so no credential-free copy can be made for the sandbox: {1}",
+        "fix the file ('dotnet restore' fails on it too); a document type declaration (<!DOCTYPE>) is refused.");
+
+    /// <summary>A NuGet.config above the repository is treated as the project's, not the user's.</summary>
+    public static readonly ErrorCode NuGetConfigAboveRepository = new(
+        "SBX3022", Severity.Warning,
+        "'{0}' is a NuGet.config above the repository '{1}', not your own NuGet configuration; the packages folder, fallback folders and sources it sets wait for approval like the repository's own.",
+        "a sandboxed command may have written it. If the settings are yours, move them to ~/.nuget/NuGet/NuGet.Config (or ~/.nuget/NuGet/config/NAME.config); otherwise remove the file.");
+
     /// <summary>An entry of the packages folder is not a real package directory, so it is not bound.</summary>
     public static readonly ErrorCode PackageEntryRefused = new(
         "SBX3023", Severity.Warning,
@@ -344,6 +362,7 @@ public static class Errors
         UnsafeFileRefused,
         XmlFileInvalid,
         MountCheckFailed, PlaceholderFailed,
+        SanitizedSourceLeftOut, UserNuGetConfigInvalid, NuGetConfigAboveRepository,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,

@@ -30,6 +30,13 @@ namespace SandboxedBuild.Project;
 /// <c>RestoreAdditionalProjectSources</c>, <c>RestorePackagesPath</c>, <c>RestoreFallbackFolders</c>,
 /// <c>RestoreConfigFile</c>) and a <c>--configfile</c> given to restore.
 /// </para>
+/// <para>
+/// Every source, folder and the packages folder carries a <see cref="ConfigOrigin"/> that says, as data,
+/// which kind of file or variable set it. A file found by walking up from the project directory is
+/// <see cref="ConfigOriginKind.ProjectConfig"/> wherever it is (in the repository or above it); only
+/// the user's own files under <c>~/.nuget</c>, the machine-wide ones, the caller's variables and
+/// NuGet's defaults are trusted.
+/// </para>
 /// </remarks>
 public static partial class NuGetSettingsReader
 {
@@ -77,11 +84,34 @@ public static partial class NuGetSettingsReader
             var settings = Load(paths, context);
             var defaults = File.Exists(locations.DefaultsFile) ? Load([locations.DefaultsFile], context) : null;
 
-            string Origin(SettingItem item) =>
-                item.ConfigPath is { } path && path == standIn ? locations.UserConfigFile : item.ConfigPath ?? string.Empty;
+            // Provenance is decided by how a file was found, never by its path's text: a file of the
+            // walk up from the project is the project's, even above the repository, even if it is also
+            // found as the user's own (a project inside ~/.nuget/NuGet). Anything unknown is the project's.
+            var kinds = new Dictionary<string, ConfigOriginKind>(StringComparer.Ordinal);
+            foreach (var (path, kind) in files.Where(f => f.Kind == ConfigKind.Project).Concat(files.Where(f => f.Kind != ConfigKind.Project)))
+            {
+                kinds.TryAdd(path, kind == ConfigKind.User ? ConfigOriginKind.UserConfig : kind == ConfigKind.MachineWide ? ConfigOriginKind.MachineConfig : ConfigOriginKind.ProjectConfig);
+            }
+
+            if (standIn is not null)
+            {
+                kinds[standIn] = ConfigOriginKind.UserConfig;
+            }
+
+            if (defaults is not null)
+            {
+                kinds.TryAdd(locations.DefaultsFile, ConfigOriginKind.MachineConfig);
+            }
+
+            ConfigOrigin Origin(SettingItem item, string? name)
+            {
+                var path = item.ConfigPath ?? string.Empty;
+                var kind = kinds.TryGetValue(path, out var k) ? k : ConfigOriginKind.ProjectConfig;
+                return new ConfigOrigin(kind, path == standIn ? locations.UserConfigFile : path, name);
+            }
 
             var machineWide = files.Where(f => f.Kind == ConfigKind.MachineWide).Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-            var (packagesFolder, reason) = GlobalPackagesFolder(settings, environment, locations, Origin);
+            var (packagesFolder, packagesOrigin) = GlobalPackagesFolder(settings, environment, locations, Origin);
             var configFiles = files.Select(f => f.Path).ToList();
             if (defaults is not null)
             {
@@ -90,7 +120,7 @@ public static partial class NuGetSettingsReader
 
             return new NuGetSettingsSnapshot(
                 packagesFolder,
-                reason,
+                packagesOrigin,
                 HttpCacheFolder(environment, locations),
                 FallbackFolders(settings, environment, Origin),
                 Sources(settings, defaults, ConfigurationConstants.PackageSources, environment, machineWide, Origin),
@@ -98,6 +128,7 @@ public static partial class NuGetSettingsReader
                 locations.UserConfigFile)
             {
                 AuditSources = Sources(settings, defaults, ConfigurationConstants.AuditSources, environment, machineWide, Origin),
+                ProjectConfigFiles = [.. files.Where(f => f.Kind == ConfigKind.Project).Select(f => f.Path)],
             };
         }
         catch (Exception e) when (e is NuGetConfigurationException or IOException or UnauthorizedAccessException)
@@ -215,22 +246,22 @@ public static partial class NuGetSettingsReader
             .Order(StringComparer.Ordinal);
     }
 
-    private static (string Folder, string Reason) GlobalPackagesFolder(
-        ISettings settings, IReadOnlyDictionary<string, string> environment, NuGetLocations locations, Func<SettingItem, string> origin)
+    private static (string Folder, ConfigOrigin Origin) GlobalPackagesFolder(
+        ISettings settings, IReadOnlyDictionary<string, string> environment, NuGetLocations locations, Func<SettingItem, string?, ConfigOrigin> origin)
     {
         if (NuGetLocations.Get(environment, "NUGET_PACKAGES") is { } variable)
         {
-            return (RootedFolder("NUGET_PACKAGES", variable), "NUGET_PACKAGES environment variable");
+            return (RootedFolder("NUGET_PACKAGES", variable), new ConfigOrigin(ConfigOriginKind.Environment, null, "NUGET_PACKAGES"));
         }
 
         if (settings.GetSection(ConfigurationConstants.Config)?.GetFirstItemWithAttribute<AddItem>(ConfigurationConstants.KeyAttribute, ConfigurationConstants.GlobalPackagesFolder) is { } item
             && RawValue(item, environment) is { Length: > 0 } value)
         {
-            var file = origin(item);
-            return (TrimEnd(ResolvePath(value, file)), $"{ConfigurationConstants.GlobalPackagesFolder} in {file}");
+            var from = origin(item, ConfigurationConstants.GlobalPackagesFolder);
+            return (TrimEnd(ResolvePath(value, from.File!)), from);
         }
 
-        return (locations.DefaultGlobalPackagesFolder, "NuGet default (~/.nuget/packages)");
+        return (locations.DefaultGlobalPackagesFolder, ConfigOrigin.Default with { Name = "~/.nuget/packages" });
     }
 
     private static string HttpCacheFolder(IReadOnlyDictionary<string, string> environment, NuGetLocations locations) =>
@@ -238,11 +269,12 @@ public static partial class NuGetSettingsReader
             ? RootedFolder("NUGET_HTTP_CACHE_PATH", variable)
             : locations.DefaultHttpCacheFolder;
 
-    private static ImmutableArray<string> FallbackFolders(ISettings settings, IReadOnlyDictionary<string, string> environment, Func<SettingItem, string> origin)
+    private static ImmutableArray<NuGetFolder> FallbackFolders(ISettings settings, IReadOnlyDictionary<string, string> environment, Func<SettingItem, string?, ConfigOrigin> origin)
     {
         if (NuGetLocations.Get(environment, "NUGET_FALLBACK_PACKAGES") is { } variable)
         {
-            return [.. variable.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(f => RootedFolder("NUGET_FALLBACK_PACKAGES", f))];
+            var fromVariable = new ConfigOrigin(ConfigOriginKind.Environment, null, "NUGET_FALLBACK_PACKAGES");
+            return [.. variable.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(f => new NuGetFolder(RootedFolder("NUGET_FALLBACK_PACKAGES", f), fromVariable))];
         }
 
         var order = settings.GetConfigFilePaths();
@@ -251,7 +283,11 @@ public static partial class NuGetSettingsReader
             .. (settings.GetSection(ConfigurationConstants.FallbackPackageFolders)?.Items ?? [])
                 .OrderBy(i => order.IndexOf(i.ConfigPath ?? string.Empty))
                 .OfType<AddItem>()
-                .Select(i => TrimEnd(ResolvePath(RawValue(i, environment), origin(i)))),
+                .Select(i =>
+                {
+                    var from = origin(i, ConfigurationConstants.FallbackPackageFolders);
+                    return new NuGetFolder(TrimEnd(ResolvePath(RawValue(i, environment), from.File!)), from);
+                }),
         ];
     }
 
@@ -271,7 +307,7 @@ public static partial class NuGetSettingsReader
         string sectionName,
         IReadOnlyDictionary<string, string> environment,
         HashSet<string> machineWideFiles,
-        Func<SettingItem, string> origin)
+        Func<SettingItem, string?, ConfigOrigin> origin)
     {
         var order = settings.GetConfigFilePaths();
         var disabled = (settings.GetSection(ConfigurationConstants.DisabledPackageSources)?.Items.OfType<AddItem>() ?? [])
@@ -285,11 +321,11 @@ public static partial class NuGetSettingsReader
         var loaded = new List<Candidate>();
         foreach (var item in (settings.GetSection(sectionName)?.Items.OfType<SourceItem>() ?? []).OrderBy(i => order.IndexOf(i.ConfigPath ?? string.Empty)))
         {
-            var file = origin(item);
+            var from = origin(item, null);
             var candidate = new Candidate(
-                new NuGetSource(item.Key, ResolvePath(RawValue(item, environment), file), file, false) { ProtocolVersion = ProtocolVersion(item) },
+                new NuGetSource(item.Key, ResolvePath(RawValue(item, environment), from.File!), from, false) { ProtocolVersion = ProtocolVersion(item) },
                 Enabled: !disabled.Contains(item.Key),
-                MachineWide: machineWideFiles.Contains(file));
+                MachineWide: machineWideFiles.Contains(from.File!));
             var existing = loaded.FindIndex(c => string.Equals(c.Source.Name, item.Key, StringComparison.OrdinalIgnoreCase));
             if (existing < 0)
             {
@@ -309,7 +345,7 @@ public static partial class NuGetSettingsReader
             foreach (var item in defaults.GetSection(sectionName)?.Items.OfType<SourceItem>() ?? [])
             {
                 var file = item.ConfigPath ?? string.Empty;
-                var source = new NuGetSource(item.Key, ResolvePath(RawValue(item, environment), file), file, false) { ProtocolVersion = ProtocolVersion(item) };
+                var source = new NuGetSource(item.Key, ResolvePath(RawValue(item, environment), file), new ConfigOrigin(ConfigOriginKind.MachineConfig, file), false) { ProtocolVersion = ProtocolVersion(item) };
                 if (!loaded.Any(c => string.Equals(c.Source.Url, source.Url, StringComparison.OrdinalIgnoreCase) || string.Equals(c.Source.Name, source.Name, StringComparison.OrdinalIgnoreCase)))
                 {
                     added.Add(new Candidate(source, !defaultDisabled.Contains(item.Key, StringComparer.OrdinalIgnoreCase), MachineWide: false));

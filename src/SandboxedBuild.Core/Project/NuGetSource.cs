@@ -8,22 +8,26 @@ namespace SandboxedBuild.Project;
 /// <param name="Name">The source's key in <c>&lt;packageSources&gt;</c>.</param>
 /// <param name="Url">
 /// The source as NuGet uses it: an <c>http(s)</c> URL, or the absolute path of a local folder feed
-/// (relative values are resolved against the directory of <paramref name="ConfigFile"/>; <c>file://</c>
+/// (relative values are resolved against the directory of the config file; <c>file://</c>
 /// URLs become paths). <c>%VARIABLE%</c> references are expanded from the environment given to
 /// <see cref="NuGetSettingsReader.Read"/>.
 /// </param>
-/// <param name="ConfigFile">
-/// The config file that defines the source. For the <c>nuget.org</c> source NuGet adds when the
-/// user-level config does not exist yet, this is that (missing) user-level file, which NuGet creates
-/// with exactly that source on first use.
+/// <param name="Origin">
+/// The config file that defines the source, and its kind: only a source of the user's own
+/// configuration (<see cref="ConfigOrigin.IsTrusted"/>) is used without approval. For the
+/// <c>nuget.org</c> source NuGet adds when the user-level config does not exist yet, this is that
+/// (missing) user-level file, which NuGet creates with exactly that source on first use.
 /// </param>
 /// <param name="HasCredentials">
 /// Whether a restore would authenticate to the source: <c>&lt;packageSourceCredentials&gt;</c> for its
 /// name, a <c>NuGetPackageSourceCredentials_NAME</c> variable, an endpoint in
 /// <c>VSS_NUGET_EXTERNAL_FEED_ENDPOINTS</c>, or a user name in its URL.
 /// </param>
-public sealed record NuGetSource(string Name, string Url, string ConfigFile, bool HasCredentials)
+public sealed record NuGetSource(string Name, string Url, ConfigOrigin Origin, bool HasCredentials)
 {
+    /// <summary>The path of the config file that defines the source (<see cref="ConfigOrigin.File"/>), for messages.</summary>
+    public string ConfigFile => Origin.File ?? string.Empty;
+
     /// <summary>Whether <see cref="Url"/> is an <c>http</c> or <c>https</c> URL.</summary>
     public bool IsHttp => TryGetHttpUri(Url, out _);
 

@@ -29,9 +29,13 @@ public static class ProjectInference
     /// <param name="entry">The project or solution file.</param>
     /// <param name="bwrap">The bubblewrap executable that evaluations run under.</param>
     /// <param name="useCache">Read and write the cache.</param>
-    /// <param name="trustedFeed">Whether a source URL may be contacted to read its service index (only trusted ones: the request leaves from outside the sandbox).</param>
+    /// <param name="approvedFeed">
+    /// Whether the user approved a source of a project's NuGet.config (<see cref="ConfigOrigin.IsTrusted"/> is false), so that its
+    /// service index may be read. Sources of the user's own configuration are read without asking; no other URL is ever contacted
+    /// (the request leaves from outside the sandbox).
+    /// </param>
     /// <param name="warnings">Receives coded warnings (a service index that could not be read).</param>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> trustedFeed, ICollection<string>? warnings = null)
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<string>? warnings = null)
     {
         warnings ??= [];
         var start = Stopwatch.GetTimestamp();
@@ -53,7 +57,7 @@ public static class ProjectInference
         if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget, environment, inputs) is { } cached)
         {
             // A source approved since the cache was written: read its service index now.
-            var missing = FeedsToResolve(nuget, trustedFeed).Where(s => !cached.FeedHosts.ContainsKey(s.Url)).ToList();
+            var missing = FeedsToResolve(nuget, approvedFeed).Where(s => !cached.FeedHosts.ContainsKey(s.Url)).ToList();
             if (missing.Count > 0)
             {
                 cached = cached with { FeedHosts = cached.FeedHosts.SetItems(ResolveFeeds(missing, warnings)) };
@@ -64,7 +68,7 @@ public static class ProjectInference
         }
 
         var projects = EvaluateClosure(host, entry, repoRoot, bwrap);
-        var feeds = ResolveFeeds(FeedsToResolve(nuget, trustedFeed), warnings);
+        var feeds = ResolveFeeds(FeedsToResolve(nuget, approvedFeed), warnings);
         var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero) { Inputs = [.. inputs] };
         if (useCache)
         {
@@ -185,13 +189,13 @@ public static class ProjectInference
         Path.Combine(results, index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "." + kind);
 
     /// <summary>
-    /// The sources whose service index is read: HTTP ones the user trusts (the request leaves from
-    /// outside the sandbox, so a URL a project file invented must not be fetched), except nuget.org,
-    /// which the default preset covers.
+    /// The sources whose service index is read: HTTP ones of the user's own configuration, or approved
+    /// (the request leaves from outside the sandbox, so a URL a project's NuGet.config invented must not
+    /// be fetched), except nuget.org, which the default preset covers.
     /// </summary>
-    private static List<NuGetSource> FeedsToResolve(NuGetSettingsSnapshot nuget, Func<NuGetSource, bool> trusted) =>
+    internal static List<NuGetSource> FeedsToResolve(NuGetSettingsSnapshot nuget, Func<NuGetSource, bool> approved) =>
         [.. nuget.Sources.Concat(nuget.AuditSources)
-            .Where(s => s.IsHttp && trusted(s) && !string.Equals(s.Host, "api.nuget.org", StringComparison.OrdinalIgnoreCase))
+            .Where(s => s.IsHttp && (s.Origin.IsTrusted || approved(s)) && !string.Equals(s.Host, "api.nuget.org", StringComparison.OrdinalIgnoreCase))
             .DistinctBy(s => s.Url)];
 
     private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(List<NuGetSource> sources, ICollection<string> warnings)

@@ -140,7 +140,25 @@ public static class ServiceIndexResolver
     }
 
     private static ServiceIndexHosts Failed(NuGetSource source, ImmutableArray<(string Host, int Port)> hosts, string problem) =>
-        new(source.Url, hosts, Errors.Errors.ServiceIndexUnreadable.Format(source.Url, problem));
+        new(source.Url, hosts, Errors.Errors.ServiceIndexUnreadable.Format(ForMessage(source.Url), problem));
+
+    /// <summary>
+    /// The URL as a message shows it: without user info, query and fragment, and with the path cut
+    /// when it looks like it holds a key (<see cref="NuGetConfigSanitizer.SecretInPath"/>), since
+    /// warnings end up in terminals and CI logs.
+    /// </summary>
+    internal static string ForMessage(string url)
+    {
+        if (!NuGetSource.TryGetHttpUri(url, out var uri))
+        {
+            return url;
+        }
+
+        var shown = uri.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped);
+        return NuGetConfigSanitizer.SecretInPath(uri) is null
+            ? shown + uri.GetComponents(UriComponents.Path | UriComponents.KeepDelimiter, UriFormat.UriEscaped)
+            : shown + "/… (path hidden: it looks like it holds a key)";
+    }
 
     private static async Task<string?> ReadLimitedAsync(HttpContent content, CancellationToken ct)
     {

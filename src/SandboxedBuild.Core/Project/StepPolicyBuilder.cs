@@ -144,7 +144,7 @@ public static class StepPolicyBuilder
         // Where builds look for packages: the folder of the effective NuGet configuration, and any a project sets for itself.
         var packageFolders = new List<(string Path, string Reason, bool Trusted)>
         {
-            (model.NuGet.GlobalPackagesFolder, model.NuGet.GlobalPackagesFolderReason, !IsRepositoryFile(model.NuGet.GlobalPackagesFolderReason, root)),
+            (model.NuGet.GlobalPackagesFolder, model.NuGet.GlobalPackagesFolderReason, model.NuGet.GlobalPackagesFolderOrigin.IsTrusted),
         };
         foreach (var p in model.Projects.Where(p => p.RestorePackagesPath is not null && p.RestorePackagesPath != model.NuGet.GlobalPackagesFolder))
         {
@@ -195,11 +195,11 @@ public static class StepPolicyBuilder
         env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")"));
 
         // Fallback folders of your own NuGet configuration (user or machine files, NUGET_FALLBACK_PACKAGES)
-        // are trusted like its packages folder. If a configuration file inside the repository names
-        // fallback folders, the reader cannot say which file a folder came from: all need approval
-        // then, as do those a project names itself (RestoreFallbackFolders).
-        var repositoryNamesFallbacks = model.NuGet.ConfigFiles.Any(f => PathUtil.IsSameOrUnder(f, root) && MentionsFallbackFolders(f));
-        foreach (var fallback in model.NuGet.FallbackFolders.Where(f => !repositoryNamesFallbacks && !model.Projects.Any(p => p.FallbackFolders.Contains(f))))
+        // are trusted like its packages folder. Those a NuGet.config of the project names (in the
+        // repository or any directory above it) need approval, as do those a project names itself
+        // (RestoreFallbackFolders).
+        var projectFallbacks = model.Projects.SelectMany(p => p.FallbackFolders).ToHashSet(StringComparer.Ordinal);
+        foreach (var fallback in model.NuGet.FallbackFolders.Where(f => f.Origin.IsTrusted && !projectFallbacks.Contains(f.Path)).Select(f => f.Path))
         {
             if (host.FileSystem.DirectoryExists(fallback) && ExecPolicyBuilder.DescribeSensitiveRead(fallback, host.HomeDirectory) is null && fallback != "/"
                 && !HostPath.Resolve(host.FileSystem, fallback, host.HomeDirectory).IsUntrusted)
@@ -212,9 +212,18 @@ public static class StepPolicyBuilder
             }
         }
 
-        foreach (var fallback in model.Projects.SelectMany(p => p.FallbackFolders).Concat(repositoryNamesFallbacks ? model.NuGet.FallbackFolders : []).Distinct(StringComparer.Ordinal))
+        foreach (var (fallback, origin) in projectFallbacks.Select(f => (f, "RestoreFallbackFolders"))
+            .Concat(model.NuGet.FallbackFolders.Where(f => !f.Origin.IsTrusted).Select(f => (f.Path, f.Origin.ToString())))
+            .DistinctBy(f => f.Item1, StringComparer.Ordinal))
         {
-            Readable(fallback, "the NuGet fallback packages folder", repositoryNamesFallbacks ? "a NuGet.config in the repository or RestoreFallbackFolders" : "RestoreFallbackFolders");
+            Readable(fallback, "the NuGet fallback packages folder", origin);
+        }
+
+        // A NuGet.config above the repository is not the user's own file, whoever wrote it (a sandboxed
+        // command may have): say so, since what it sets now waits for approval.
+        foreach (var file in model.NuGet.ProjectConfigFiles.Where(f => !PathUtil.IsSameOrUnder(f, root)))
+        {
+            warnings.Add(Errors.Errors.NuGetConfigAboveRepository.Format(file, root));
         }
 
         foreach (var project in model.Projects)
@@ -351,7 +360,7 @@ public static class StepPolicyBuilder
         foreach (var source in model.NuGet.Sources.Concat(model.NuGet.AuditSources))
         {
             var origin = $"source '{source.Name}' in {source.ConfigFile}";
-            var fromRepository = PathUtil.IsSameOrUnder(source.ConfigFile, root);
+            var needsApproval = !source.Origin.IsTrusted;
             if (!source.IsHttp)
             {
                 var folder = source.Url;
@@ -372,7 +381,7 @@ public static class StepPolicyBuilder
                     continue;
                 }
 
-                if (!fromRepository || approved(new ProjectWidening(WideningKind.Read, folder, origin, [WorkflowStep.Restore])))
+                if (!needsApproval || approved(new ProjectWidening(WideningKind.Read, folder, origin, [WorkflowStep.Restore])))
                 {
                     rules.Add(new PathRule(folder, PathAccess.ReadOnly, "local package " + origin));
                 }
@@ -387,7 +396,7 @@ public static class StepPolicyBuilder
                 continue;
             }
 
-            if (fromRepository && !approved(request))
+            if (needsApproval && !approved(request))
             {
                 continue;
             }
@@ -427,7 +436,8 @@ public static class StepPolicyBuilder
     }
 
     /// <summary>
-    /// The approval a package source's host needs when a repository file names it; the same request
+    /// The approval a package source's host needs when a project's NuGet.config (in the repository or
+    /// above it) names it; the same request
     /// decides whether its service index may be fetched before any step runs.
     /// </summary>
     public static ProjectWidening FeedWidening(NuGetSource source) => new(
@@ -458,21 +468,6 @@ public static class StepPolicyBuilder
             ? $"inside '{name}', whose contents run outside the sandbox (git hooks and config, shell startup files, IDE and hook folders)"
             : null;
     }
-
-    private static bool MentionsFallbackFolders(string configFile)
-    {
-        try
-        {
-            return File.ReadAllText(configFile).Contains("fallbackPackageFolders", StringComparison.OrdinalIgnoreCase);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return true; // unreadable: assume the worst
-        }
-    }
-
-    private static bool IsRepositoryFile(string reason, string root) =>
-        reason.Split(' ').Any(word => word.StartsWith('/') && PathUtil.IsSameOrUnder(word.TrimEnd(',', ')', '.'), root));
 
     /// <summary>The project files, build files and repository markers whose presence at the top of a directory says it holds sources.</summary>
     private static readonly string[] SourceMarkers =

@@ -28,10 +28,12 @@ public sealed class HostileProjectPathTests : IDisposable
 
     private HostFacts Host() => new(Home, Repo, new Dictionary<string, string> { ["HOME"] = Home, ["PATH"] = "/usr/bin:/bin" }, HostFileSystem.Instance);
 
+    private ConfigOrigin UserConfig => new(ConfigOriginKind.UserConfig, Home + "/.nuget/NuGet/NuGet.Config");
+
     private ProjectModel Model(ProjectEvaluation app)
     {
-        var nuget = new NuGetSettingsSnapshot(Packages, "NuGet default (~/.nuget/packages)", Home + "/.local/share/NuGet/http-cache", [],
-            [new NuGetSource("nuget.org", "https://api.nuget.org/v3/index.json", Home + "/.nuget/NuGet/NuGet.Config", false)], [], Home + "/.nuget/NuGet/NuGet.Config");
+        var nuget = new NuGetSettingsSnapshot(Packages, ConfigOrigin.Default with { Name = "~/.nuget/packages" }, Home + "/.local/share/NuGet/http-cache", [],
+            [new NuGetSource("nuget.org", "https://api.nuget.org/v3/index.json", UserConfig, false)], [], Home + "/.nuget/NuGet/NuGet.Config");
         return new ProjectModel(Repo + "/App.sln", Repo, [app], nuget, ImmutableDictionary<string, ImmutableArray<string>>.Empty, false, TimeSpan.Zero);
     }
 

@@ -184,10 +184,10 @@ public sealed class NuGetSettingsReaderTests
             </fallbackPackageFolders>
             """);
 
-        Assert.Equal([Path.Combine(tree.Root, "repo", "offline-packages"), "/opt/shared-packages"], tree.Read("repo").FallbackFolders);
+        Assert.Equal([Path.Combine(tree.Root, "repo", "offline-packages"), "/opt/shared-packages"], tree.Read("repo").FallbackFolders.Select(f => f.Path));
 
         tree.Environment["NUGET_FALLBACK_PACKAGES"] = "/a;/b/";
-        Assert.Equal(["/a", "/b"], tree.Read("repo").FallbackFolders);
+        Assert.Equal(["/a", "/b"], tree.Read("repo").FallbackFolders.Select(f => f.Path));
     }
 
     [Fact]
@@ -224,7 +224,7 @@ public sealed class NuGetSettingsReaderTests
     [InlineData("ftp://example.com/feed", false, null, null)]
     public void A_source_knows_its_host_and_port(string url, bool isHttp, string? host, int? port)
     {
-        var source = new NuGetSource("s", url, "/NuGet.config", false);
+        var source = new NuGetSource("s", url, new ConfigOrigin(ConfigOriginKind.ProjectConfig, "/NuGet.config"), false);
         Assert.Equal((isHttp, host, port), (source.IsHttp, source.Host, source.Port));
     }
 

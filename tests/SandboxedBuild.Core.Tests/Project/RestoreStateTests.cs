@@ -19,7 +19,7 @@ public sealed class RestoreStateTests : IDisposable
         var obj = Directory.CreateDirectory(Path.Combine(_dir, "obj")).FullName;
         File.WriteAllText(Path.Combine(obj, "project.assets.json"), "{}");
         var evaluation = new ProjectEvaluation(csproj, [new SourcedPath(obj, "BaseIntermediateOutputPath")], [], null, null, [], [], false, null, [], []);
-        var nuget = new NuGetSettingsSnapshot(_dir + "/packages", "test", _dir + "/http", [], [], [], null);
+        var nuget = new NuGetSettingsSnapshot(_dir + "/packages", ConfigOrigin.Default, _dir + "/http", [], [], [], null);
         return new ProjectModel(csproj, _dir, [evaluation], nuget, ImmutableDictionary<string, ImmutableArray<string>>.Empty, false, TimeSpan.Zero) { Inputs = [csproj] };
     }
 

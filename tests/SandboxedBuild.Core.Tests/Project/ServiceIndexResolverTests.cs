@@ -116,6 +116,19 @@ public sealed class ServiceIndexResolverTests
         Assert.Contains("credentials", result.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("https://me:PASSWORDSECRET@feed.example.com/v3/index.json?sig=SIGSECRET#FRAGSECRET", "https://feed.example.com/v3/index.json")]
+    [InlineData("https://www.myget.org/F/team/auth/KEYSECRET-0000-1111/api/v3/index.json", "https://www.myget.org/… (path hidden")]
+    public async Task A_warning_about_a_feed_does_not_repeat_the_secrets_in_its_url(string url, string shown)
+    {
+        var result = await Resolve(Source(url) with { ProtocolVersion = 3 }, new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.NotFound)));
+
+        Assert.Contains("SBX3007", result.Error, StringComparison.Ordinal);
+        Assert.Contains(shown, result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", result.Error, StringComparison.Ordinal);
+        Assert.Equal(url, result.SourceUrl); // the key of the cached hosts stays the source's own URL
+    }
+
     [Fact]
     public async Task Bad_JSON_from_the_feed_leaves_the_index_host_and_says_why()
     {
@@ -211,7 +224,7 @@ public sealed class ServiceIndexResolverTests
         Assert.Equal([("repo.example.com", 443), ("cdn.example.com", 443)], result.Hosts);
     }
 
-    private static NuGetSource Source(string url) => new("feed", url, "/repo/NuGet.config", false);
+    private static NuGetSource Source(string url) => new("feed", url, new ConfigOrigin(ConfigOriginKind.ProjectConfig, "/repo/NuGet.config"), false);
 
     private static async Task<ServiceIndexHosts> Resolve(NuGetSource source, FakeHandler handler, TimeSpan? timeout = null)
     {

@@ -29,10 +29,12 @@ public sealed class StepPolicyBuilderTests : IDisposable
 
     private HostFacts Host() => new(Home, Repo, new Dictionary<string, string> { ["HOME"] = Home, ["PATH"] = "/usr/bin:/bin" }, HostFileSystem.Instance);
 
+    private ConfigOrigin UserConfig => new(ConfigOriginKind.UserConfig, Home + "/.nuget/NuGet/NuGet.Config");
+
     private ProjectModel Model(ProjectEvaluation? app = null, params NuGetSource[] sources)
     {
-        var nuget = new NuGetSettingsSnapshot(Packages, "NuGet default (~/.nuget/packages)", Home + "/.local/share/NuGet/http-cache", [],
-            [new NuGetSource("nuget.org", "https://api.nuget.org/v3/index.json", Home + "/.nuget/NuGet/NuGet.Config", false), .. sources], [], Home + "/.nuget/NuGet/NuGet.Config");
+        var nuget = new NuGetSettingsSnapshot(Packages, ConfigOrigin.Default with { Name = "~/.nuget/packages" }, Home + "/.local/share/NuGet/http-cache", [],
+            [new NuGetSource("nuget.org", "https://api.nuget.org/v3/index.json", UserConfig, false), .. sources], [], Home + "/.nuget/NuGet/NuGet.Config");
         return new ProjectModel(Repo + "/App.sln", Repo, [app ?? App()], nuget, ImmutableDictionary<string, ImmutableArray<string>>.Empty, false, TimeSpan.Zero);
     }
 
@@ -80,14 +82,13 @@ public sealed class StepPolicyBuilderTests : IDisposable
     {
         var fallback = Directory.CreateDirectory(_root + "/fallback").FullName;
         var model = Model();
-        var own = model with { NuGet = model.NuGet with { FallbackFolders = [fallback] } };
+        var own = model with { NuGet = model.NuGet with { FallbackFolders = [new NuGetFolder(fallback, UserConfig with { Name = "fallbackPackageFolders" })] } };
         var plan = Plan(WorkflowStep.Build, own);
         Assert.Equal(PathAccess.ReadOnly, plan.Policy.RuleFor(fallback + "/xunit/2.9.3/x.dll")!.Access);
         Assert.Empty(plan.Pending);
 
         var repoConfig = Repo + "/NuGet.config";
-        File.WriteAllText(repoConfig, $"<configuration><fallbackPackageFolders><add key=\"f\" value=\"{fallback}\" /></fallbackPackageFolders></configuration>");
-        var named = model with { NuGet = model.NuGet with { FallbackFolders = [fallback], ConfigFiles = [repoConfig] } };
+        var named = model with { NuGet = model.NuGet with { FallbackFolders = [new NuGetFolder(fallback, new ConfigOrigin(ConfigOriginKind.ProjectConfig, repoConfig, "fallbackPackageFolders"))], ConfigFiles = [repoConfig] } };
         plan = Plan(WorkflowStep.Build, named);
         Assert.NotEqual(PathAccess.ReadOnly, plan.Policy.RuleFor(fallback + "/xunit/2.9.3/x.dll")?.Access);
         Assert.Contains(plan.Pending, w => w.Kind == WideningKind.Read && w.Value == fallback);
@@ -97,7 +98,7 @@ public sealed class StepPolicyBuilderTests : IDisposable
     public void A_source_with_credentials_is_said_to_keep_them_outside()
     {
         var warnings = new List<string>();
-        var secret = new NuGetSource("internal", "https://pkgs.example.org/v3/index.json", Home + "/.nuget/NuGet/NuGet.Config", HasCredentials: true);
+        var secret = new NuGetSource("internal", "https://pkgs.example.org/v3/index.json", UserConfig, HasCredentials: true);
         Plan(WorkflowStep.Restore, Model(null, secret), warnings: warnings);
         Assert.Contains(warnings, w => w.StartsWith("warning SBX3014: package source 'internal' has credentials", StringComparison.Ordinal));
         warnings.Clear();
@@ -179,8 +180,8 @@ public sealed class StepPolicyBuilderTests : IDisposable
     [Fact]
     public void A_feed_in_the_repository_config_waits_for_approval_a_feed_in_the_user_config_does_not()
     {
-        var repoFeed = new NuGetSource("internal", "https://pkgs.example.com/v3/index.json", Repo + "/NuGet.config", false);
-        var userFeed = new NuGetSource("team", "https://team.example.org:8443/index.json", Home + "/.nuget/NuGet/NuGet.Config", false);
+        var repoFeed = new NuGetSource("internal", "https://pkgs.example.com/v3/index.json", new ConfigOrigin(ConfigOriginKind.ProjectConfig, Repo + "/NuGet.config"), false);
+        var userFeed = new NuGetSource("team", "https://team.example.org:8443/index.json", UserConfig, false);
         var plan = Plan(WorkflowStep.Restore, Model(null, repoFeed, userFeed));
         Assert.DoesNotContain(plan.Policy.Network.Allow, h => h.Host == "pkgs.example.com");
         Assert.Contains(plan.Policy.Network.Allow, h => h.Host == "team.example.org" && h.Port == 8443);

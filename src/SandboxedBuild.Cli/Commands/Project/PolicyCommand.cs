@@ -66,6 +66,12 @@ internal static class PolicyCommand
             var warnings = new List<string>();
             var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
             var sanitized = context.Model.NuGet.UserConfigFile is { } user && File.Exists(user) ? "(a credential-free copy made for each run)" : null;
+            if (sanitized is not null && chosenStep == WorkflowStep.Restore)
+            {
+                // What the copy would leave out (SBX3020), or why none can be made (SBX3021), as a restore would say.
+                _ = NuGetConfigSanitizer.Sanitize(File.ReadAllText(context.Model.NuGet.UserConfigFile!), out _, warnings, context.Model.NuGet.UserConfigFile!);
+            }
+
             var execOptions = options.ToExecOptions(parse, UserHostsFile.Load(UserHostsFile.PathFor(host.Variables, host.HomeDirectory))) with { ProxyPort = 3128 };
             var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
             foreach (var warning in warnings)

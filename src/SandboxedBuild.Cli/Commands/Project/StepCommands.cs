@@ -261,11 +261,8 @@ internal sealed class StepContext
     public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache)
     {
         var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
-        var root = ProjectInference.VisibleRoot(entry, host.HomeDirectory);
         var warnings = new List<string>();
-        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source =>
-            !PathUtil.IsSameOrUnder(source.ConfigFile, root)
-            || trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
+        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
         foreach (var warning in warnings)
         {
             Console.Error.WriteLine("dotnet-sandbox: " + warning);
@@ -286,7 +283,7 @@ internal sealed class StepContext
             {
                 runDir = Directory.CreateTempSubdirectory("dotnet-sandbox-run-").FullName;
                 sanitized = Path.Combine(runDir, "NuGet.Config");
-                File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _));
+                File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
             }
 
             var plan = StepPolicyBuilder.Build(Host, Model, step, _options.ToExecOptions(_parse, UserHostsFile.Load(_savedHostsFile)), trust, warnings, sanitized);

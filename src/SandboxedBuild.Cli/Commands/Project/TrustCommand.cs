@@ -16,8 +16,8 @@ internal static class TrustCommand
         var command = new Command("trust",
             """
             Review and approve the widenings a project's own files ask for: hosts in
-            SandboxAllowedHost items, package sources in the repository's NuGet.config, output or
-            package directories outside the repository. Sandboxed code can edit those files, so
+            SandboxAllowedHost items, package sources and folders of a NuGet.config in the
+            repository or above it, output or package directories outside the repository. Sandboxed code can edit those files, so
             nothing they ask for takes effect until you approve it here, outside the sandbox.
 
             Approvals are stored in ~/.config/dotnet-sandbox/trusted.json (outside every project),
