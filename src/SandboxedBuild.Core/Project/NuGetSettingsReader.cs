@@ -202,8 +202,18 @@ public static partial class NuGetSettingsReader
         return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile) ?? "/", value));
     }
 
-    private static ISettings Load(IList<string> paths, SettingsLoadingContext context) =>
-        Settings.LoadImmutableSettingsGivenConfigPaths(paths, context);
+    private static ISettings Load(IList<string> paths, SettingsLoadingContext context)
+    {
+        // NuGet opens them as it finds them: a FIFO or a device a sandbox left in place of a
+        // repository's NuGet.config would block or flood it. A link may be the user's own (a
+        // dotfile), so it is followed, but what it leads to must be a regular file.
+        foreach (var path in paths)
+        {
+            _ = Linux.SafeFile.Check(path, followLinks: true);
+        }
+
+        return Settings.LoadImmutableSettingsGivenConfigPaths(paths, context);
+    }
 
     /// <summary>The config files NuGet reads, highest priority first (<c>Settings.LoadDefaultSettings</c>' order).</summary>
     private static List<(string Path, ConfigKind Kind)> FindConfigFiles(string root, NuGetLocations locations)

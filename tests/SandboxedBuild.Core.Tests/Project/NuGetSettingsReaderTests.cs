@@ -387,4 +387,34 @@ public sealed class NuGetSettingsReaderTests
         Assert.Equal(expected, snapshot.Sources.Select(s => (s.Name, s.Url)));
         Assert.DoesNotContain("also-off", snapshot.Sources.Select(s => s.Name));
     }
+
+    [Theory]
+    [InlineData("fifo")]
+    [InlineData("/dev/zero")]
+    public async Task A_repository_config_a_sandbox_replaced_by_a_fifo_or_device_is_SBX3018_not_a_hang(string plant)
+    {
+        using var tree = new NuGetTree();
+        tree.EmptyUserConfig();
+        var config = Path.Combine(tree.Dir("repo"), "NuGet.config");
+        if (plant == "fifo")
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", config)!;
+            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+        else
+        {
+            File.CreateSymbolicLink(config, plant);
+        }
+
+        var read = Task.Run(() => tree.Read("repo"), TestContext.Current.CancellationToken);
+        var finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
+        Assert.Same(read, finished);
+        var e = await Assert.ThrowsAsync<SandboxException>(() => read);
+        Assert.Equal("SBX3018", e.Error.Code);
+
+        // The same directory with a real file reads.
+        File.Delete(config);
+        tree.Config("repo/NuGet.config", """<packageSources><add key="repo" value="https://repo.example.com/v3/index.json" /></packageSources>""");
+        Assert.Equal(["repo"], tree.Read("repo").Sources.Select(s => s.Name));
+    }
 }
