@@ -35,6 +35,35 @@ public sealed class PlantedFileTests
         return data;
     }
 
+    [Fact]
+    public void A_props_file_committed_as_a_link_within_the_repository_is_read_and_one_leading_out_is_SBX3018()
+    {
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "hello");
+        var shared = Path.Combine(ws.Project, "shared", "common.props");
+        Directory.CreateDirectory(Path.GetDirectoryName(shared)!);
+        var props = Path.Combine(ws.Project, "Directory.Build.props");
+        // The workspace's own props (if any) become the shared file, so that the build sees the same.
+        File.WriteAllText(shared, File.Exists(props) ? File.ReadAllText(props) : "<Project />\n");
+        File.Delete(props);
+
+        // Shared by a relative link inside the repository, as monorepos do: works.
+        File.CreateSymbolicLink(props, "shared/common.props");
+        var inside = Cli.Run(Identity.Current, ws, ["build"], timeoutSeconds: 600);
+        Assert.True(inside.ExitCode == 0, inside.ToString());
+        Assert.DoesNotContain("SBX3018", inside.StandardError, StringComparison.Ordinal);
+
+        // The same link leading out of the repository, to a file holding a secret: refused, unread.
+        var outside = Path.Combine(ws.Outside, "common.props");
+        File.WriteAllText(outside, "<Project><!-- " + ws.Bait + " --></Project>\n");
+        File.Delete(props);
+        File.CreateSymbolicLink(props, outside);
+        var r = Cli.Run(Identity.Current, ws, ["policy", "--step", "build"], timeoutSeconds: Prompt);
+        Assert.True(r.ExitCode == 125, r.ToString());
+        Assert.Contains("SBX3018", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain(ws.Bait, r.StandardOutput + r.StandardError, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(IdentitiesAndPlants))]
     public void A_generated_props_file_that_is_a_link_or_fifo_is_SBX3018_promptly_and_never_read(Identity id, Plant plant)

@@ -51,7 +51,7 @@ public static class ProjectInference
         // is below the repository must be a regular file, not a link, FIFO or device a run planted.
         foreach (var input in inputs)
         {
-            _ = SafeFile.Check(input, followLinks: !PathUtil.IsSameOrUnder(input, repoRoot));
+            _ = SafeFile.Check(input, followLinks: MayFollowLinks(input, repoRoot));
         }
 
         if (useCache && ReadCache(cacheFile, entry, repoRoot, nuget, environment, inputs) is { } cached)
@@ -321,6 +321,29 @@ public static class ProjectInference
     }
 
     /// <summary>
+    /// Whether an input's link may be followed when it is checked and hashed. Outside the repository
+    /// (the user's NuGet configuration, a dotfile) always. Below it, only a link whose real location is
+    /// inside the repository: a props file shared by a committed link reaches only what the evaluation
+    /// sees anyway, while a link leading out of the repository is what a plant looks like.
+    /// </summary>
+    private static bool MayFollowLinks(string path, string repoRoot)
+    {
+        if (!PathUtil.IsSameOrUnder(path, repoRoot))
+        {
+            return true;
+        }
+
+        var fs = new HostFileSystem();
+        if (fs.LinkTarget(path) is null)
+        {
+            return false;
+        }
+
+        var real = HostPath.Resolve(fs, path, "/nonexistent");
+        return !real.Loops && PathUtil.IsSameOrUnder(real.Real, HostPath.Resolve(fs, repoRoot, "/nonexistent").Real);
+    }
+
+    /// <summary>
     /// The SHA-256 of an input, read with <see cref="SafeFile"/>: missing is a value, but a link,
     /// FIFO or device below the repository (or anything but a regular file anywhere) is SBX3018,
     /// never a hang. Files outside the visible tree (the user's NuGet configuration) may be links
@@ -330,7 +353,7 @@ public static class ProjectInference
     {
         try
         {
-            return SafeFile.TryReadAllBytes(path, SafeFile.DefaultMaxBytes, followLinks: !PathUtil.IsSameOrUnder(path, repoRoot)) is { } bytes
+            return SafeFile.TryReadAllBytes(path, SafeFile.DefaultMaxBytes, followLinks: MayFollowLinks(path, repoRoot)) is { } bytes
                 ? Convert.ToHexStringLower(SHA256.HashData(bytes))
                 : "missing";
         }
