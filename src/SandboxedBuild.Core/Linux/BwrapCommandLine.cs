@@ -46,6 +46,11 @@ public static class BwrapCommandLine
             AddMount(args, rule, policy, fs);
         }
 
+        // bubblewrap's --dev is a writable tmpfs of half the memory that no --size reaches: once
+        // everything below it is mounted, it becomes read-only (the device nodes and /dev/shm are
+        // mounts of their own and stay usable).
+        args.AddRange(["--remount-ro", "/dev"]);
+
         if (policy.Network.Mode != NetworkMode.None)
         {
             // The proxy's socket and this tool, read-only: the bridge runs first, listens on the
@@ -102,7 +107,8 @@ public static class BwrapCommandLine
                 args.AddRange(["--bind", path, path]);
                 break;
             case PathAccess.Scratch:
-                args.AddRange(["--perms", IsSharedTemp(path) ? "1777" : "0700", "--tmpfs", path]);
+                // Bounded: what is written there stays in the host's memory until the run ends.
+                args.AddRange(["--perms", IsSharedTemp(path) ? "1777" : "0700", "--size", policy.Bounds.TmpfsBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tmpfs", path]);
                 break;
             case PathAccess.Hidden when isDirectory:
                 args.AddRange(["--perms", "0555", "--tmpfs", path, "--remount-ro", path]);

@@ -50,6 +50,8 @@ internal static class ExecCommand
             DefaultValueFactory = _ => "text",
             HelpName = "text|json|bwrap|seatbelt",
         };
+        var tmpfsSize = CliOptions.TmpfsSize();
+        var maxProcesses = CliOptions.MaxProcesses();
         var command = new Argument<string[]>("command")
         {
             Description = "The command to run and its arguments, after '--'.",
@@ -61,7 +63,8 @@ internal static class ExecCommand
             Run a command inside the sandbox, from the current directory.
 
             The current directory is writable; the system and the .NET installation are read-only;
-            the home directory, /tmp and /var/tmp are replaced by empty private ones; /run and the
+            the home directory, /tmp and /var/tmp are replaced by empty private ones, each of a
+            bounded size (--tmpfs-size), and the number of processes is bounded (--max-processes); /run and the
             rest of /var are not there at all (with network, /run holds only the sandbox's own link
             to the proxy). The network is reachable only through an egress proxy that lets through
             the allowed hosts (by default the NuGet feed, api.nuget.org) and blocks the rest,
@@ -78,11 +81,12 @@ internal static class ExecCommand
               dotnet sandbox exec --network audit -- ./build.sh      (then copy the --allow-host list it prints)
               dotnet sandbox exec --no-network -- dotnet test --no-restore
               dotnet sandbox exec --env CI --setenv Configuration=Release -- dotnet test
+              dotnet sandbox exec --tmpfs-size 512M --max-processes 256 -- ./build.sh
               dotnet sandbox exec --print-policy -- dotnet build
               dotnet sandbox exec --print-policy --format bwrap -- dotnet build
             """)
         {
-            allowRead, allowWrite, env, setenv, allowHost, denyHost, preset, noDefaultPresets, network, noNetwork, workdir, printPolicy, format, command,
+            allowRead, allowWrite, env, setenv, allowHost, denyHost, preset, noDefaultPresets, network, noNetwork, workdir, tmpfsSize, maxProcesses, printPolicy, format, command,
         };
 
         exec.SetAction(parse =>
@@ -112,6 +116,7 @@ internal static class ExecCommand
                 _ => throw new SandboxException(Errors.Errors.InvalidOptionValue, "--network", mode, "expected filtered, none or audit."),
             };
 
+            var bounds = CliOptions.Bounds(parse, tmpfsSize, maxProcesses);
             var host = HostFacts.Current(parse.GetValue(workdir));
             var savedHostsFile = UserHostsFile.PathFor(host.Variables, host.HomeDirectory);
             var options = new ExecOptions
@@ -126,6 +131,8 @@ internal static class ExecCommand
                 Presets = parse.GetValue(preset) ?? [],
                 NoDefaultPresets = parse.GetValue(noDefaultPresets),
                 SavedHosts = UserHostsFile.Load(savedHostsFile),
+                TmpfsSize = bounds.TmpfsSize,
+                MaxProcesses = bounds.MaxProcesses,
                 // Any port is free in the sandbox's fresh network namespace; a random one keeps
                 // commands from hard-coding (or colliding with) the proxy's.
                 ProxyPort = print ? 3128 : Random.Shared.Next(20000, 60000),
