@@ -26,7 +26,7 @@ internal static class CliOptions
     /// <summary><c>--max-processes N</c>: the process bound.</summary>
     public static Option<string?> MaxProcesses() => new("--max-processes")
     {
-        Description = $"Let the sandbox hold at most N processes at once (default {Policy.ResourceBounds.DefaultMaxProcesses}); a fork beyond fails. Not enforced for root callers (SBX4008).",
+        Description = $"Let the sandbox hold at most N processes at once, threads included (default {Policy.ResourceBounds.DefaultMaxProcesses}); a fork or thread beyond fails. Not enforced for root callers (SBX4008).",
         HelpName = "N",
     };
 

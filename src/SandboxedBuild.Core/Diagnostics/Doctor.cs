@@ -90,7 +90,7 @@ public static class Doctor
         yield return new DoctorCheck("tmpfs bound", CheckOutcome.Info,
             $"each private tmpfs (home, /tmp, /var/tmp, /dev/shm) holds at most {ResourceBounds.FormatSize(bounds.TmpfsBytes)} ({bounds.TmpfsReason}); /dev is read-only; change with --tmpfs-size");
         yield return new DoctorCheck("process bound", CheckOutcome.Info, bounds.ProcessBoundEnforced
-            ? $"at most {bounds.MaxProcesses} processes per sandbox (RLIMIT_NPROC, counted in the sandbox's own user namespace); change with --max-processes"
+            ? $"at most {bounds.MaxProcesses} processes per sandbox, threads included (RLIMIT_NPROC, counted in the sandbox's own user namespace); change with --max-processes"
             : $"{bounds.MaxProcesses} processes is set, but NOT enforced: the caller is root, and the kernel does not hold uid 0 to RLIMIT_NPROC; run as an unprivileged user for a process bound");
         yield return new DoctorCheck("cgroup", CheckOutcome.Info, CgroupAvailability(host) + "; memory and CPU are not bounded");
     }

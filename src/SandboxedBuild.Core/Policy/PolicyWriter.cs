@@ -65,7 +65,7 @@ public static class PolicyWriter
         sb.AppendLine("resource bounds:");
         sb.Append("  each private tmpfs (home, /tmp, /var/tmp, /dev/shm): ").Append(ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes))
             .Append("  — ").AppendLine(policy.Bounds.TmpfsReason);
-        sb.Append("  processes: at most ").Append(policy.Bounds.MaxProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        sb.Append("  processes, threads included: at most ").Append(policy.Bounds.MaxProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Append(" at once  — ").Append(policy.Bounds.MaxProcessesReason)
             .AppendLine(policy.Bounds.ProcessBoundEnforced ? string.Empty : "; NOT enforced: the caller is root, and the kernel does not hold uid 0 to RLIMIT_NPROC");
         sb.AppendLine("  memory and CPU: not bounded (no per-sandbox cgroup)");

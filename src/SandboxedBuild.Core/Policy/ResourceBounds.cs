@@ -9,7 +9,7 @@ namespace SandboxedBuild.Policy;
 /// </summary>
 /// <param name="TmpfsBytes">The size bound of each private tmpfs, in bytes.</param>
 /// <param name="TmpfsReason">Where <paramref name="TmpfsBytes"/> comes from.</param>
-/// <param name="MaxProcesses">The most processes the sandbox may hold at once (its own init included).</param>
+/// <param name="MaxProcesses">The most processes the sandbox may hold at once, threads included (the kernel counts tasks), its own init too.</param>
 /// <param name="MaxProcessesReason">Where <paramref name="MaxProcesses"/> comes from.</param>
 /// <param name="ProcessBoundEnforced">
 /// Whether the kernel enforces <paramref name="MaxProcesses"/>: it does not count processes of
@@ -23,8 +23,8 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
     /// <summary>The default tmpfs size when the machine's memory is unknown.</summary>
     public const long UnknownMemoryTmpfs = 512L << 20;
 
-    /// <summary>The default process bound.</summary>
-    public const int DefaultMaxProcesses = 4096;
+    /// <summary>The default process bound: the kernel counts threads too, and a parallel build on a large machine runs thousands.</summary>
+    public const int DefaultMaxProcesses = 8192;
 
     /// <summary>The largest process bound accepted (the kernel's own ceiling for pid numbers).</summary>
     public const int MaxProcessesCeiling = 4 * 1024 * 1024;
