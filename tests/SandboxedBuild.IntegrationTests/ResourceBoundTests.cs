@@ -104,6 +104,55 @@ public sealed class ResourceBoundTests
         Assert.All(sizes, s => Assert.InRange(s, expected - 4096, expected + 4096));
     }
 
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Doctor_reports_the_bounds_and_proves_the_process_bound_where_it_holds(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        var r = Cli.Run(id, ws, ["doctor"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("[info] tmpfs bound: each private tmpfs (home, /tmp, /var/tmp, /dev/shm) holds at most ", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("[info] cgroup: ", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("memory and CPU are not bounded", r.StandardOutput, StringComparison.Ordinal);
+        if (Cli.IsRoot && id == Identity.Current)
+        {
+            Assert.Contains("[info] process bound: 8192 processes is set, but NOT enforced", r.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("[skip] fork past the process bound", r.StandardOutput, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("[info] process bound: at most 8192 processes per sandbox", r.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("[ok  ] fork past the process bound", r.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_project_commands_take_the_bounds_show_them_and_refuse_malformed_ones_before_evaluating()
+    {
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "hello");
+
+        var malformed = Cli.Run(Identity.Current, ws, ["build", "--tmpfs-size", "2GB"]);
+        Assert.Contains("SBX1013", malformed.StandardError, StringComparison.Ordinal);
+        Assert.NotEqual(0, malformed.ExitCode);
+        var inferenceCache = Path.Combine(ws.Home, ".cache", "dotnet-sandbox", "projects");
+        Assert.False(Directory.Exists(inferenceCache) && Directory.EnumerateFiles(inferenceCache).Any(), "the projects were evaluated despite the malformed bound");
+
+        var policy = Cli.Run(Identity.Current, ws, ["policy", "--step", "build", "--format", "json", "--tmpfs-size", "64M", "--max-processes", "300"], timeoutSeconds: 300);
+        Assert.True(policy.ExitCode == 0, policy.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(policy.StandardOutput);
+        var bounds = json.RootElement.GetProperty("bounds");
+        Assert.Equal(64L << 20, bounds.GetProperty("tmpfsBytes").GetInt64());
+        Assert.Equal(300, bounds.GetProperty("maxProcesses").GetInt32());
+        Assert.Equal(!Cli.IsRoot, bounds.GetProperty("processBoundEnforced").GetBoolean());
+        Assert.NotEmpty(Directory.EnumerateFiles(inferenceCache));
+
+        var text = Cli.Run(Identity.Current, ws, ["policy", "--step", "build"], timeoutSeconds: 300);
+        Assert.Contains("each private tmpfs (home, /tmp, /var/tmp, /dev/shm): ", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("processes, threads included: at most 8192 at once", text.StandardOutput, StringComparison.Ordinal);
+    }
+
     private static string Marker() => "3." + Random.Shared.Next(100000, 999999).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Runs the tool while counting, in the host's process table, the processes <c>sleep MARKER</c>; the most seen at once.</summary>
