@@ -130,6 +130,18 @@ public sealed class ResourceBoundsTests
     }
 
     [Fact]
+    public void The_root_turns_read_only_after_the_last_mount_point_is_made_in_it()
+    {
+        var args = BwrapCommandLine.Build(TestHosts.Policy(), ["true"], FakeFileSystem.Debian(), statusFd: 3, readyMarker: "/run/dotnet-sandbox/mounted-x").ToList();
+        var rootReadOnly = IndexOfPair(args, "--remount-ro", "/");
+        var options = args[..args.IndexOf("--")];
+        string[] mountOps = ["--bind", "--ro-bind", "--tmpfs", "--dir", "--symlink", "--proc", "--dev", "--remount-ro"];
+        Assert.True(rootReadOnly > IndexOfPair(args, "--dir", "/run/dotnet-sandbox/mounted-x"), "the ready marker must be made before the root turns read-only");
+        // The last file system operation of all: every bind, tmpfs, link and directory is made before it.
+        Assert.Equal(rootReadOnly, options.FindLastIndex(a => mountOps.Contains(a)));
+    }
+
+    [Fact]
     public void The_default_bounds_derive_from_the_host_and_show_in_text_and_json()
     {
         var policy = TestHosts.Policy();

@@ -62,10 +62,12 @@ public sealed class ResourceBoundTests
         var script = "dd if=/dev/zero of=/tmp/big bs=1M count=64; echo dd-exit=$?; "
             + "dd if=/dev/zero of=\"$HOME/big\" bs=1M count=64 2>/dev/null; echo home-exit=$?; "
             + "touch /dev/planted; echo dev-exit=$?; "
+            + "dd if=/dev/zero of=/planted bs=1M count=4 2>/dev/null; echo root-exit=$?; mkdir /run/planted; echo run-exit=$?; "
             + $"sleep {marker}";
-        var (result, (held, heldInHome)) = RunMeasuring(id, ws, ["exec", "--tmpfs-size", "16M", "--", "/bin/sh", "-c", script], marker,
+        var (result, (held, heldInHome, planted)) = RunMeasuring(id, ws, ["exec", "--tmpfs-size", "16M", "--", "/bin/sh", "-c", script], marker,
             // From the host, through the sandbox's own root: what the tmpfs holds.
-            pid => (new FileInfo($"/proc/{pid}/root/tmp/big").Length, new FileInfo($"/proc/{pid}/root{ws.Home}/big").Length));
+            pid => (new FileInfo($"/proc/{pid}/root/tmp/big").Length, new FileInfo($"/proc/{pid}/root{ws.Home}/big").Length,
+                File.Exists($"/proc/{pid}/root/planted") || Directory.Exists($"/proc/{pid}/root/run/planted") || File.Exists($"/proc/{pid}/root/dev/planted")));
         Assert.True(held <= 16 << 20, $"/tmp holds {held} bytes with --tmpfs-size 16M\n{result}");
         Assert.True(heldInHome <= 16 << 20, $"the home holds {heldInHome} bytes with --tmpfs-size 16M\n{result}");
         Assert.True(held >= 8 << 20, $"the write did not get going ({held} bytes)\n{result}");
@@ -74,6 +76,11 @@ public sealed class ResourceBoundTests
         Assert.DoesNotContain("home-exit=0", result.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("dev-exit=0", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Read-only file system", result.StandardError, StringComparison.Ordinal);
+        // The sandbox's root and /dev are tmpfs mounts too, without a size: nothing may land there.
+        Assert.False(planted, $"a file was written to the sandbox's root, /run or /dev\n{result}");
+        Assert.DoesNotContain("root-exit=0", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("run-exit=0", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("dev-exit=", result.StandardOutput, StringComparison.Ordinal);
 
         // Within the bound the same writes work, and /dev's devices and /dev/shm still do.
         var legit = Cli.Sh(id, ws, "dd if=/dev/zero of=/tmp/small bs=1M count=4 2>/dev/null && dd if=/dev/zero of=\"$HOME/small\" bs=1M count=4 2>/dev/null && echo x > /dev/null && echo x > /dev/shm/x && wc -c < /tmp/small", options: ["--tmpfs-size", "16M"]);

@@ -70,6 +70,11 @@ public static class BwrapCommandLine
             args.AddRange(["--dir", readyMarker, "--block-fd", BlockFdPlaceholder]);
         }
 
+        // The root bubblewrap builds is a tmpfs too, of half the memory and owned by the command's
+        // uid: once the last mount point is made in it, it becomes read-only, so that nothing can be
+        // written outside the bounded mounts.
+        args.AddRange(["--remount-ro", "/"]);
+
         args.Add("--chdir");
         args.Add(policy.WorkingDirectory);
         if (statusFd is { } fd)

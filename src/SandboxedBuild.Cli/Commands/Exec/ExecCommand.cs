@@ -63,14 +63,15 @@ internal static class ExecCommand
             Run a command inside the sandbox, from the current directory.
 
             The current directory is writable; the system and the .NET installation are read-only;
-            the home directory, /tmp and /var/tmp are replaced by empty private ones, each of a
-            bounded size (--tmpfs-size), and the number of processes is bounded (--max-processes); /run and the
+            the home directory, /tmp and /var/tmp are replaced by empty private ones; /run and the
             rest of /var are not there at all (with network, /run holds only the sandbox's own link
             to the proxy). The network is reachable only through an egress proxy that lets through
             the allowed hosts (by default the NuGet feed, api.nuget.org) and blocks the rest,
             saying how to allow them.
             .git/hooks, .git/config, shell rc files and IDE folders stay read-only.
             The command's stdin, stdout, stderr, exit status and Ctrl-C pass through unchanged.
+            Each private directory is a tmpfs of bounded size (--tmpfs-size), and the sandbox holds
+            a bounded number of processes and threads (--max-processes; not for root callers).
 
             Examples:
               dotnet sandbox exec -- dotnet build
