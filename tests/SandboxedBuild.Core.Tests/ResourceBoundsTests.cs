@@ -173,6 +173,26 @@ public sealed class ResourceBoundsTests
         Assert.DoesNotContain(quiet, w => w.Contains("SBX4008", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_process_limit_is_set_soft_and_hard_on_another_process_and_a_failure_is_reported()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "prlimit(2) is Linux only");
+        using var child = System.Diagnostics.Process.Start("sleep", "30");
+        try
+        {
+            Assert.Null(ProcessLimit.TrySet(child.Id, 77));
+            var line = File.ReadLines($"/proc/{child.Id}/limits").Single(l => l.StartsWith("Max processes", StringComparison.Ordinal));
+            Assert.Equal(["77", "77"], line["Max processes".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..2]);
+
+            // No such process: the launcher turns this into SBX4007 and kills the sandbox.
+            Assert.Contains("RLIMIT_NPROC", ProcessLimit.TrySet(int.MaxValue, 77), StringComparison.Ordinal);
+        }
+        finally
+        {
+            child.Kill();
+        }
+    }
+
     private static int IndexOfPair(List<string> args, string option, string value)
     {
         for (var i = 0; i < args.Count - 1; i++)
