@@ -16,6 +16,25 @@ internal static class CliOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
+    /// <summary><c>--tmpfs-size SIZE</c>: the size of each private tmpfs.</summary>
+    public static Option<string?> TmpfsSize() => new("--tmpfs-size")
+    {
+        Description = "Bound each private tmpfs (the home, /tmp, /var/tmp, /dev/shm) to SIZE: bytes, or with K, M, G or T (512M, 2G). Default: the smaller of 2G and 1/16 of this machine's memory.",
+        HelpName = "SIZE",
+    };
+
+    /// <summary><c>--max-processes N</c>: the process bound.</summary>
+    public static Option<string?> MaxProcesses() => new("--max-processes")
+    {
+        Description = $"Let the sandbox hold at most N processes at once, threads included (default {Policy.ResourceBounds.DefaultMaxProcesses}); a fork or thread beyond fails. Not enforced for root callers (SBX4008).",
+        HelpName = "N",
+    };
+
+    /// <summary>The bounds the command line asks for, checked (SBX1013); <see langword="null"/> for each one not given.</summary>
+    public static (long? TmpfsSize, int? MaxProcesses) Bounds(ParseResult parse, Option<string?> tmpfsSize, Option<string?> maxProcesses) =>
+        (parse.GetValue(tmpfsSize) is { } size ? Policy.ResourceBounds.ParseSize(size) : null,
+         parse.GetValue(maxProcesses) is { } max ? Policy.ResourceBounds.ParseMaxProcesses(max) : null);
+
     /// <summary>The <c>[PROJECT] [-- ARGS]</c> argument of the project commands.</summary>
     public static Argument<string[]> ProjectArgument(string passThrough) => new("PROJECT")
     {

@@ -8,7 +8,10 @@ internal static class TestHosts
     public const string Project = "/home/dev/src/app";
 
     public static HostFacts Create(FakeFileSystem? fs = null, string cwd = Project, Dictionary<string, string>? variables = null) =>
-        new(Home, cwd, variables ?? DefaultVariables(), fs ?? FakeFileSystem.Debian());
+        new(Home, cwd, variables ?? DefaultVariables(), fs ?? FakeFileSystem.Debian()) { MemoryTotal = MemoryTotal };
+
+    /// <summary>8 GiB: the default tmpfs bound is then 512 MiB.</summary>
+    public const long MemoryTotal = 8L << 30;
 
     public static Dictionary<string, string> DefaultVariables() => new(StringComparer.Ordinal)
     {

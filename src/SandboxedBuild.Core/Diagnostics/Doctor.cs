@@ -69,6 +69,11 @@ public static class Doctor
         }
 
         yield return new DoctorCheck("user namespaces", CheckOutcome.Pass, "bubblewrap can create a user namespace");
+        foreach (var check in Bounds(host))
+        {
+            yield return check;
+        }
+
         yield return new DoctorCheck("macOS seatbelt backend", CheckOutcome.Info, "not exercised on this platform");
 
         using var lab = new Lab(host);
@@ -76,6 +81,53 @@ public static class Doctor
         {
             yield return check;
         }
+    }
+
+    /// <summary>The resource bounds a run gets by default here, and whether a cgroup could add more.</summary>
+    internal static IEnumerable<DoctorCheck> Bounds(HostFacts host)
+    {
+        var bounds = ResourceBounds.For(host.MemoryTotal, null, null, host.IsRoot);
+        yield return new DoctorCheck("tmpfs bound", CheckOutcome.Info,
+            $"each private tmpfs (home, /tmp, /var/tmp, /dev/shm) holds at most {ResourceBounds.FormatSize(bounds.TmpfsBytes)} ({bounds.TmpfsReason}); /dev is read-only; change with --tmpfs-size");
+        yield return new DoctorCheck("process bound", CheckOutcome.Info, bounds.ProcessBoundEnforced
+            ? $"at most {bounds.MaxProcesses} processes per sandbox, threads included (RLIMIT_NPROC, counted in the sandbox's own user namespace); change with --max-processes"
+            : $"{bounds.MaxProcesses} processes is set, but NOT enforced: the caller is root, and the kernel does not hold uid 0 to RLIMIT_NPROC; run as an unprivileged user for a process bound");
+        yield return new DoctorCheck("cgroup", CheckOutcome.Info, CgroupAvailability(host) + "; memory and CPU are not bounded");
+    }
+
+    /// <summary>Whether this caller could get a cgroup per sandbox (a systemd user scope on the unified hierarchy), and why not.</summary>
+    internal static string CgroupAvailability(HostFacts host)
+    {
+        string? type = null;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+            {
+                var fields = line.Split(' ');
+                var dash = Array.IndexOf(fields, "-");
+                if (fields.Length > 4 && fields[4] == "/sys/fs/cgroup" && dash > 0 && dash + 1 < fields.Length)
+                {
+                    type = fields[dash + 1];
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "not available (cannot read /proc/self/mountinfo)";
+        }
+
+        if (type != "cgroup2")
+        {
+            return type is null
+                ? "not available (no cgroup file system at /sys/fs/cgroup)"
+                : "not available (/sys/fs/cgroup is " + type + ", not the unified cgroup2 hierarchy: cgroup v1 or hybrid)";
+        }
+
+        var runtime = host.Variables.TryGetValue("XDG_RUNTIME_DIR", out var dir) && dir.StartsWith('/') ? dir : null;
+        var socket = runtime is null ? null : Path.Combine(runtime, "systemd", "private");
+        return socket is not null && File.Exists(socket)
+            ? "a systemd user manager is running (" + socket + "), but a scope per sandbox is not used yet"
+            : "not available (no systemd user manager: " + (socket ?? "XDG_RUNTIME_DIR is not set") + (socket is null ? string.Empty : " does not exist") + ")";
     }
 
     /// <summary>A scratch area with bait, torn down afterwards.</summary>
@@ -123,6 +175,17 @@ public static class Doctor
             var hook = Path.Combine(_project, ".git", "hooks", "pre-commit");
             _ = Sh("mkdir -p .git/hooks && echo pwned > .git/hooks/pre-commit");
             yield return Verdict("create a git hook", !File.Exists(hook), "no hook appeared on the host", "a hook appeared in .git/hooks");
+
+            if (_host.IsRoot)
+            {
+                yield return new DoctorCheck("fork past the process bound", CheckOutcome.Skip, "the caller is root: the kernel does not hold uid 0 to RLIMIT_NPROC");
+            }
+            else
+            {
+                var bounded = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None, MaxProcesses = 16 }, new List<string>());
+                var forks = launcher.Run(bwrap, bounded, ["/bin/sh", "-c", "(i=0; while [ $i -lt 64 ]; do sleep 1 & i=$((i+1)); done; exit 0) 2>/dev/null; test $? -ne 0"], silent: true).ExitCode;
+                yield return Verdict("fork past the process bound", forks == 0, "64 forks with --max-processes 16: the loop failed to fork", "64 forks succeeded with --max-processes 16");
+            }
 
             yield return NetworkCheck(Sh);
             yield return ProxyCheck(bwrap);

@@ -90,6 +90,12 @@ public static class Errors
         "'{0}' is not a project or solution file ({1}).",
         "name a .csproj, .fsproj, .vbproj, .sln or .slnx file, or a directory that holds exactly one.");
 
+    /// <summary>A resource bound (<c>--tmpfs-size</c>, <c>--max-processes</c>) is malformed or out of range.</summary>
+    public static readonly ErrorCode InvalidBound = new(
+        "SBX1013", Severity.Error,
+        "invalid value '{1}' for {0}.",
+        "give {2}.");
+
     // 3xxx — policy
 
     /// <summary>A path named by --allow-read or --allow-write does not exist.</summary>
@@ -274,6 +280,18 @@ public static class Errors
         "the command created '{0}' ({1}); it was removed after the run.",
         "nothing to do if you did not expect it; a build has no reason to write there, so look at what the command ran.");
 
+    /// <summary>The process bound could not be set on the sandbox before the command started.</summary>
+    public static readonly ErrorCode ProcessBoundFailed = new(
+        "SBX4007", Severity.Error,
+        "could not bound the sandbox to {0} processes: {1}; nothing ran.",
+        "run 'dotnet sandbox doctor' and report its output; the bound is set with prlimit(2) on the sandbox's first process before the command starts.");
+
+    /// <summary>A resource bound the user asked for does not hold on this machine or for this caller.</summary>
+    public static readonly ErrorCode BoundNotApplied = new(
+        "SBX4008", Severity.Warning,
+        "{0} cannot be applied: {1}.",
+        "{2}");
+
     /// <summary>A bind does not show what was checked on the host, or the sandbox's mounts could not be checked.</summary>
     public static readonly ErrorCode MountCheckFailed = new(
         "SBX4009", Severity.Error,
@@ -365,6 +383,7 @@ public static class Errors
         SanitizedSourceLeftOut, UserNuGetConfigInvalid, NuGetConfigAboveRepository,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
+        InvalidBound, ProcessBoundFailed, BoundNotApplied,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
     ];

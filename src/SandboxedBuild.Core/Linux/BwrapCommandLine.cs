@@ -47,6 +47,11 @@ public static class BwrapCommandLine
             AddMount(args, rule, policy, fs, bound);
         }
 
+        // bubblewrap's --dev is a writable tmpfs of half the memory that no --size reaches: once
+        // everything below it is mounted, it becomes read-only (the device nodes and /dev/shm are
+        // mounts of their own and stay usable).
+        args.AddRange(["--remount-ro", "/dev"]);
+
         if (policy.Network.Mode != NetworkMode.None)
         {
             // The proxy's socket and this tool, read-only: the bridge runs first, listens on the
@@ -65,6 +70,11 @@ public static class BwrapCommandLine
         {
             args.AddRange(["--dir", readyMarker, "--block-fd", BlockFdPlaceholder]);
         }
+
+        // The root bubblewrap builds is a tmpfs too, of half the memory and owned by the command's
+        // uid: once the last mount point is made in it, it becomes read-only, so that nothing can be
+        // written outside the bounded mounts.
+        args.AddRange(["--remount-ro", "/"]);
 
         args.Add("--chdir");
         args.Add(policy.WorkingDirectory);
@@ -105,7 +115,8 @@ public static class BwrapCommandLine
                 bound?.Add(path);
                 break;
             case PathAccess.Scratch:
-                args.AddRange(["--perms", IsSharedTemp(path) ? "1777" : "0700", "--tmpfs", path]);
+                // Bounded: what is written there stays in the host's memory until the run ends.
+                args.AddRange(["--perms", IsSharedTemp(path) ? "1777" : "0700", "--size", policy.Bounds.TmpfsBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tmpfs", path]);
                 break;
             case PathAccess.Hidden when isDirectory:
                 args.AddRange(["--perms", "0555", "--tmpfs", path, "--remount-ro", path]);

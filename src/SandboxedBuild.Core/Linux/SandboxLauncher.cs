@@ -168,7 +168,12 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             if (status.WaitForChildPid(TimeSpan.FromSeconds(30)) is { } init)
             {
                 sandboxInit = init;
-                _ = mounts.Verify(init, () => status.Ended, TimeSpan.FromSeconds(30));
+                if (mounts.Verify(init, () => status.Ended, TimeSpan.FromSeconds(30))
+                    && ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses) is { } error)
+                {
+                    // The init forks the command once it has the go-ahead: a limit set now is inherited.
+                    throw new SandboxException(Errors.Errors.ProcessBoundFailed, policy.Bounds.MaxProcesses, error);
+                }
             }
         }
         catch (SandboxException)

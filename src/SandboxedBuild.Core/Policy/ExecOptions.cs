@@ -35,4 +35,10 @@ public sealed record ExecOptions
 
     /// <summary>The loopback port the proxy is reached on inside the sandbox.</summary>
     public int ProxyPort { get; init; } = 3128;
+
+    /// <summary>The size of each private tmpfs in bytes (<c>--tmpfs-size</c>); the default when <see langword="null"/>.</summary>
+    public long? TmpfsSize { get; init; }
+
+    /// <summary>The process bound (<c>--max-processes</c>); the default when <see langword="null"/>.</summary>
+    public int? MaxProcesses { get; init; }
 }

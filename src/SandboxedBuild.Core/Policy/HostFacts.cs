@@ -11,6 +11,12 @@ public sealed record HostFacts(
     IReadOnlyDictionary<string, string> Variables,
     IFileSystem FileSystem)
 {
+    /// <summary>The machine's memory in bytes, if known: the default tmpfs size derives from it.</summary>
+    public long? MemoryTotal { get; init; }
+
+    /// <summary>Whether the caller's real uid is 0: the kernel does not hold uid 0 to a process bound.</summary>
+    public bool IsRoot { get; init; }
+
     /// <summary>Reads the facts of the current process.</summary>
     /// <param name="workingDirectory">Overrides the current directory when not <see langword="null"/>.</param>
     public static HostFacts Current(string? workingDirectory = null)
@@ -29,6 +35,10 @@ public sealed record HostFacts(
             PathUtil.Normalize(home, "/"),
             PathUtil.Normalize(workingDirectory ?? cwd, cwd),
             variables,
-            HostFileSystem.Instance);
+            HostFileSystem.Instance)
+        {
+            MemoryTotal = ResourceBounds.ReadMemoryTotal(),
+            IsRoot = OperatingSystem.IsLinux() && Linux.ProcessLimit.RealUserIsRoot(),
+        };
     }
 }

@@ -62,6 +62,14 @@ public static class PolicyWriter
                 .AppendJoin("; ", AddressGuard.RefusedKinds.Select(k => $"{k.Kind} ({k.Addresses})")).AppendLine();
         }
         sb.AppendLine();
+        sb.AppendLine("resource bounds:");
+        sb.Append("  each private tmpfs (home, /tmp, /var/tmp, /dev/shm): ").Append(ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes))
+            .Append("  — ").AppendLine(policy.Bounds.TmpfsReason);
+        sb.Append("  processes, threads included: at most ").Append(policy.Bounds.MaxProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Append(" at once  — ").Append(policy.Bounds.MaxProcessesReason)
+            .AppendLine(policy.Bounds.ProcessBoundEnforced ? string.Empty : "; NOT enforced: the caller is root, and the kernel does not hold uid 0 to RLIMIT_NPROC");
+        sb.AppendLine("  memory and CPU: not bounded (no per-sandbox cgroup)");
+        sb.AppendLine();
         sb.AppendLine("environment (nothing else is passed):");
         foreach (var env in policy.Environment)
         {
@@ -168,6 +176,14 @@ public static class PolicyWriter
             }
 
             json.WriteEndObject();
+            json.WriteStartObject("bounds");
+            json.WriteNumber("tmpfsBytes", policy.Bounds.TmpfsBytes);
+            json.WriteString("tmpfsReason", policy.Bounds.TmpfsReason);
+            json.WriteNumber("maxProcesses", policy.Bounds.MaxProcesses);
+            json.WriteString("maxProcessesReason", policy.Bounds.MaxProcessesReason);
+            json.WriteBoolean("processBoundEnforced", policy.Bounds.ProcessBoundEnforced);
+            json.WriteNull("maxMemory");
+            json.WriteEndObject();
             json.WriteStartArray("environment");
             foreach (var env in policy.Environment)
             {
@@ -203,8 +219,8 @@ public static class PolicyWriter
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
-            // One option with its operands per line; --perms belongs to the mount that follows it.
-            var newLine = arg.StartsWith("--", StringComparison.Ordinal) && !(i >= 2 && args[i - 2] == "--perms");
+            // One option with its operands per line; --perms and --size belong to the mount that follows them.
+            var newLine = arg.StartsWith("--", StringComparison.Ordinal) && !(i >= 2 && args[i - 2] is "--perms" or "--size");
             sb.Append(newLine ? " \\\n  " : " ").Append(BwrapCommandLine.ShellQuote(arg));
         }
 

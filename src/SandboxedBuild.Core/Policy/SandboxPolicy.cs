@@ -17,6 +17,9 @@ public sealed record SandboxPolicy(
     ImmutableArray<EnvironmentEntry> Environment,
     NetworkPolicy Network)
 {
+    /// <summary>The resource bounds: tmpfs sizes and the process count.</summary>
+    public ResourceBounds Bounds { get; init; } = ResourceBounds.For(null, null, null, callerIsRoot: false);
+
     /// <summary>
     /// The rule that decides <paramref name="path"/>: the one for the path itself or its nearest
     /// ancestor; <see langword="null"/> when no rule covers it (it does not exist in the sandbox).

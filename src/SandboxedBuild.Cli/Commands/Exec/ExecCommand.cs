@@ -50,6 +50,8 @@ internal static class ExecCommand
             DefaultValueFactory = _ => "text",
             HelpName = "text|json|bwrap|seatbelt",
         };
+        var tmpfsSize = CliOptions.TmpfsSize();
+        var maxProcesses = CliOptions.MaxProcesses();
         var command = new Argument<string[]>("command")
         {
             Description = "The command to run and its arguments, after '--'.",
@@ -68,6 +70,8 @@ internal static class ExecCommand
             saying how to allow them.
             .git/hooks, .git/config, shell rc files and IDE folders stay read-only.
             The command's stdin, stdout, stderr, exit status and Ctrl-C pass through unchanged.
+            Each private directory is a tmpfs of bounded size (--tmpfs-size), and the sandbox holds
+            a bounded number of processes and threads (--max-processes; not for root callers).
 
             Examples:
               dotnet sandbox exec -- dotnet build
@@ -78,11 +82,12 @@ internal static class ExecCommand
               dotnet sandbox exec --network audit -- ./build.sh      (then copy the --allow-host list it prints)
               dotnet sandbox exec --no-network -- dotnet test --no-restore
               dotnet sandbox exec --env CI --setenv Configuration=Release -- dotnet test
+              dotnet sandbox exec --tmpfs-size 512M --max-processes 256 -- ./build.sh
               dotnet sandbox exec --print-policy -- dotnet build
               dotnet sandbox exec --print-policy --format bwrap -- dotnet build
             """)
         {
-            allowRead, allowWrite, env, setenv, allowHost, denyHost, preset, noDefaultPresets, network, noNetwork, workdir, printPolicy, format, command,
+            allowRead, allowWrite, env, setenv, allowHost, denyHost, preset, noDefaultPresets, network, noNetwork, workdir, tmpfsSize, maxProcesses, printPolicy, format, command,
         };
 
         exec.SetAction(parse =>
@@ -112,6 +117,7 @@ internal static class ExecCommand
                 _ => throw new SandboxException(Errors.Errors.InvalidOptionValue, "--network", mode, "expected filtered, none or audit."),
             };
 
+            var bounds = CliOptions.Bounds(parse, tmpfsSize, maxProcesses);
             var host = HostFacts.Current(parse.GetValue(workdir));
             var savedHostsFile = UserHostsFile.PathFor(host.Variables, host.HomeDirectory);
             var options = new ExecOptions
@@ -126,6 +132,8 @@ internal static class ExecCommand
                 Presets = parse.GetValue(preset) ?? [],
                 NoDefaultPresets = parse.GetValue(noDefaultPresets),
                 SavedHosts = UserHostsFile.Load(savedHostsFile),
+                TmpfsSize = bounds.TmpfsSize,
+                MaxProcesses = bounds.MaxProcesses,
                 // Any port is free in the sandbox's fresh network namespace; a random one keeps
                 // commands from hard-coding (or colliding with) the proxy's.
                 ProxyPort = print ? 3128 : Random.Shared.Next(20000, 60000),

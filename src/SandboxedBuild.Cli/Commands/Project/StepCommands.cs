@@ -162,7 +162,13 @@ internal sealed class StepOptions
         Configuration = new Option<string?>("--configuration", "-c") { Description = "The build configuration, passed to build, test and run.", HelpName = "CONFIGURATION" };
         Framework = new Option<string?>("--framework", "-f") { Description = "The target framework, passed to build, test and run.", HelpName = "FRAMEWORK" };
         NoCache = new Option<bool>("--no-cache") { Description = "Evaluate the projects again instead of using the cached policy inference." };
+        TmpfsSize = CliOptions.TmpfsSize();
+        MaxProcesses = CliOptions.MaxProcesses();
     }
+
+    public Option<string?> TmpfsSize { get; }
+
+    public Option<string?> MaxProcesses { get; }
 
     public Option<string[]> AllowRead { get; }
 
@@ -184,14 +190,19 @@ internal sealed class StepOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Configuration, Framework, AllowRead, AllowWrite, Env, SetEnv, AllowHost, DenyHost, NoCache })
+        foreach (var option in new Option[] { Configuration, Framework, AllowRead, AllowWrite, Env, SetEnv, AllowHost, DenyHost, NoCache, TmpfsSize, MaxProcesses })
         {
             command.Options.Add(option);
         }
     }
 
+    /// <summary>The bounds asked for, checked (SBX1013).</summary>
+    public (long? TmpfsSize, int? MaxProcesses) Bounds(ParseResult parse) => CliOptions.Bounds(parse, TmpfsSize, MaxProcesses);
+
     public ExecOptions ToExecOptions(ParseResult parse, IReadOnlyList<HostRule> savedHosts) => new()
     {
+        TmpfsSize = Bounds(parse).TmpfsSize,
+        MaxProcesses = Bounds(parse).MaxProcesses,
         AllowRead = parse.GetValue(AllowRead) ?? [],
         AllowWrite = parse.GetValue(AllowWrite) ?? [],
         PassVariables = parse.GetValue(Env) ?? [],
@@ -244,6 +255,7 @@ internal sealed class StepContext
 
     public static StepContext Create(ParseResult parse, StepOptions options, string? projectArgument, string verb)
     {
+        _ = options.Bounds(parse); // a malformed bound is refused before the projects are evaluated
         var host = HostFacts.Current();
         var entry = ProjectFiles.Locate(projectArgument, host.WorkingDirectory, verb);
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
