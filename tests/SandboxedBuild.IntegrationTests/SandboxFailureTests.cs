@@ -94,6 +94,11 @@ public sealed class SandboxFailureTests
         Assert.Equal("tmp\nend\n", none.StandardOutput);
         var networked = Cli.Sh(Identity.Current, ws, "ls -A /run; ls -A /var; echo end");
         Assert.Equal("dotnet-sandbox\ntmp\nend\n", networked.StandardOutput);
+
+        // The mount check's marker is gone before the command starts.
+        var tmp = Cli.Sh(Identity.Current, ws, "ls -A /tmp; echo end", null, null, "--no-network");
+        Assert.Contains("end", tmp.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("dotnet-sandbox-mounted", tmp.StandardOutput, StringComparison.Ordinal);
     }
 
     private static void AssertCoded(CliResult r, int exit, string code)

@@ -29,10 +29,11 @@ internal sealed class MountCheck
     /// every mount is in place (bubblewrap switches to the new root in one step, after all of them).
     /// </summary>
     /// <remarks>
-    /// At the top of the new root, which every layout has, and removed again by <see cref="Verify"/>
-    /// once seen, so that the command finds the layout the documentation describes.
+    /// In the private <c>/tmp</c>, which every policy has and which stays writable once bubblewrap
+    /// makes its root read-only, and removed again by <see cref="Verify"/> once seen, so that the
+    /// command finds the layout the documentation describes.
     /// </remarks>
-    public string ReadyMarker { get; } = "/.dotnet-sandbox-mounted-" + Guid.NewGuid().ToString("N");
+    public string ReadyMarker { get; } = "/tmp/.dotnet-sandbox-mounted-" + Guid.NewGuid().ToString("N");
 
     /// <summary>Starts a check; <see cref="Record"/> it right before the spawn, once every placeholder and output directory exists.</summary>
     public static MountCheck Create() => new();
