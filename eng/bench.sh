@@ -204,7 +204,12 @@ report=$(ls "$out"/bdn/results/*-report-full.json | head -1)
 resolve=$(jq '.Benchmarks[] | select(.Method=="ResolveEveryPath") | .Statistics.Median' "$report")
 exec_policy=$(jq '.Benchmarks[] | select(.Method=="BuildExecPolicy") | .Statistics.Median' "$report")
 printf '  resolving %d bind sources of the restore policy: %8.1f us (median)\n' "$(wc -l < "$out/bench-paths.txt")" "$(jq -n --argjson t "$resolve" '$t/1000')"
+record=$(jq '.Benchmarks[] | select(.Method=="RecordExecMounts") | .Statistics.Median' "$report")
+verify=$(jq '.Benchmarks[] | select(.Method=="VerifyExecMountsWork") | .Statistics.Median' "$report")
 printf '  building the exec policy, checks included:       %8.1f us (median)\n' "$(jq -n --argjson t "$exec_policy" '$t/1000')"
+printf '  mount check of exec: record before the spawn:    %8.1f us (median)\n' "$(jq -n --argjson t "$record" '$t/1000')"
+printf '  mount check of exec: host-side work of verify:   %8.1f us (median)\n' "$(jq -n --argjson t "$verify" '$t/1000')"
+printf '  all host-side checks of exec -- true:            %8.1f us (median sum)\n' "$(jq -n --argjson a "$exec_policy" --argjson b "$record" --argjson c "$verify" '($a+$b+$c)/1000')"
 echo "  budget: <= 2 ms on exec -- true; <= 5 % of warm policy inference"
 if [ -f "$out/policy-warm.json" ]; then
   warm=$(median "$out/policy-warm.json" 0)

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Benchmarks;
@@ -18,6 +19,7 @@ public class PathChecks
 {
     private HostFacts _host = null!;
     private string[] _paths = [];
+    private List<string> _bound = [];
 
     [GlobalSetup]
     public void Setup()
@@ -28,6 +30,16 @@ public class PathChecks
             ? [.. File.ReadAllLines(file).Where(l => l.StartsWith('/'))]
             : [.. ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>()).Paths.Select(r => r.Path)];
         Console.WriteLine($"// {_paths.Length} paths");
+        _bound = [];
+        try
+        {
+            _ = BwrapCommandLine.Build(ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>()), ["true"], _host.FileSystem, bound: _bound);
+        }
+        catch (SandboxException)
+        {
+        }
+
+        Console.WriteLine($"// {_bound.Count} paths bound over themselves by exec");
     }
 
     /// <summary>Every bind source resolved, as a run does before binding.</summary>
@@ -55,5 +67,37 @@ public class PathChecks
         {
             return -1;
         }
+    }
+
+    /// <summary>The mount check's record of exec's binds, right before the spawn (resolution and a no-follow walk each).</summary>
+    [Benchmark]
+    public int RecordExecMounts()
+    {
+        try
+        {
+            _ = MountCheck.Create().Record(_bound, _host.HomeDirectory, _host.FileSystem);
+            return _bound.Count;
+        }
+        catch (SandboxException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// What the mount check then does per run on the host side once the sandbox is set up: one
+    /// mountinfo read and a no-follow walk per bind through a /proc root (here this process's own,
+    /// where the files are the same).
+    /// </summary>
+    [Benchmark]
+    public int VerifyExecMountsWork()
+    {
+        var points = File.ReadAllLines("/proc/self/mountinfo").Length;
+        foreach (var path in _bound)
+        {
+            points += NoFollowDirectory.IdentityNoFollow(path, "/proc/self/root") is null ? 0 : 1;
+        }
+
+        return points;
     }
 }

@@ -183,6 +183,26 @@ public sealed class HostileLinkTests
         Assert.False(File.Exists(Path.Combine(parent, "escaped.txt")));
     }
 
+    [Fact]
+    public void A_link_target_with_terminal_control_sequences_reaches_stderr_escaped()
+    {
+        // The target is text a sandbox chose: an OSC that would retitle the terminal, a CSI that
+        // would clear it. The refusal names it, escaped.
+        using var ws = new Workspace(Identity.Current);
+        File.CreateSymbolicLink(Path.Combine(ws.Project, "out"), "\u001b]0;pwned\u0007\u001b[2J..");
+        var r = Cli.Sh(Identity.Current, ws, "true", null, null, "--no-network", "--allow-write", "out");
+        Assert.Contains("SBX3015", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', r.StandardError);
+        Assert.DoesNotContain('\u0007', r.StandardError);
+        Assert.Contains("\\x1B]0;pwned", r.StandardError, StringComparison.Ordinal);
+
+        // A plain directory of that name is fine.
+        File.Delete(Path.Combine(ws.Project, "out"));
+        Directory.CreateDirectory(Path.Combine(ws.Project, "out"));
+        var legit = Cli.Sh(Identity.Current, ws, "echo ok > out/ok.txt", null, null, "--no-network", "--allow-write", "out");
+        Assert.True(legit.ExitCode == 0, legit.ToString());
+    }
+
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_protected_name_that_is_a_link_refuses_the_run_and_shows_nothing(Identity id)

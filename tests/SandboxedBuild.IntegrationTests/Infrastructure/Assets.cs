@@ -65,16 +65,34 @@ public static class Assets
         }
     }
 
-    /// <summary>Every file below <paramref name="dir"/> except in the named directories, relative.</summary>
+    /// <summary>
+    /// Every file below <paramref name="dir"/> except in the named directories, relative. Links are
+    /// listed, never entered: a test may plant one that loops (<c>h -> ..</c>).
+    /// </summary>
     public static SortedSet<string> Files(string dir, params string[] except)
     {
         var set = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        var pending = new Stack<string>();
+        pending.Push(dir);
+        while (pending.Count > 0)
         {
-            var rel = Path.GetRelativePath(dir, file);
-            if (!except.Any(e => rel == e || rel.StartsWith(e + "/", StringComparison.Ordinal)))
+            var current = pending.Pop();
+            foreach (var entry in new DirectoryInfo(current).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true }))
             {
-                set.Add(rel);
+                var rel = Path.GetRelativePath(dir, entry.FullName);
+                if (except.Any(e => rel == e || rel.StartsWith(e + "/", StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo && entry.LinkTarget is null)
+                {
+                    pending.Push(entry.FullName);
+                }
+                else
+                {
+                    set.Add(rel);
+                }
             }
         }
 

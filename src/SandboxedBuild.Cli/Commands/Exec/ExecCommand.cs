@@ -143,7 +143,7 @@ internal static class ExecCommand
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             if (print)
@@ -168,7 +168,7 @@ internal static class ExecCommand
             var result = new SandboxRunner(host.FileSystem).Run(bwrap, policy, argv, hooks);
             foreach (var warning in result.Warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode);

@@ -76,7 +76,7 @@ internal static class PolicyCommand
             var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             var command = StepCommands.DotnetArguments(chosenStep, context.Entry, options, parse, []);

@@ -277,7 +277,7 @@ internal sealed class StepContext
         var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
         foreach (var warning in warnings)
         {
-            Console.Error.WriteLine("dotnet-sandbox: " + warning);
+            Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
         }
 
         return model;
@@ -301,7 +301,7 @@ internal sealed class StepContext
             var plan = StepPolicyBuilder.Build(Host, Model, step, _options.ToExecOptions(_parse, UserHostsFile.Load(_savedHostsFile)), trust, warnings, sanitized);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             if (plan.Pending.Count > 0)
@@ -323,13 +323,13 @@ internal sealed class StepContext
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
                 {
-                    Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.PackageLinkRemoved.Format(removed));
+                    Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(Errors.Errors.PackageLinkRemoved.Format(removed)));
                 }
             }
 
             foreach (var warning in result.Warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             var summary = NetworkSummary.Format(result.Connections, plan.Policy.Network.Mode);

@@ -63,7 +63,7 @@ internal static class TrustCommand
             var all = StepPolicyBuilder.AllWidenings(host, model, refused);
             foreach (var warning in refused)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + warning);
+                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             if (all.Count == 0)
