@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using static SandboxedBuild.Linux.NativeMethods;
 
 namespace SandboxedBuild.Linux;
 
@@ -14,17 +15,13 @@ namespace SandboxedBuild.Linux;
 /// </remarks>
 internal static partial class NoFollowDirectory
 {
-    private const int O_RDONLY = 0;
+    // O_RDONLY, O_NOFOLLOW, O_CLOEXEC, ELOOP, ENOTDIR and open(2) are NativeMethods'.
     private const int O_DIRECTORY = 0x10000;
-    private const int O_NOFOLLOW = 0x20000;
-    private const int O_CLOEXEC = 0x80000;
     private const int O_WRONLY = 1;
     private const int O_CREAT = 0x40;
     private const int O_EXCL = 0x80;
     private const int AT_REMOVEDIR = 0x200;
     private const int EEXIST = 17;
-    private const int ELOOP = 40;
-    private const int ENOTDIR = 20;
 
     /// <summary>Creates <paramref name="path"/> (absolute) and its missing parents; every existing component must be a real directory.</summary>
     /// <exception cref="IOException">A component is a link or not a directory, or the creation failed.</exception>
@@ -183,7 +180,7 @@ internal static partial class NoFollowDirectory
 
     private static int Open(int directoryFd, string name, string path)
     {
-        var fd = directoryFd < 0 ? open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : openat(directoryFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        var fd = directoryFd < 0 ? NativeMethods.OpenFile(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : openat(directoryFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
         {
             return fd;
@@ -194,9 +191,6 @@ internal static partial class NoFollowDirectory
             ? $"'{name}' in the way to '{path}' is a symbolic link or not a directory; nothing is created through it"
             : $"cannot open '{name}' in the way to '{path}': {NativeMethods.StrError(error)}");
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int open(string path, int flags);
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int openat(int dirfd, string path, int flags);

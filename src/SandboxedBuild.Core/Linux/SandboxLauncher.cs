@@ -79,19 +79,14 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
     {
         var resolved = ResolveCommand(policy, command[0]);
+        var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
         foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.ReadWrite && r.CreateIfMissing && !_fs.DirectoryExists(r.Path)))
         {
             try
             {
                 // Along the real location, with no link followed: the tree may be changing under a
                 // concurrent sandbox, and a directory swapped for a link must not lead the creation elsewhere.
-                var output = HostPath.Resolve(_fs, rule.Path, policy.GetEnvironmentValue("HOME") ?? "/nonexistent");
-                if (output.IsUntrusted)
-                {
-                    throw new IOException($"'{output.Link}' in the way is a symbolic link to '{output.Target}'");
-                }
-
-                NoFollowDirectory.Create(output.Real);
+                NoFollowDirectory.Create(RealLocation(rule.Path, home));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -105,11 +100,11 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
         try
         {
-            CreatePlaceholders(placeholders, created, policy.GetEnvironmentValue("HOME") ?? "/nonexistent");
+            CreatePlaceholders(placeholders, created, home);
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, policy.GetEnvironmentValue("HOME") ?? "/nonexistent", _fs));
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs));
             return new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
@@ -400,15 +395,10 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     {
         foreach (var rule in placeholders)
         {
-            var place = HostPath.Resolve(_fs, rule.Path, home);
             try
             {
-                if (place.IsUntrusted)
-                {
-                    throw new IOException($"'{place.Link}' in the way is a symbolic link to '{place.Target}'");
-                }
-
-                created.Add((rule, place.Real, NoFollowDirectory.CreatePlaceholder(place.Real, rule.Kind == PathKind.Directory)));
+                var real = RealLocation(rule.Path, home);
+                created.Add((rule, real, NoFollowDirectory.CreatePlaceholder(real, rule.Kind == PathKind.Directory)));
             }
             catch (IOException ex)
             {
@@ -443,6 +433,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                 warnings.Add(Errors.Errors.ProtectedPathCreated.Format(rule.Path, rule.Reason) + " (could not remove it: " + ex.Message + "; delete it by hand)");
             }
         }
+    }
+
+    /// <summary>Where <paramref name="path"/> really is; an <see cref="IOException"/> when a link a sandbox could have planted is on the way.</summary>
+    private string RealLocation(string path, string home)
+    {
+        var place = HostPath.Resolve(_fs, path, home);
+        return place.IsUntrusted ? throw new IOException($"'{place.Link}' in the way is a symbolic link to '{place.Target}'") : place.Real;
     }
 
     private static void RemovePlaceholders(List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)> created)
