@@ -171,6 +171,12 @@ public sealed class ResourceBoundsTests
         _ = TestHosts.Policy(new ExecOptions(), root, quiet);
         _ = TestHosts.Policy(new ExecOptions { MaxProcesses = 50 }, TestHosts.Create(), quiet);
         Assert.DoesNotContain(quiet, w => w.Contains("SBX4008", StringComparison.Ordinal));
+
+        // Where root may make a pids cgroup, the bound holds, and nothing warns.
+        var withCgroup = TestHosts.Policy(new ExecOptions { MaxProcesses = 50 }, root with { PidsCgroupParent = "/sys/fs/cgroup/pids" }, quiet);
+        Assert.True(withCgroup.Bounds.ProcessBoundEnforced);
+        Assert.DoesNotContain(quiet, w => w.Contains("SBX4008", StringComparison.Ordinal));
+        Assert.Contains("at most 50 at once  — --max-processes; held by a pids cgroup per sandbox below /sys/fs/cgroup/pids", PolicyWriter.ToText(withCgroup), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class ResourceBoundTests
         var script = $"(i=0; while [ $i -lt 200 ]; do sleep {marker} & i=$((i+1)); done; wait); echo loop-exit=$?; sleep 2";
 
         var bounded = RunCounting(id, ws, ["exec", "--max-processes", "50", "--", "/bin/sh", "-c", script], marker);
-        var enforced = !(Cli.IsRoot && id == Identity.Current);
+        var enforced = !(Cli.IsRoot && id == Identity.Current) || RootMayMakePidsCgroups;
         if (enforced)
         {
             Assert.True(bounded.MaxSeen <= 50, $"{bounded.MaxSeen} sleeps ran at once with --max-processes 50\n{bounded.Result}");
@@ -35,7 +35,7 @@ public sealed class ResourceBoundTests
         }
         else
         {
-            // Root: the kernel does not hold uid 0 to RLIMIT_NPROC, and the tool says so.
+            // Root without a pids cgroup: the kernel does not hold uid 0 to RLIMIT_NPROC, and the tool says so.
             Assert.Contains("SBX4008", bounded.Result.StandardError, StringComparison.Ordinal);
         }
 
@@ -122,7 +122,13 @@ public sealed class ResourceBoundTests
         Assert.Contains("[info] tmpfs bound: each private tmpfs (home, /tmp, /var/tmp, /dev/shm) holds at most ", r.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("[info] cgroup: ", r.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("memory and CPU are not bounded", r.StandardOutput, StringComparison.Ordinal);
-        if (Cli.IsRoot && id == Identity.Current)
+        if (Cli.IsRoot && id == Identity.Current && RootMayMakePidsCgroups)
+        {
+            Assert.Contains("[info] process bound: at most 8192 processes per sandbox, threads included (a pids cgroup per sandbox below /sys/fs/cgroup", r.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("[info] cgroup: a pids cgroup per sandbox: ", r.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("[ok  ] fork past the process bound", r.StandardOutput, StringComparison.Ordinal);
+        }
+        else if (Cli.IsRoot && id == Identity.Current)
         {
             Assert.Contains("[info] process bound: 8192 processes is set, but NOT enforced", r.StandardOutput, StringComparison.Ordinal);
             Assert.Contains("[skip] fork past the process bound", r.StandardOutput, StringComparison.Ordinal);
@@ -152,13 +158,61 @@ public sealed class ResourceBoundTests
         var bounds = json.RootElement.GetProperty("bounds");
         Assert.Equal(64L << 20, bounds.GetProperty("tmpfsBytes").GetInt64());
         Assert.Equal(300, bounds.GetProperty("maxProcesses").GetInt32());
-        Assert.Equal(!Cli.IsRoot, bounds.GetProperty("processBoundEnforced").GetBoolean());
+        Assert.Equal(!Cli.IsRoot || RootMayMakePidsCgroups, bounds.GetProperty("processBoundEnforced").GetBoolean());
         Assert.NotEmpty(Directory.EnumerateFiles(inferenceCache));
 
         var text = Cli.Run(Identity.Current, ws, ["policy", "--step", "build"], timeoutSeconds: 300);
         Assert.Contains("each private tmpfs (home, /tmp, /var/tmp, /dev/shm): ", text.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("processes, threads included: at most 8192 at once", text.StandardOutput, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void As_root_each_sandbox_runs_in_a_pids_cgroup_of_its_own_that_is_gone_after_the_run_and_stale_ones_are_swept()
+    {
+        Assert.SkipUnless(Cli.IsRoot && File.Exists("/sys/fs/cgroup/pids/cgroup.procs"), "only root on a cgroup v1 pids hierarchy (as in CI) is checked here");
+        using var ws = new Workspace(Identity.Current);
+        // The tool runs in this process's pids cgroup and makes its own below it.
+        var own = File.ReadLines("/proc/self/cgroup").Select(l => l.Split(':', 3)).Single(f => f[1].Split(',').Contains("pids"))[2];
+        var parent = ("/sys/fs/cgroup/pids" + own).TrimEnd('/');
+        var stale = Path.Join(parent, "dotnet-sandbox-stale" + Guid.NewGuid().ToString("N")[..7]);
+        var notOurs = Path.Join(parent, "dotnet-sandboxed-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(stale);
+        Directory.CreateDirectory(notOurs);
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-1));
+        File.SetLastWriteTimeUtc(notOurs, DateTime.UtcNow.AddHours(-1));
+        try
+        {
+            var marker = Marker();
+            var (result, seen) = RunMeasuring(Identity.Current, ws, ["exec", "--max-processes", "40", "--", "/bin/sh", "-c", $"sleep {marker}; echo finished"], marker, pid =>
+            {
+                // As the host sees it: the command's pids cgroup, and its bound.
+                var path = File.ReadLines($"/proc/{pid}/cgroup").Select(l => l.Split(':', 3)).Single(f => f[1].Split(',').Contains("pids"))[2];
+                return (path, File.ReadAllText("/sys/fs/cgroup/pids" + path + "/pids.max").Trim(), Directory.Exists(stale));
+            });
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("finished", result.StandardOutput, StringComparison.Ordinal);
+            Assert.Matches("^" + own.TrimEnd('/') + "/dotnet-sandbox-[0-9a-f]{12}$", seen.path);
+            Assert.Equal("40", seen.Item2);
+            Assert.False(seen.Item3, "the empty cgroup of a run killed an hour ago was not removed");
+            Assert.False(Directory.Exists("/sys/fs/cgroup/pids" + seen.path), "the run's cgroup is still there after the run");
+            Assert.True(Directory.Exists(notOurs), "a cgroup the tool did not make was removed");
+        }
+        finally
+        {
+            foreach (var dir in new[] { stale, notOurs })
+            {
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether root may make pids cgroups here (a cgroup v1 pids hierarchy, or pids enabled at the unified root), seen independently of the tool.</summary>
+    private static bool RootMayMakePidsCgroups { get; } =
+        File.Exists("/sys/fs/cgroup/pids/cgroup.procs")
+        || (File.Exists("/sys/fs/cgroup/cgroup.subtree_control") && File.ReadAllText("/sys/fs/cgroup/cgroup.subtree_control").Split(' ', '\n').Contains("pids"));
 
     private static string Marker() => "3." + Random.Shared.Next(100000, 999999).ToString(CultureInfo.InvariantCulture);
 

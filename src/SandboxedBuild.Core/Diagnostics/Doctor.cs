@@ -86,13 +86,14 @@ public static class Doctor
     /// <summary>The resource bounds a run gets by default here, and whether a cgroup could add more.</summary>
     internal static IEnumerable<DoctorCheck> Bounds(HostFacts host)
     {
-        var bounds = ResourceBounds.For(host.MemoryTotal, null, null, host.IsRoot);
+        var bounds = ResourceBounds.For(host.MemoryTotal, null, null, host.IsRoot, host.PidsCgroupParent);
         yield return new DoctorCheck("tmpfs bound", CheckOutcome.Info,
             $"each private tmpfs (home, /tmp, /var/tmp, /dev/shm) holds at most {ResourceBounds.FormatSize(bounds.TmpfsBytes)} ({bounds.TmpfsReason}); /dev is read-only; change with --tmpfs-size");
         yield return new DoctorCheck("process bound", CheckOutcome.Info, bounds.ProcessBoundEnforced
-            ? $"at most {bounds.MaxProcesses} processes per sandbox, threads included (RLIMIT_NPROC, counted in the sandbox's own user namespace); change with --max-processes"
-            : $"{bounds.MaxProcesses} processes is set, but NOT enforced: the caller is root, and the kernel does not hold uid 0 to RLIMIT_NPROC; run as an unprivileged user for a process bound");
-        yield return new DoctorCheck("cgroup", CheckOutcome.Info, CgroupAvailability(host) + "; memory and CPU are not bounded");
+            ? $"at most {bounds.MaxProcesses} processes per sandbox, threads included ({bounds.ProcessBoundBy}); change with --max-processes"
+            : $"{bounds.MaxProcesses} processes is set, but NOT enforced: the caller is root, the kernel does not hold uid 0 to RLIMIT_NPROC, and no pids cgroup can be made here ({host.PidsCgroupWhy}); run as an unprivileged user for a process bound");
+        yield return new DoctorCheck("cgroup", CheckOutcome.Info, (host.PidsCgroupParent is null ? "no pids cgroup per sandbox: " + host.PidsCgroupWhy : "a pids cgroup per sandbox: " + host.PidsCgroupWhy)
+            + "; systemd user scope: " + CgroupAvailability(host) + "; memory and CPU are not bounded");
     }
 
     /// <summary>Whether this caller could get a cgroup per sandbox (a systemd user scope on the unified hierarchy), and why not.</summary>
@@ -176,9 +177,9 @@ public static class Doctor
             _ = Sh("mkdir -p .git/hooks && echo pwned > .git/hooks/pre-commit");
             yield return Verdict("create a git hook", !File.Exists(hook), "no hook appeared on the host", "a hook appeared in .git/hooks");
 
-            if (_host.IsRoot)
+            if (_host.IsRoot && _host.PidsCgroupParent is null)
             {
-                yield return new DoctorCheck("fork past the process bound", CheckOutcome.Skip, "the caller is root: the kernel does not hold uid 0 to RLIMIT_NPROC");
+                yield return new DoctorCheck("fork past the process bound", CheckOutcome.Skip, "the caller is root: the kernel does not hold uid 0 to RLIMIT_NPROC, and no pids cgroup can be made here");
             }
             else
             {

@@ -98,17 +98,20 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         var warnings = new List<string>();
         var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
+        PidsCgroup? cgroup = null;
         try
         {
+            cgroup = CreateCgroup(policy.Bounds);
             CreatePlaceholders(placeholders, created, home);
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs));
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), cgroup);
             return new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
         {
+            cgroup?.Dispose();
             RemovePlaceholders(created);
             RemoveCreated(removeIfCreated, warnings);
         }
@@ -118,7 +121,20 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     // built with this marker, which SpawnAndWait replaces.
     private const int StatusFdPlaceholder = -1;
 
-    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts)
+    /// <summary>The run's own pids cgroup, where the bounds say one can be made; <see langword="null"/> elsewhere.</summary>
+    private static PidsCgroup? CreateCgroup(ResourceBounds bounds)
+    {
+        try
+        {
+            return bounds.PidsCgroupParent is { } parent ? PidsCgroup.Create(parent, bounds.MaxProcesses) : null;
+        }
+        catch (IOException ex)
+        {
+            throw new SandboxException(Errors.Errors.ProcessBoundFailed, bounds.MaxProcesses, ex.Message);
+        }
+    }
+
+    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, PidsCgroup? cgroup)
     {
         int* fds = stackalloc int[4];
         if (NativeMethods.pipe(fds) != 0 || NativeMethods.pipe(fds + 2) != 0)
@@ -164,9 +180,10 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             {
                 sandboxInit = init;
                 if (mounts.Verify(init, () => status.Ended, TimeSpan.FromSeconds(30))
-                    && ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses) is { } error)
+                    && (JoinCgroup(cgroup, init) ?? ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses)) is { } error)
                 {
-                    // The init forks the command once it has the go-ahead: a limit set now is inherited.
+                    // The init forks the command once it has the go-ahead: a limit set now, and a
+                    // cgroup joined now, hold for the command and everything it starts.
                     throw new SandboxException(Errors.Errors.ProcessBoundFailed, policy.Bounds.MaxProcesses, error);
                 }
             }
@@ -223,6 +240,19 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         return (status.ExitCode ?? bwrapStatus, elapsed);
+    }
+
+    private static string? JoinCgroup(PidsCgroup? cgroup, int init)
+    {
+        try
+        {
+            cgroup?.Join(init);
+            return null;
+        }
+        catch (IOException ex)
+        {
+            return ex.Message;
+        }
     }
 
     /// <summary>Starts <paramref name="file"/> with default signal dispositions, optionally in its own process group.</summary>

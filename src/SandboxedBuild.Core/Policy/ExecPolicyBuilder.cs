@@ -212,13 +212,13 @@ public static class ExecPolicyBuilder
         var network = BuildNetwork(options, warnings, work.Hosts);
         var environment = BuildEnvironment(host, options, work.PackagesFolder ?? packages, network, warnings, work.Environment);
         var ordered = rules.Values.OrderBy(r => PathUtil.Depth(r.Path)).ThenBy(r => r.Path, StringComparer.Ordinal).ToImmutableArray();
-        var bounds = ResourceBounds.For(host.MemoryTotal, options.TmpfsSize, options.MaxProcesses, host.IsRoot);
+        var bounds = ResourceBounds.For(host.MemoryTotal, options.TmpfsSize, options.MaxProcesses, host.IsRoot, host.PidsCgroupParent);
         if (options.MaxProcesses is { } max && !bounds.ProcessBoundEnforced)
         {
             warnings.Add(Errors.Errors.BoundNotApplied.Format(
                 $"--max-processes {max}",
-                "the caller is root, and the kernel does not hold processes of uid 0 to RLIMIT_NPROC (the sandbox runs as uid 0 on the host)",
-                "run as an unprivileged user for a process bound; the tmpfs sizes hold for every caller."));
+                "the caller is root, the kernel does not hold processes of uid 0 to RLIMIT_NPROC (the sandbox runs as uid 0 on the host), and no pids cgroup can be made here (" + host.PidsCgroupWhy + ")",
+                "run as an unprivileged user, or where root may make cgroups with the pids controller (see 'dotnet sandbox doctor'); the tmpfs sizes hold for every caller."));
         }
 
         return new SandboxPolicy(cwd, ordered, environment, network) { Bounds = bounds };

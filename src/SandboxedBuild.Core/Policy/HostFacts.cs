@@ -17,6 +17,15 @@ public sealed record HostFacts(
     /// <summary>Whether the caller's real uid is 0: the kernel does not hold uid 0 to a process bound.</summary>
     public bool IsRoot { get; init; }
 
+    /// <summary>
+    /// Where a pids cgroup per sandbox can be made (<see langword="null"/> when nowhere), and why:
+    /// the process bound that holds for root callers.
+    /// </summary>
+    public string? PidsCgroupParent { get; init; }
+
+    /// <summary>Why <see cref="PidsCgroupParent"/> is what it is, in words for <c>doctor</c>.</summary>
+    public string PidsCgroupWhy { get; init; } = "not looked for";
+
     /// <summary>Reads the facts of the current process.</summary>
     /// <param name="workingDirectory">Overrides the current directory when not <see langword="null"/>.</param>
     public static HostFacts Current(string? workingDirectory = null)
@@ -31,6 +40,8 @@ public sealed record HostFacts(
         var home = variables.TryGetValue("HOME", out var h) && h.Length > 0
             ? h
             : System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile);
+        var isRoot = OperatingSystem.IsLinux() && Linux.ProcessLimit.RealUserIsRoot();
+        var (cgroupParent, cgroupWhy) = OperatingSystem.IsLinux() ? Linux.PidsCgroup.FindParent(isRoot) : (null, "not Linux");
         return new HostFacts(
             PathUtil.Normalize(home, "/"),
             PathUtil.Normalize(workingDirectory ?? cwd, cwd),
@@ -38,7 +49,9 @@ public sealed record HostFacts(
             HostFileSystem.Instance)
         {
             MemoryTotal = ResourceBounds.ReadMemoryTotal(),
-            IsRoot = OperatingSystem.IsLinux() && Linux.ProcessLimit.RealUserIsRoot(),
+            IsRoot = isRoot,
+            PidsCgroupParent = cgroupParent,
+            PidsCgroupWhy = cgroupWhy,
         };
     }
 }

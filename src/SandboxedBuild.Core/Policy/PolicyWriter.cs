@@ -67,7 +67,7 @@ public static class PolicyWriter
             .Append("  — ").AppendLine(policy.Bounds.TmpfsReason);
         sb.Append("  processes, threads included: at most ").Append(policy.Bounds.MaxProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Append(" at once  — ").Append(policy.Bounds.MaxProcessesReason)
-            .AppendLine(policy.Bounds.ProcessBoundEnforced ? string.Empty : "; NOT enforced: the caller is root, and the kernel does not hold uid 0 to RLIMIT_NPROC");
+            .Append(policy.Bounds.ProcessBoundEnforced ? "; held by " : "; NOT enforced: held by ").AppendLine(policy.Bounds.ProcessBoundBy);
         sb.AppendLine("  memory and CPU: not bounded (no per-sandbox cgroup)");
         sb.AppendLine();
         sb.AppendLine("environment (nothing else is passed):");
@@ -182,6 +182,16 @@ public static class PolicyWriter
             json.WriteNumber("maxProcesses", policy.Bounds.MaxProcesses);
             json.WriteString("maxProcessesReason", policy.Bounds.MaxProcessesReason);
             json.WriteBoolean("processBoundEnforced", policy.Bounds.ProcessBoundEnforced);
+            json.WriteString("processBoundBy", policy.Bounds.ProcessBoundBy);
+            if (policy.Bounds.PidsCgroupParent is { } cgroupParent)
+            {
+                json.WriteString("pidsCgroupParent", cgroupParent);
+            }
+            else
+            {
+                json.WriteNull("pidsCgroupParent");
+            }
+
             json.WriteNull("maxMemory");
             json.WriteEndObject();
             json.WriteStartArray("environment");

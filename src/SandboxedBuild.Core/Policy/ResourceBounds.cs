@@ -13,10 +13,27 @@ namespace SandboxedBuild.Policy;
 /// <param name="MaxProcessesReason">Where <paramref name="MaxProcesses"/> comes from.</param>
 /// <param name="ProcessBoundEnforced">
 /// Whether the kernel enforces <paramref name="MaxProcesses"/>: it does not count processes of
-/// root (uid 0) against <c>RLIMIT_NPROC</c>, and a root caller's sandbox runs as uid 0 on the host.
+/// root (uid 0) against <c>RLIMIT_NPROC</c>, and a root caller's sandbox runs as uid 0 on the host,
+/// so for root it holds only through a pids cgroup (<see cref="PidsCgroupParent"/>).
 /// </param>
 public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int MaxProcesses, string MaxProcessesReason, bool ProcessBoundEnforced = true)
 {
+    /// <summary>
+    /// Where each run makes a pids cgroup of its own with <c>pids.max</c> = <see cref="MaxProcesses"/>;
+    /// <see langword="null"/> when the bound is <c>RLIMIT_NPROC</c> alone (or, for root, does not hold).
+    /// </summary>
+    public string? PidsCgroupParent { get; init; }
+
+    /// <summary>What holds the bound, in words: the mechanisms, or why nothing does.</summary>
+    public string ProcessBoundBy => (PidsCgroupParent, ProcessBoundEnforced) switch
+    {
+        ({ } parent, _) => $"a pids cgroup per sandbox below {parent}" + (RootCaller ? string.Empty : ", and RLIMIT_NPROC"),
+        (null, true) => "RLIMIT_NPROC, counted in the sandbox's own user namespace",
+        _ => "nothing: the caller is root, the kernel does not hold uid 0 to RLIMIT_NPROC, and no pids cgroup can be made here",
+    };
+
+    private bool RootCaller { get; init; }
+
     /// <summary>The largest default tmpfs size, whatever the machine's memory.</summary>
     public const long DefaultTmpfsCeiling = 2L << 30;
 
@@ -36,8 +53,9 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
     /// <param name="memoryTotal">The machine's memory in bytes (<c>MemTotal</c>), if known.</param>
     /// <param name="tmpfsSize">The <c>--tmpfs-size</c> value in bytes, if given.</param>
     /// <param name="maxProcesses">The <c>--max-processes</c> value, if given.</param>
-    /// <param name="callerIsRoot">Whether the caller's real uid is 0 (the process bound then does not hold).</param>
-    public static ResourceBounds For(long? memoryTotal, long? tmpfsSize, int? maxProcesses, bool callerIsRoot)
+    /// <param name="callerIsRoot">Whether the caller's real uid is 0 (<c>RLIMIT_NPROC</c> then does not hold).</param>
+    /// <param name="pidsCgroupParent">Where a pids cgroup per sandbox can be made, if anywhere.</param>
+    public static ResourceBounds For(long? memoryTotal, long? tmpfsSize, int? maxProcesses, bool callerIsRoot, string? pidsCgroupParent = null)
     {
         var (bytes, reason) = tmpfsSize is { } asked
             ? (asked, "--tmpfs-size")
@@ -49,7 +67,11 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
             reason,
             maxProcesses ?? DefaultMaxProcesses,
             maxProcesses is null ? "default" : "--max-processes",
-            !callerIsRoot);
+            !callerIsRoot || pidsCgroupParent is not null)
+        {
+            PidsCgroupParent = pidsCgroupParent,
+            RootCaller = callerIsRoot,
+        };
     }
 
     /// <summary>
