@@ -68,7 +68,7 @@ public static class PolicyWriter
         sb.Append("  processes, threads included: at most ").Append(policy.Bounds.MaxProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Append(" at once  — ").Append(policy.Bounds.MaxProcessesReason)
             .Append(policy.Bounds.ProcessBoundEnforced ? "; held by " : "; NOT enforced: held by ").AppendLine(policy.Bounds.ProcessBoundBy);
-        sb.AppendLine("  memory and CPU: not bounded (no per-sandbox cgroup)");
+        sb.AppendLine("  memory and CPU: not bounded");
         sb.AppendLine();
         sb.AppendLine("environment (nothing else is passed):");
         foreach (var env in policy.Environment)
