@@ -123,7 +123,7 @@ public sealed class SafeFileTests : IDisposable
         var e = Refused(() => SafeFile.ReadAllText(planted, 64), planted);
         Assert.DoesNotContain('\u001b', e.Message);
         Assert.DoesNotContain('\u0007', e.Message);
-        Assert.Contains("\\x1b]0;pwned\\x07\\x1b[2J/x", e.Message, StringComparison.Ordinal);
+        Assert.Contains("\\x1B]0;pwned\\x07\\x1B[2J/x", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -132,39 +132,7 @@ public static class MsBuildEvaluation
         var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0);
         var line = lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal) || l.StartsWith("MSBUILD : error", StringComparison.Ordinal))
             ?? lines.FirstOrDefault();
-        return line is null ? "MSBuild printed nothing" : Escape(line, ExcerptLength);
-    }
-
-    /// <summary>
-    /// <paramref name="text"/> cut to <paramref name="maxLength"/> characters (then ending in <c>…</c>),
-    /// with C0 and C1 control characters written <c>\xNN</c> and invisible format characters
-    /// (bidirectional overrides, zero-width ones) and line separators written <c>\uNNNN</c>.
-    /// </summary>
-    public static string Escape(string text, int maxLength)
-    {
-        var sb = new System.Text.StringBuilder(Math.Min(text.Length, maxLength) + 8);
-        foreach (var c in text)
-        {
-            if (sb.Length >= maxLength)
-            {
-                return sb.Append('…').ToString();
-            }
-
-            if (c < 0x20 || c is >= '\u007f' and <= '\u009f')
-            {
-                sb.Append("\\x").Append(((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else if (char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator)
-            {
-                sb.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        return sb.ToString();
+        return line is null ? "MSBuild printed nothing" : Diagnostics.TerminalText.Escape(line, ExcerptLength);
     }
 
     /// <summary>An MSBuild path (either slash, maybe relative, maybe with a trailing slash) as an absolute, normalized path.</summary>

@@ -88,7 +88,7 @@ public sealed class MsBuildEvaluationTests
         var secret = string.Join('\n', Enumerable.Range(0, 200).Select(i => "aws_secret_access_key_" + i + "=" + new string('x', 40)));
         var output = "Restoring...\n  \u001b]52;c;cGF5bG9hZA==\u0007/repo/App.csproj(3,5): error MSB4025: broken\u202e txt.exe\r\n" + secret + "\n";
         var excerpt = MsBuildEvaluation.ErrorExcerpt(output);
-        Assert.Equal("\\x1b]52;c;cGF5bG9hZA==\\x07/repo/App.csproj(3,5): error MSB4025: broken\\u202e txt.exe", excerpt);
+        Assert.Equal("\\x1B]52;c;cGF5bG9hZA==\\x07/repo/App.csproj(3,5): error MSB4025: broken\\u{202E} txt.exe", excerpt);
         Assert.DoesNotContain("aws_secret_access_key", excerpt, StringComparison.Ordinal);
 
         var huge = MsBuildEvaluation.ErrorExcerpt(new string('A', 1 << 20) + " error X\n");
@@ -96,6 +96,6 @@ public sealed class MsBuildEvaluationTests
         Assert.EndsWith("…", huge, StringComparison.Ordinal);
         Assert.Equal("first", MsBuildEvaluation.ErrorExcerpt("\n\n first \nsecond"));
         Assert.Equal("MSBuild printed nothing", MsBuildEvaluation.ErrorExcerpt(" \n\t\n"));
-        Assert.Equal("\\x00\\x85\\x7f\\u2028é", MsBuildEvaluation.Escape("\0\u0085\u007f\u2028é", 100));
+        Assert.Equal("\\x00\\x85\\x7F\\u{2028}é", SandboxedBuild.Diagnostics.TerminalText.Escape("\0\u0085\u007f\u2028é", 100));
     }
 }

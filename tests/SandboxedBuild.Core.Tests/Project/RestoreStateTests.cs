@@ -53,6 +53,6 @@ public sealed class RestoreStateTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, "obj", "project.nuget.cache"), """{"success": true, "expectedPackageFiles": ["/nowhere/\u001b[2Jx.nupkg.sha512"]}""");
         Assert.False(RestoreState.IsUpToDate(model, out var why));
         Assert.DoesNotContain('\u001b', why);
-        Assert.Contains("\\x1b[2Jx.nupkg.sha512", why, StringComparison.Ordinal);
+        Assert.Contains("\\x1B[2Jx.nupkg.sha512", why, StringComparison.Ordinal);
     }
 }
