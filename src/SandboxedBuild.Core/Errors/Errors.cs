@@ -304,6 +304,18 @@ public static class Errors
         "cannot hold '{0}' read-only for the run: {1}.",
         "nothing ran. Another sandbox may be running in the same directory and have made it meanwhile, or a directory on the way was replaced by a link; run again, and look for links you did not make (find . -type l).");
 
+    /// <summary>A signal came while the sandbox was being set up; the command never started.</summary>
+    public static readonly ErrorCode InterruptedBeforeStart = new(
+        "SBX4015", Severity.Warning,
+        "{0} arrived before the command started: the sandbox was stopped and nothing ran (exit status {1}).",
+        "nothing to undo; run the command again when you mean to. A signal that arrives once the command runs goes to its process group, as at a terminal.");
+
+    /// <summary>The same signal came twice: the whole sandbox was killed.</summary>
+    public static readonly ErrorCode SandboxKilledOnRepeat = new(
+        "SBX4016", Severity.Warning,
+        "the same signal came a second time: every process of the sandbox was killed at once (exit status {0}).",
+        "the first SIGINT, SIGTERM, SIGHUP or SIGQUIT goes to the command's process group, as a terminal delivers it; sending the same one again ends the whole sandbox with SIGKILL, for a command that ignores or outlives the first. Files the command was writing may be incomplete.");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
@@ -386,5 +398,6 @@ public static class Errors
         InvalidBound, ProcessBoundFailed, BoundNotApplied,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
+        InterruptedBeforeStart, SandboxKilledOnRepeat,
     ];
 }

@@ -25,8 +25,6 @@ public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<
 /// </remarks>
 public sealed class SandboxLauncher(IFileSystem fileSystem)
 {
-    private static readonly int[] ForwardedSignals = [NativeMethods.SIGINT, NativeMethods.SIGTERM, NativeMethods.SIGHUP, NativeMethods.SIGQUIT];
-
     private readonly IFileSystem _fs = fileSystem;
 
     /// <summary>Resolves the command as the sandbox will see it, or throws the coded error for exit 126/127.</summary>
@@ -78,6 +76,8 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <param name="bridge">With network: how the bridge to the egress proxy gets in.</param>
     public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
     {
+        // Held from here on: a signal while the sandbox is prepared abandons the run, after the cleanup below.
+        using var signals = new SignalRelay();
         var resolved = ResolveCommand(policy, command[0]);
         var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
         foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.ReadWrite && r.CreateIfMissing && !_fs.DirectoryExists(r.Path)))
@@ -104,7 +104,16 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs));
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), signals, bridge is null ? 1 : 2);
+            if (signals.StartupSignal is { } interrupted)
+            {
+                warnings.Add(Errors.Errors.InterruptedBeforeStart.Format(SignalRelay.Name(interrupted), exitCode));
+            }
+            else if (signals.Escalated)
+            {
+                warnings.Add(Errors.Errors.SandboxKilledOnRepeat.Format(exitCode));
+            }
+
             return new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
@@ -118,8 +127,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     // built with this marker, which SpawnAndWait replaces.
     private const int StatusFdPlaceholder = -1;
 
-    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts)
+    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, SignalRelay signals, int commandDepth)
     {
+        if (signals.StartupSignal is { } early)
+        {
+            return (SignalRelay.ExitStatusFor(early), TimeSpan.Zero);
+        }
+
         int* fds = stackalloc int[4];
         if (NativeMethods.pipe(fds) != 0 || NativeMethods.pipe(fds + 2) != 0)
         {
@@ -160,10 +174,10 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         int? sandboxInit = null;
         try
         {
-            if (status.WaitForChildPid(TimeSpan.FromSeconds(30)) is { } init)
+            if (WaitForInit(status, signals, TimeSpan.FromSeconds(30)) is { } init)
             {
                 sandboxInit = init;
-                if (mounts.Verify(init, () => status.Ended, TimeSpan.FromSeconds(30))
+                if (mounts.Verify(init, () => status.Ended || signals.StartupSignal is not null, TimeSpan.FromSeconds(30))
                     && ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses) is { } error)
                 {
                     // The init forks the command once it has the go-ahead: a limit set now is inherited.
@@ -176,28 +190,20 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             // The command has not started, and must not: the sandbox's init waits on the block
             // descriptor, and would go on at end of file. So it is killed first, bubblewrap after,
             // and the descriptor closed only once both are gone.
-            if (sandboxInit is { } init)
-            {
-                _ = NativeMethods.kill(init, NativeMethods.SIGKILL);
-            }
-
-            _ = NativeMethods.kill(pid, NativeMethods.SIGKILL);
-            _ = WaitForExit(pid);
-            _ = NativeMethods.close(blockWrite);
-            status.Complete();
+            Abandon(pid, sandboxInit, blockWrite, status);
             throw;
+        }
+
+        if (!signals.TryStart(sandboxInit ?? 0, commandDepth, () => status.Ended))
+        {
+            // A signal came before the command was let go: it never starts (the same teardown as above).
+            Abandon(pid, sandboxInit, blockWrite, status);
+            return (SignalRelay.ExitStatusFor(signals.StartupSignal!.Value), System.Diagnostics.Stopwatch.GetElapsedTime(start));
         }
 
         byte go = 1;
         _ = NativeMethods.write(blockWrite, &go, 1);
         _ = NativeMethods.close(blockWrite);
-        var registrations = ForwardedSignals
-            .Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
-            {
-                ctx.Cancel = true;
-                Forward(pid, status, sig);
-            }))
-            .ToList();
 
         int waitStatus;
         try
@@ -206,11 +212,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
         finally
         {
-            foreach (var registration in registrations)
-            {
-                registration.Dispose();
-            }
-
+            signals.Stop();
             status.Complete();
         }
 
@@ -335,57 +337,40 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
     }
 
-    private static void Forward(int bwrapPid, StatusReader status, int signal)
+    /// <summary>Waits for bubblewrap to report the sandbox's init; <see langword="null"/> when it exited first or a signal came.</summary>
+    private static int? WaitForInit(StatusReader status, SignalRelay signals, TimeSpan timeout)
     {
-        // bubblewrap's --new-session makes the sandbox's init lead a new session and process group,
-        // which the command (and everything it starts) inherits. Signalling that group is what a
-        // terminal does on Ctrl-C; the init itself ignores it (signals from outside a PID namespace
-        // reach its init only through a handler, and it has none for these). A signal that arrives
-        // while the sandbox is still starting waits (briefly) for the command to exist.
-        var deadline = Environment.TickCount64 + 2000;
-        do
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (signals.StartupSignal is null && Environment.TickCount64 < deadline)
         {
-            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(100)) is { } init && FindCommandPid(init) is not null
-                && NativeMethods.kill(-init, signal) == 0)
+            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(50)) is { } init)
             {
-                return;
+                return init;
             }
 
             if (status.Ended)
             {
-                break;
+                return null;
             }
-
-            Thread.Sleep(10);
         }
-        while (Environment.TickCount64 < deadline);
 
-        // The command never started (or is gone): stop bubblewrap; --die-with-parent tears the rest down.
-        _ = NativeMethods.kill(bwrapPid, signal);
+        return status.ChildPid;
     }
 
-    private static int? FindCommandPid(int initPid)
+    /// <summary>Stops a sandbox whose command has not been let go; it must never start.</summary>
+    private static void Abandon(int bwrapPid, int? sandboxInit, int blockWrite, StatusReader status)
     {
-        // The children list of a process in another user namespace needs ptrace rights that an
-        // unprivileged caller lacks; /proc/PID/stat (with the parent pid) is readable by anyone.
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        // The sandbox's init waits on the block descriptor, and would go on at end of file. So it is
+        // killed first, bubblewrap after, and the descriptor closed only once both are gone.
+        if (sandboxInit is { } init)
         {
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields.Length > 1 && fields[1] == initPid.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    return int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                // Not a process, or gone already.
-            }
+            _ = NativeMethods.kill(init, NativeMethods.SIGKILL);
         }
 
-        return null;
+        _ = NativeMethods.kill(bwrapPid, NativeMethods.SIGKILL);
+        _ = WaitForExit(bwrapPid);
+        _ = NativeMethods.close(blockWrite);
+        status.Complete();
     }
 
     // Created and removed through their real parent opened without following links: a sandbox
