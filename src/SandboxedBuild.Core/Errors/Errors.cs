@@ -260,7 +260,7 @@ public static class Errors
     public static readonly ErrorCode UserNamespacesUnavailable = new(
         "SBX4003", Severity.Error,
         "the kernel refused to create a user namespace: {0}",
-        "enable unprivileged user namespaces, e.g. 'sudo sysctl kernel.unprivileged_userns_clone=1' (Debian) or 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu 24.04), or ask your administrator; run 'dotnet sandbox doctor' to check.");
+        "enable unprivileged user namespaces: 'sudo sysctl kernel.unprivileged_userns_clone=1' where bubblewrap says 'No permissions to create a new namespace' (Debian's switch), 'sudo sysctl user.max_user_namespaces=15000' where it says max_*_namespaces exceeded (the limit is 0), a kernel built with CONFIG_USER_NS where it says the kernel does not support them; or ask your administrator. Run 'dotnet sandbox doctor' to check.");
 
     /// <summary>bwrap started but could not set the sandbox up.</summary>
     public static readonly ErrorCode SandboxSetupFailed = new(
@@ -315,6 +315,12 @@ public static class Errors
         "SBX4016", Severity.Warning,
         "the same signal came a second time: every process of the sandbox was killed at once (exit status {0}).",
         "the first SIGINT, SIGTERM, SIGHUP or SIGQUIT goes to the command's process group, as a terminal delivers it; sending the same one again ends the whole sandbox with SIGKILL, for a command that ignores or outlives the first. Files the command was writing may be incomplete.");
+
+    /// <summary>Ubuntu's AppArmor restriction leaves bubblewrap's user namespace without capabilities.</summary>
+    public static readonly ErrorCode AppArmorUserNamespaceRestricted = new(
+        "SBX4017", Severity.Error,
+        "bubblewrap could not set up its user namespace: {0}. This is what AppArmor's restriction of unprivileged user namespaces (Ubuntu 23.10 and later; kernel.apparmor_restrict_unprivileged_userns {1}) does to a bwrap that has no AppArmor profile allowing them.",
+        "give bubblewrap a profile: write /etc/apparmor.d/bwrap with 'abi <abi/4.0>, include <tunables/global> profile bwrap {2} flags=(unconfined) {{ userns, }}' (the full text is in docs/errors/SBX4017.md), then run 'sudo apparmor_parser -r /etc/apparmor.d/bwrap'. Lifting the restriction for the whole machine ('sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0') also works, but for every program.");
 
     // 5xxx — macOS backend (seatbelt)
 
@@ -399,5 +405,6 @@ public static class Errors
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
         InterruptedBeforeStart, SandboxKilledOnRepeat,
+        AppArmorUserNamespaceRestricted,
     ];
 }

@@ -172,13 +172,14 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
         using var status = new StatusReader(readFd);
         int? sandboxInit = null;
+        var verified = false;
         try
         {
             if (WaitForInit(status, signals, TimeSpan.FromSeconds(30)) is { } init)
             {
                 sandboxInit = init;
-                if (mounts.Verify(init, () => status.Ended || signals.StartupSignal is not null, TimeSpan.FromSeconds(30))
-                    && ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses) is { } error)
+                verified = mounts.Verify(init, () => status.Ended || signals.StartupSignal is not null, TimeSpan.FromSeconds(30));
+                if (verified && ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses) is { } error)
                 {
                     // The init forks the command once it has the go-ahead: a limit set now is inherited.
                     throw new SandboxException(Errors.Errors.ProcessBoundFailed, policy.Bounds.MaxProcesses, error);
@@ -190,15 +191,23 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             // The command has not started, and must not: the sandbox's init waits on the block
             // descriptor, and would go on at end of file. So it is killed first, bubblewrap after,
             // and the descriptor closed only once both are gone.
-            Abandon(pid, sandboxInit, blockWrite, status);
+            _ = Abandon(pid, sandboxInit, blockWrite, status);
             throw;
         }
 
         if (!signals.TryStart(sandboxInit ?? 0, commandDepth, () => status.Ended))
         {
             // A signal came before the command was let go: it never starts (the same teardown as above).
-            Abandon(pid, sandboxInit, blockWrite, status);
+            _ = Abandon(pid, sandboxInit, blockWrite, status);
             return (SignalRelay.ExitStatusFor(signals.StartupSignal!.Value), System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        }
+
+        if (!verified)
+        {
+            // bubblewrap failed before its mounts were in place (it said why on stderr), after
+            // reporting the init or before: the command never starts, and its exit status (bubblewrap
+            // reports 1 for its own failure) is not passed off as the command's.
+            throw Bubblewrap.DiagnoseSetupFailure(bwrap, DecodeWaitStatus(Abandon(pid, sandboxInit, blockWrite, status)));
         }
 
         byte go = 1;
@@ -217,14 +226,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
-        var bwrapStatus = DecodeWaitStatus(waitStatus);
-        if (status.ChildPid is null)
-        {
-            // bubblewrap never started the command: its setup failed and it said why on stderr.
-            throw Bubblewrap.DiagnoseSetupFailure(bwrap, bwrapStatus);
-        }
-
-        return (status.ExitCode ?? bwrapStatus, elapsed);
+        return (status.ExitCode ?? DecodeWaitStatus(waitStatus), elapsed);
     }
 
     /// <summary>Starts <paramref name="file"/> with default signal dispositions, optionally in its own process group.</summary>
@@ -358,7 +360,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     }
 
     /// <summary>Stops a sandbox whose command has not been let go; it must never start.</summary>
-    private static void Abandon(int bwrapPid, int? sandboxInit, int blockWrite, StatusReader status)
+    private static int Abandon(int bwrapPid, int? sandboxInit, int blockWrite, StatusReader status)
     {
         // The sandbox's init waits on the block descriptor, and would go on at end of file. So it is
         // killed first, bubblewrap after, and the descriptor closed only once both are gone.
@@ -368,9 +370,10 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         _ = NativeMethods.kill(bwrapPid, NativeMethods.SIGKILL);
-        _ = WaitForExit(bwrapPid);
+        var waitStatus = WaitForExit(bwrapPid);
         _ = NativeMethods.close(blockWrite);
         status.Complete();
+        return waitStatus;
     }
 
     // Created and removed through their real parent opened without following links: a sandbox
