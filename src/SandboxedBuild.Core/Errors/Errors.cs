@@ -322,6 +322,12 @@ public static class Errors
         "bubblewrap could not set up its user namespace: {0}. This is what AppArmor's restriction of unprivileged user namespaces (Ubuntu 23.10 and later; kernel.apparmor_restrict_unprivileged_userns {1}) does to a bwrap that has no AppArmor profile allowing them.",
         "give bubblewrap a profile: write /etc/apparmor.d/bwrap with 'abi <abi/4.0>, include <tunables/global> profile bwrap {2} flags=(unconfined) {{ userns, }}' (the full text is in docs/errors/SBX4017.md), then run 'sudo apparmor_parser -r /etc/apparmor.d/bwrap'. Lifting the restriction for the whole machine ('sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0') also works, but for every program.");
 
+    /// <summary>A directory the run could write was removed, moved or replaced while it ran.</summary>
+    public static readonly ErrorCode WritableDirectoryRemoved = new(
+        "SBX4018", Severity.Error,
+        "'{0}' was removed or replaced while the command ran ({1}); nothing was cleaned up through that path, and the command's exit status ({2}) is not the run's.",
+        "something outside the sandbox (or another sandbox that can write its parent directory) removed or moved it. Put the directory back, check what else runs in that tree, and run again; the sandbox wrote nothing anywhere else.");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
@@ -405,6 +411,6 @@ public static class Errors
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
         InterruptedBeforeStart, SandboxKilledOnRepeat,
-        AppArmorUserNamespaceRestricted,
+        AppArmorUserNamespaceRestricted, WritableDirectoryRemoved,
     ];
 }

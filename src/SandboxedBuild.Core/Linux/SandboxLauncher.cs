@@ -98,6 +98,9 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         var warnings = new List<string>();
         var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
+        var roots = WritableRoots.Snapshot(policy, _fs, home);
+        IReadOnlyList<(string Path, string What)> gone = [];
+        LaunchResult result;
         try
         {
             CreatePlaceholders(placeholders, created, home);
@@ -114,13 +117,17 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                 warnings.Add(Errors.Errors.SandboxKilledOnRepeat.Format(exitCode));
             }
 
-            return new LaunchResult(exitCode, elapsed, warnings);
+            result = new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
         {
+            // Nothing is done through a writable directory that was removed or replaced meanwhile.
+            gone = roots.Changed();
             RemovePlaceholders(created);
-            RemoveCreated(removeIfCreated, warnings);
+            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings);
         }
+
+        return gone.Count == 0 ? result : throw new SandboxException(Errors.Errors.WritableDirectoryRemoved, gone[0].Path, gone[0].What, result.ExitCode);
     }
 
     // The status descriptor's number is known only once the pipe exists; the argument vector is
