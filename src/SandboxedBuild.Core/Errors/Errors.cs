@@ -328,6 +328,12 @@ public static class Errors
         "'{0}' was removed or replaced while the command ran ({1}); nothing was cleaned up through that path, and the command's exit status ({2}) is not the run's.",
         "something outside the sandbox (or another sandbox that can write its parent directory) removed or moved it. Put the directory back, check what else runs in that tree, and run again; the sandbox wrote nothing anywhere else.");
 
+    /// <summary>A private tmpfs of the sandbox filled up while the command ran.</summary>
+    public static readonly ErrorCode PrivateTmpfsFull = new(
+        "SBX4019", Severity.Warning,
+        "the sandbox's private {0} filled up while the command ran (each private tmpfs holds {1}); writes there failed with 'No space left on device'.",
+        "if the command failed for want of space, give it more with --tmpfs-size SIZE (for example --tmpfs-size 4G; it is held in memory), or have it write large files into the project directory, which is on disk.");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
@@ -411,6 +417,6 @@ public static class Errors
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
         InterruptedBeforeStart, SandboxKilledOnRepeat,
-        AppArmorUserNamespaceRestricted, WritableDirectoryRemoved,
+        AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull,
     ];
 }

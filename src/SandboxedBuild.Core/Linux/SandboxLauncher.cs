@@ -107,7 +107,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), signals, bridge is null ? 1 : 2);
+            var tmpfs = new TmpfsWatch([.. policy.Paths.Where(r => r.Access == PathAccess.Scratch).Select(r => r.Path)]);
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), signals, bridge is null ? 1 : 2, tmpfs);
+            foreach (var full in tmpfs.Full)
+            {
+                warnings.Add(Errors.Errors.PrivateTmpfsFull.Format(full, ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes)));
+            }
+
             if (signals.StartupSignal is { } interrupted)
             {
                 warnings.Add(Errors.Errors.InterruptedBeforeStart.Format(SignalRelay.Name(interrupted), exitCode));
@@ -134,7 +140,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     // built with this marker, which SpawnAndWait replaces.
     private const int StatusFdPlaceholder = -1;
 
-    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, SignalRelay signals, int commandDepth)
+    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, SignalRelay signals, int commandDepth, TmpfsWatch tmpfs)
     {
         if (signals.StartupSignal is { } early)
         {
@@ -220,6 +226,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         byte go = 1;
         _ = NativeMethods.write(blockWrite, &go, 1);
         _ = NativeMethods.close(blockWrite);
+        tmpfs.Start(sandboxInit ?? 0);
 
         int waitStatus;
         try
@@ -228,6 +235,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
         finally
         {
+            tmpfs.Stop();
             signals.Stop();
             status.Complete();
         }
