@@ -79,6 +79,24 @@ public sealed class StartupFaultTests
         Assert.True(File.Exists(Path.Combine(ws.Project, "ran")));
     }
 
+    [Theory]
+    [InlineData("setting up uid map: Permission denied", "SBX4017")]
+    [InlineData("No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'.", "SBX4003")]
+    public void Doctor_gives_the_same_diagnosis_as_a_failed_run(string complaint, string code)
+    {
+        using var ws = new Workspace(Identity.Current);
+        var stub = Stub(ws, $"""
+            #!/bin/sh
+            if [ "$1" = --version ]; then echo 'bubblewrap 0.8.0'; exit 0; fi
+            echo 'bwrap: {complaint.Replace("'", "'\\''", StringComparison.Ordinal)}' >&2
+            exit 1
+            """);
+        var r = Cli.Run(Identity.Current, ws, ["doctor"], extraEnv: new Dictionary<string, string> { ["PATH"] = stub + ":/usr/bin:/bin" });
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains(code + ":", r.StandardOutput + r.StandardError, StringComparison.Ordinal);
+        Assert.Contains(complaint, r.StandardOutput + r.StandardError, StringComparison.Ordinal);
+    }
+
     private static string Stub(Workspace ws, string script)
     {
         var dir = Path.Combine(ws.Root, "stubbin");
