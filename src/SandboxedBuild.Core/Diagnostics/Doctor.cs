@@ -64,7 +64,8 @@ public static class Doctor
         var userns = Bubblewrap.ProbeUserNamespace(bwrap);
         if (userns is not null)
         {
-            yield return new DoctorCheck("user namespaces", CheckOutcome.Fail, Errors.Errors.UserNamespacesUnavailable.Format(userns));
+            // The same diagnosis as a failed run: AppArmor's restriction (SBX4017) or namespaces off (SBX4003).
+            yield return new DoctorCheck("user namespaces", CheckOutcome.Fail, Bubblewrap.NamespaceFailure(bwrap, userns).Message);
             yield break;
         }
 

@@ -260,7 +260,7 @@ public static class Errors
     public static readonly ErrorCode UserNamespacesUnavailable = new(
         "SBX4003", Severity.Error,
         "the kernel refused to create a user namespace: {0}",
-        "enable unprivileged user namespaces, e.g. 'sudo sysctl kernel.unprivileged_userns_clone=1' (Debian) or 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu 24.04), or ask your administrator; run 'dotnet sandbox doctor' to check.");
+        "enable unprivileged user namespaces: 'sudo sysctl kernel.unprivileged_userns_clone=1' where bubblewrap says 'No permissions to create a new namespace' (Debian's switch), 'sudo sysctl user.max_user_namespaces=15000' where it says max_*_namespaces exceeded (the limit is 0), a kernel built with CONFIG_USER_NS where it says the kernel does not support them; or ask your administrator. Run 'dotnet sandbox doctor' to check.");
 
     /// <summary>bwrap started but could not set the sandbox up.</summary>
     public static readonly ErrorCode SandboxSetupFailed = new(
@@ -303,6 +303,36 @@ public static class Errors
         "SBX4010", Severity.Error,
         "cannot hold '{0}' read-only for the run: {1}.",
         "nothing ran. Another sandbox may be running in the same directory and have made it meanwhile, or a directory on the way was replaced by a link; run again, and look for links you did not make (find . -type l).");
+
+    /// <summary>A signal came while the sandbox was being set up; the command never started.</summary>
+    public static readonly ErrorCode InterruptedBeforeStart = new(
+        "SBX4015", Severity.Warning,
+        "{0} arrived before the command started: the sandbox was stopped and nothing ran (exit status {1}).",
+        "nothing to undo; run the command again when you mean to. A signal that arrives once the command runs goes to its process group, as at a terminal.");
+
+    /// <summary>The same signal came twice: the whole sandbox was killed.</summary>
+    public static readonly ErrorCode SandboxKilledOnRepeat = new(
+        "SBX4016", Severity.Warning,
+        "the same signal came a second time: every process of the sandbox was killed at once (exit status {0}).",
+        "the first SIGINT, SIGTERM, SIGHUP or SIGQUIT goes to the command's process group, as a terminal delivers it; sending the same one again ends the whole sandbox with SIGKILL, for a command that ignores or outlives the first. Files the command was writing may be incomplete.");
+
+    /// <summary>Ubuntu's AppArmor restriction leaves bubblewrap's user namespace without capabilities.</summary>
+    public static readonly ErrorCode AppArmorUserNamespaceRestricted = new(
+        "SBX4017", Severity.Error,
+        "bubblewrap could not set up its user namespace: {0}. This is what AppArmor's restriction of unprivileged user namespaces (Ubuntu 23.10 and later; kernel.apparmor_restrict_unprivileged_userns {1}) does to a bwrap that has no AppArmor profile allowing them.",
+        "give bubblewrap a profile: write /etc/apparmor.d/bwrap with 'abi <abi/4.0>, include <tunables/global> profile bwrap {2} flags=(unconfined) {{ userns, }}' (the full text is in docs/errors/SBX4017.md), then run 'sudo apparmor_parser -r /etc/apparmor.d/bwrap'. Lifting the restriction for the whole machine ('sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0') also works, but for every program.");
+
+    /// <summary>A directory the run could write was removed, moved or replaced while it ran.</summary>
+    public static readonly ErrorCode WritableDirectoryRemoved = new(
+        "SBX4018", Severity.Error,
+        "'{0}' was removed or replaced while the command ran ({1}); nothing was cleaned up through that path, and the command's exit status ({2}) is not the run's.",
+        "something outside the sandbox (or another sandbox that can write its parent directory) removed or moved it. Put the directory back, check what else runs in that tree, and run again; the sandbox wrote nothing anywhere else.");
+
+    /// <summary>A private tmpfs of the sandbox filled up while the command ran.</summary>
+    public static readonly ErrorCode PrivateTmpfsFull = new(
+        "SBX4019", Severity.Warning,
+        "the sandbox's private {0} filled up while the command ran (each private tmpfs holds {1}); writes there failed with 'No space left on device'.",
+        "if the command failed for want of space, give it more with --tmpfs-size SIZE (for example --tmpfs-size 4G; it is held in memory), or have it write large files into the project directory, which is on disk.");
 
     // 5xxx — macOS backend (seatbelt)
 
@@ -386,5 +416,7 @@ public static class Errors
         InvalidBound, ProcessBoundFailed, BoundNotApplied,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
+        InterruptedBeforeStart, SandboxKilledOnRepeat,
+        AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull,
     ];
 }

@@ -82,8 +82,65 @@ public static partial class Bubblewrap
         }
 
         return ProbeUserNamespace(bwrap) is { } complaint
-            ? new SandboxException(Errors.Errors.UserNamespacesUnavailable, complaint)
+            ? NamespaceFailure(bwrap, complaint)
             : new SandboxException(Errors.Errors.SandboxSetupFailed, status);
+    }
+
+    /// <summary>
+    /// The coded error for bubblewrap's complaint when it could not set up a user namespace: the
+    /// AppArmor restriction of Ubuntu 23.10 and later, or user namespaces that are off.
+    /// </summary>
+    /// <remarks>
+    /// The texts are bubblewrap's own (bubblewrap.c and network.c). Under
+    /// <c>kernel.apparmor_restrict_unprivileged_userns=1</c> the namespace is created, but without
+    /// capabilities in it, so the first privileged step fails: writing the uid or gid map, or
+    /// configuring the loopback device of a new network namespace. When user namespaces are off,
+    /// clone(2) itself fails with EPERM, EINVAL or ENOSPC, each with its own message.
+    /// </remarks>
+    internal static SandboxException NamespaceFailure(string bwrap, string complaint)
+    {
+        if (AppArmorSymptoms.Any(s => complaint.Contains(s, StringComparison.Ordinal)))
+        {
+            var sysctl = ReadSysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+            var state = sysctl is null ? "not readable here" : "= " + sysctl + " here";
+            return new SandboxException(Errors.Errors.AppArmorUserNamespaceRestricted, complaint, state, RealPath(bwrap));
+        }
+
+        return new SandboxException(Errors.Errors.UserNamespacesUnavailable, complaint);
+    }
+
+    // bubblewrap's messages when the namespace exists but grants no capabilities (AppArmor's restriction).
+    private static readonly string[] AppArmorSymptoms =
+    [
+        "setting up uid map: Permission denied",
+        "setting up gid map: Permission denied",
+        "error writing to setgroups: Permission denied",
+        "loopback: Failed RTM_NEWADDR: Operation not permitted",
+    ];
+
+    private static string? ReadSysctl(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // An AppArmor profile attaches to the executable's real path, not to a link to it.
+    private static string RealPath(string path)
+    {
+        try
+        {
+            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(path);
+        }
+        catch (IOException)
+        {
+            return path;
+        }
     }
 
     [GeneratedRegex(@"(\d+\.\d+\.\d+)")]

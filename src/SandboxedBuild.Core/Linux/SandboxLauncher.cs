@@ -25,8 +25,6 @@ public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<
 /// </remarks>
 public sealed class SandboxLauncher(IFileSystem fileSystem)
 {
-    private static readonly int[] ForwardedSignals = [NativeMethods.SIGINT, NativeMethods.SIGTERM, NativeMethods.SIGHUP, NativeMethods.SIGQUIT];
-
     private readonly IFileSystem _fs = fileSystem;
 
     /// <summary>Resolves the command as the sandbox will see it, or throws the coded error for exit 126/127.</summary>
@@ -78,6 +76,8 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <param name="bridge">With network: how the bridge to the egress proxy gets in.</param>
     public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
     {
+        // Held from here on: a signal while the sandbox is prepared abandons the run, after the cleanup below.
+        using var signals = new SignalRelay();
         var resolved = ResolveCommand(policy, command[0]);
         var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
         foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.ReadWrite && r.CreateIfMissing && !_fs.DirectoryExists(r.Path)))
@@ -99,6 +99,9 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         var warnings = new List<string>();
         var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
         PidsCgroup? cgroup = null;
+        var roots = WritableRoots.Snapshot(policy, _fs, home);
+        IReadOnlyList<(string Path, string What)> gone = [];
+        LaunchResult result;
         try
         {
             cgroup = CreateCgroup(policy.Bounds);
@@ -106,15 +109,35 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), cgroup);
-            return new LaunchResult(exitCode, elapsed, warnings);
+            var tmpfs = new TmpfsWatch([.. policy.Paths.Where(r => r.Access == PathAccess.Scratch).Select(r => r.Path)]);
+            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), cgroup, signals, bridge is null ? 1 : 2, tmpfs);
+            foreach (var full in tmpfs.Full)
+            {
+                warnings.Add(Errors.Errors.PrivateTmpfsFull.Format(full, ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes)));
+            }
+
+            if (signals.StartupSignal is { } interrupted)
+            {
+                warnings.Add(Errors.Errors.InterruptedBeforeStart.Format(SignalRelay.Name(interrupted), exitCode));
+            }
+            else if (signals.Escalated)
+            {
+                warnings.Add(Errors.Errors.SandboxKilledOnRepeat.Format(exitCode));
+            }
+
+            result = new LaunchResult(exitCode, elapsed, warnings);
         }
         finally
         {
             cgroup?.Dispose();
+
+            // Nothing is done through a writable directory that was removed or replaced meanwhile.
+            gone = roots.Changed();
             RemovePlaceholders(created);
-            RemoveCreated(removeIfCreated, warnings);
+            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings);
         }
+
+        return gone.Count == 0 ? result : throw new SandboxException(Errors.Errors.WritableDirectoryRemoved, gone[0].Path, gone[0].What, result.ExitCode);
     }
 
     // The status descriptor's number is known only once the pipe exists; the argument vector is
@@ -134,8 +157,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, PidsCgroup? cgroup)
+    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, PidsCgroup? cgroup, SignalRelay signals, int commandDepth, TmpfsWatch tmpfs)
     {
+        if (signals.StartupSignal is { } early)
+        {
+            return (SignalRelay.ExitStatusFor(early), TimeSpan.Zero);
+        }
+
         int* fds = stackalloc int[4];
         if (NativeMethods.pipe(fds) != 0 || NativeMethods.pipe(fds + 2) != 0)
         {
@@ -174,13 +202,14 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
         using var status = new StatusReader(readFd);
         int? sandboxInit = null;
+        var verified = false;
         try
         {
-            if (status.WaitForChildPid(TimeSpan.FromSeconds(30)) is { } init)
+            if (WaitForInit(status, signals, TimeSpan.FromSeconds(30)) is { } init)
             {
                 sandboxInit = init;
-                if (mounts.Verify(init, () => status.Ended, TimeSpan.FromSeconds(30))
-                    && (JoinCgroup(cgroup, init) ?? ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses)) is { } error)
+                verified = mounts.Verify(init, () => status.Ended || signals.StartupSignal is not null, TimeSpan.FromSeconds(30));
+                if (verified && (JoinCgroup(cgroup, init) ?? ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses)) is { } error)
                 {
                     // The init forks the command once it has the go-ahead: a limit set now, and a
                     // cgroup joined now, hold for the command and everything it starts.
@@ -193,28 +222,29 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             // The command has not started, and must not: the sandbox's init waits on the block
             // descriptor, and would go on at end of file. So it is killed first, bubblewrap after,
             // and the descriptor closed only once both are gone.
-            if (sandboxInit is { } init)
-            {
-                _ = NativeMethods.kill(init, NativeMethods.SIGKILL);
-            }
-
-            _ = NativeMethods.kill(pid, NativeMethods.SIGKILL);
-            _ = WaitForExit(pid);
-            _ = NativeMethods.close(blockWrite);
-            status.Complete();
+            _ = Abandon(pid, sandboxInit, blockWrite, status);
             throw;
+        }
+
+        if (!signals.TryStart(sandboxInit ?? 0, commandDepth, () => status.Ended))
+        {
+            // A signal came before the command was let go: it never starts (the same teardown as above).
+            _ = Abandon(pid, sandboxInit, blockWrite, status);
+            return (SignalRelay.ExitStatusFor(signals.StartupSignal!.Value), System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        }
+
+        if (!verified)
+        {
+            // bubblewrap failed before its mounts were in place (it said why on stderr), after
+            // reporting the init or before: the command never starts, and its exit status (bubblewrap
+            // reports 1 for its own failure) is not passed off as the command's.
+            throw Bubblewrap.DiagnoseSetupFailure(bwrap, DecodeWaitStatus(Abandon(pid, sandboxInit, blockWrite, status)));
         }
 
         byte go = 1;
         _ = NativeMethods.write(blockWrite, &go, 1);
         _ = NativeMethods.close(blockWrite);
-        var registrations = ForwardedSignals
-            .Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
-            {
-                ctx.Cancel = true;
-                Forward(pid, status, sig);
-            }))
-            .ToList();
+        tmpfs.Start(sandboxInit ?? 0);
 
         int waitStatus;
         try
@@ -223,23 +253,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
         finally
         {
-            foreach (var registration in registrations)
-            {
-                registration.Dispose();
-            }
-
+            tmpfs.Stop();
+            signals.Stop();
             status.Complete();
         }
 
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
-        var bwrapStatus = DecodeWaitStatus(waitStatus);
-        if (status.ChildPid is null)
-        {
-            // bubblewrap never started the command: its setup failed and it said why on stderr.
-            throw Bubblewrap.DiagnoseSetupFailure(bwrap, bwrapStatus);
-        }
-
-        return (status.ExitCode ?? bwrapStatus, elapsed);
+        return (status.ExitCode ?? DecodeWaitStatus(waitStatus), elapsed);
     }
 
     private static string? JoinCgroup(PidsCgroup? cgroup, int init)
@@ -365,57 +385,41 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
     }
 
-    private static void Forward(int bwrapPid, StatusReader status, int signal)
+    /// <summary>Waits for bubblewrap to report the sandbox's init; <see langword="null"/> when it exited first or a signal came.</summary>
+    private static int? WaitForInit(StatusReader status, SignalRelay signals, TimeSpan timeout)
     {
-        // bubblewrap's --new-session makes the sandbox's init lead a new session and process group,
-        // which the command (and everything it starts) inherits. Signalling that group is what a
-        // terminal does on Ctrl-C; the init itself ignores it (signals from outside a PID namespace
-        // reach its init only through a handler, and it has none for these). A signal that arrives
-        // while the sandbox is still starting waits (briefly) for the command to exist.
-        var deadline = Environment.TickCount64 + 2000;
-        do
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (signals.StartupSignal is null && Environment.TickCount64 < deadline)
         {
-            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(100)) is { } init && FindCommandPid(init) is not null
-                && NativeMethods.kill(-init, signal) == 0)
+            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(50)) is { } init)
             {
-                return;
+                return init;
             }
 
             if (status.Ended)
             {
-                break;
+                return null;
             }
-
-            Thread.Sleep(10);
         }
-        while (Environment.TickCount64 < deadline);
 
-        // The command never started (or is gone): stop bubblewrap; --die-with-parent tears the rest down.
-        _ = NativeMethods.kill(bwrapPid, signal);
+        return status.ChildPid;
     }
 
-    private static int? FindCommandPid(int initPid)
+    /// <summary>Stops a sandbox whose command has not been let go; it must never start.</summary>
+    private static int Abandon(int bwrapPid, int? sandboxInit, int blockWrite, StatusReader status)
     {
-        // The children list of a process in another user namespace needs ptrace rights that an
-        // unprivileged caller lacks; /proc/PID/stat (with the parent pid) is readable by anyone.
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        // The sandbox's init waits on the block descriptor, and would go on at end of file. So it is
+        // killed first, bubblewrap after, and the descriptor closed only once both are gone.
+        if (sandboxInit is { } init)
         {
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields.Length > 1 && fields[1] == initPid.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    return int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                // Not a process, or gone already.
-            }
+            _ = NativeMethods.kill(init, NativeMethods.SIGKILL);
         }
 
-        return null;
+        _ = NativeMethods.kill(bwrapPid, NativeMethods.SIGKILL);
+        var waitStatus = WaitForExit(bwrapPid);
+        _ = NativeMethods.close(blockWrite);
+        status.Complete();
+        return waitStatus;
     }
 
     // Created and removed through their real parent opened without following links: a sandbox
