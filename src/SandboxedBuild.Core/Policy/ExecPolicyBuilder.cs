@@ -82,6 +82,7 @@ public static class ExecPolicyBuilder
             throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, cwd, what);
         }
 
+        CommandLineInput.RequireNameablePath("the working directory", cwd);
         var work = new WorkArea([new PathRule(cwd, PathAccess.ReadWrite, "working directory: the project the command works on")]);
         return Build(host, options, warnings, work);
     }
@@ -165,7 +166,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SensitiveReadAllowed.Format(path, exposed));
             }
 
-            Add(new PathRule(path, PathAccess.ReadOnly, "--allow-read on the command line"));
+            Add(new PathRule(path, PathAccess.ReadOnly, CommandLineInput.Reason("--allow-read", raw, path, cwd)));
         }
 
         foreach (var raw in options.AllowWrite)
@@ -178,7 +179,7 @@ public static class ExecPolicyBuilder
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-write", path, broad);
             }
 
-            Add(new PathRule(path, PathAccess.ReadWrite, "--allow-write on the command line"));
+            Add(new PathRule(path, PathAccess.ReadWrite, CommandLineInput.Reason("--allow-write", raw, path, cwd)));
         }
 
         // Protect what executes later below every writable directory. An explicit --allow-write of a

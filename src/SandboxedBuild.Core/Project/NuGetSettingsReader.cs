@@ -54,6 +54,7 @@ public static partial class NuGetSettingsReader
     /// <param name="environment">The caller's environment, authoritative for every variable NuGet consults (see the remarks on the type).</param>
     /// <returns>The effective settings. Nothing is written: a missing user config is read as the default one NuGet would create.</returns>
     /// <exception cref="SandboxException">
+    /// SBX3027 when a config file exists but the caller may not open it;
     /// SBX3008 when a config file cannot be read or is not valid (a restore would fail on it too);
     /// SBX3009 when a NuGet variable holds a relative path, or no home directory is set.
     /// </exception>
@@ -144,6 +145,29 @@ public static partial class NuGetSettingsReader
         }
     }
 
+    /// <summary>
+    /// Refuses a config file that exists but cannot be opened (SBX3027), naming it, before
+    /// NuGet.Configuration reads it and reports the failure in its own words.
+    /// </summary>
+    internal static void RequireReadable(IEnumerable<string> paths)
+    {
+        foreach (var path in paths.Where(File.Exists))
+        {
+            try
+            {
+                using var _ = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), "permission denied");
+            }
+            catch (IOException e)
+            {
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), e.Message);
+            }
+        }
+    }
+
     /// <summary>Expands <c>%NAME%</c> references the way <see cref="Environment.ExpandEnvironmentVariables"/> does, from <paramref name="environment"/>.</summary>
     internal static string Expand(string value, IReadOnlyDictionary<string, string> environment)
     {
@@ -212,6 +236,7 @@ public static partial class NuGetSettingsReader
             _ = Linux.SafeFile.Check(path, followLinks: true);
         }
 
+        RequireReadable(paths);
         return Settings.LoadImmutableSettingsGivenConfigPaths(paths, context);
     }
 
