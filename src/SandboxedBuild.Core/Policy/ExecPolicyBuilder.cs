@@ -72,6 +72,7 @@ public static class ExecPolicyBuilder
     public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings)
     {
         var cwd = host.WorkingDirectory;
+        CommandLineInput.RequireNameablePath("the working directory", cwd);
         if (!host.FileSystem.DirectoryExists(cwd))
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
@@ -82,7 +83,6 @@ public static class ExecPolicyBuilder
             throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, cwd, what);
         }
 
-        CommandLineInput.RequireNameablePath("the working directory", cwd);
         var work = new WorkArea([new PathRule(cwd, PathAccess.ReadWrite, "working directory: the project the command works on")]);
         return Build(host, options, warnings, work);
     }

@@ -165,7 +165,31 @@ public static partial class NuGetSettingsReader
             {
                 throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), e.Message);
             }
+
+            if (OperatingSystem.IsLinux() && Linux.NativeMethods.geteuid() == 0 && !ReadableWithoutOverride(path))
+            {
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path),
+                    "its permissions give no read access to its owner or others; root opens it here, but the sandboxed restore runs without the power to override file permissions, and NuGet fails on it there");
+            }
         }
+    }
+
+    /// <summary>
+    /// Whether the permission bits alone let uid 0 read the file, as inside the sandbox (where root
+    /// has no CAP_DAC_OVERRIDE): the owner's bits for a file root owns, else the group's or others'.
+    /// </summary>
+    private static bool ReadableWithoutOverride(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        var real = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+        var mode = File.GetUnixFileMode(real);
+        return Linux.NativeMethods.Lstat(real) is { Uid: 0 }
+            ? mode.HasFlag(UnixFileMode.UserRead)
+            : (mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0;
     }
 
     /// <summary>Expands <c>%NAME%</c> references the way <see cref="Environment.ExpandEnvironmentVariables"/> does, from <paramref name="environment"/>.</summary>
