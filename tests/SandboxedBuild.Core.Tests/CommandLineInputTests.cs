@@ -66,6 +66,24 @@ public sealed class CommandLineInputTests
         });
     }
 
+    [Theory]
+    [InlineData("", "SBX1014")]
+    [InlineData(" ", "SBX1014")]
+    [InlineData("a\nb", "SBX1015")]
+    [InlineData("caf\uFFFD", "SBX1017")]
+    public void A_command_that_names_nothing_or_cannot_be_passed_on_exactly_is_refused(string command, string code)
+    {
+        var ex = Assert.Throws<SandboxException>(() => CommandLineInput.RequireCommand(command));
+        Assert.Equal(code, ex.Error.Code);
+        Assert.Contains("the command", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("dotnet")]
+    [InlineData("./build script.sh")]
+    [InlineData("/usr/bin/env")]
+    public void A_command_name_or_path_passes(string command) => CommandLineInput.RequireCommand(command);
+
     [Fact]
     public void A_missing_option_passes_and_an_empty_one_does_not()
     {

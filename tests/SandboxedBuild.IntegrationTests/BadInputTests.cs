@@ -33,6 +33,8 @@ public sealed class BadInputTests
         (["--allow-read", "caf\uFFFD"], "SBX1017"),
         (["--allow-read", "does not exist"], "SBX3001"),
         (["--tmpfs-size", ""], "SBX1013"),
+        (["COMMAND", ""], "SBX1014"),
+        (["COMMAND", "/bin/sh\n"], "SBX1015"),
     ];
 
     [Theory]
@@ -44,7 +46,9 @@ public sealed class BadInputTests
         var failures = new List<string>();
         foreach (var (options, code) in BadExecOptions)
         {
-            var r = Cli.Run(id, ws, ["exec", .. options, "--", "/bin/sh", "-c", "echo ran > " + Marker]);
+            string[] command = options[0] == "COMMAND" ? [options[1], "-c", "echo ran > " + Marker] : ["/bin/sh", "-c", "echo ran > " + Marker];
+            string[] given = options[0] == "COMMAND" ? [] : options;
+            var r = Cli.Run(id, ws, ["exec", .. given, "--", .. command]);
             if (r.ExitCode != 125 || !r.StandardError.Contains(code + ":", StringComparison.Ordinal) || !r.StandardError.Contains("hint:", StringComparison.Ordinal)
                 || r.StandardError.Contains("   at ", StringComparison.Ordinal) || File.Exists(Path.Combine(ws.Project, Marker)))
             {

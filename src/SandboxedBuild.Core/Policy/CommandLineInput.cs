@@ -79,6 +79,17 @@ public static class CommandLineInput
     }
 
     /// <summary>
+    /// Checks the command to run (the first word after <c>--</c>): it must name something, and be
+    /// a name the tool can pass on exactly. Its arguments are passed as they are.
+    /// </summary>
+    /// <exception cref="SandboxException">SBX1014, SBX1015 or SBX1017.</exception>
+    public static void RequireCommand(string command)
+    {
+        RequireValue("the command", command, "a command name or path");
+        RequireNameablePath("the command", command);
+    }
+
+    /// <summary>
     /// Checks every value of <paramref name="options"/> that came from the command line: paths,
     /// variable names and assignments, host patterns and presets, so that a typo stops the run
     /// before any project is evaluated.

@@ -97,6 +97,10 @@ internal static class ExecCommand
             var print = parse.GetValue(printPolicy);
             CliOptions.RejectUnknownOptions(parse, "exec", "put the command after '--'.");
             CommandLineInput.RequirePath("--workdir", parse.GetValue(workdir));
+            if (argv.Length > 0)
+            {
+                CommandLineInput.RequireCommand(argv[0]);
+            }
 
             if (argv.Length == 0 && !print)
             {
