@@ -90,6 +90,35 @@ public sealed class FuzzFindingsTests
     }
 
     [Fact]
+    public void A_service_index_that_is_not_valid_UTF16_is_SBX3007_not_an_ArgumentException()
+    {
+        var e = Assert.Throws<Errors.SandboxException>(() => ServiceIndexResolver.ParseHosts("https://pkgs.example.com/v3/index.json", "-\ud800 "));
+        Assert.Equal("SBX3007", e.Error.Code);
+        Assert.Equal([("pkgs.example.com", 443)], ServiceIndexResolver.ParseHosts("https://pkgs.example.com/v3/index.json", """{"version":"3.0.0","resources":[]}"""));
+    }
+
+    [Fact]
+    public void A_restore_record_with_a_null_package_file_is_not_up_to_date()
+    {
+        // Was read as "every package file present": FirstOrDefault found the null and the pattern dropped it.
+        using var dir = new TempDirectory();
+        var obj = Directory.CreateDirectory(Path.Combine(dir.Path, "obj")).FullName;
+        var input = Path.Combine(dir.Path, "app.csproj");
+        File.WriteAllText(input, "<Project/>");
+        File.SetLastWriteTimeUtc(input, DateTime.UtcNow.AddHours(-1));
+        File.WriteAllText(Path.Combine(obj, "project.assets.json"), "{}");
+        var evaluation = new ProjectEvaluation(input, [new SourcedPath(obj, "BaseIntermediateOutputPath")], [], null, null, [], [], false, null, [], []);
+        var model = new ProjectModel(input, dir.Path, [evaluation], null!, System.Collections.Immutable.ImmutableDictionary<string, System.Collections.Immutable.ImmutableArray<string>>.Empty, false, TimeSpan.Zero) { Inputs = [input] };
+
+        File.WriteAllText(Path.Combine(obj, "project.nuget.cache"), """{"success":true,"expectedPackageFiles":[null]}""");
+        Assert.False(RestoreState.IsUpToDate(model, out var why));
+        Assert.Contains("unreadable", why, StringComparison.Ordinal);
+
+        File.WriteAllText(Path.Combine(obj, "project.nuget.cache"), $$"""{"success":true,"expectedPackageFiles":[{{JsonSerializer.Serialize(input)}}]}""");
+        Assert.True(RestoreState.IsUpToDate(model, out _));
+    }
+
+    [Fact]
     public void An_approval_for_an_entry_with_a_lone_surrogate_is_found_again_after_a_reload()
     {
         // Was written as U+FFFD and then looked up by the original string: approved, then not found.

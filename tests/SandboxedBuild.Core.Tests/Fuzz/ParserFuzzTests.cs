@@ -417,6 +417,103 @@ public sealed class ParserFuzzTests
         }, iter: WithFiles, threads: 1);
     }
 
+    // What a feed answers (the network's), what a restore left in obj/ (the sandbox's), and the bounds.
+
+    private static readonly Gen<string> ServiceIndexes = Gen.Frequency(
+        (3, Gen.Select(Gen.OneOf(Gen.Const("\"3.0.0\""), Gen.Const("\"2.0\""), Gen.Const("3"), Gen.Const("null")), Gen.Select(Gen.OneOf(Urls, Gen.Const("http://[::1]:99999/x"), Gen.Const("https://u:p@h/"), Gen.Const("//h/x")), JsonValues(1)).Array[0, 4]).Select((version, resources) =>
+            "{\"version\":" + version + ",\"resources\":[" + string.Join(',', resources.Select(r => "{\"@id\":" + JsonSerializer.Serialize(r.Item1) + ",\"@type\":" + r.Item2 + "}")) + "],}")),
+        (2, JsonValues(3)),
+        (1, Mixed));
+
+    [Fact]
+    public void A_service_index_is_read_or_refused_with_SBX3007_and_yields_only_ports_of_http_hosts()
+    {
+        ServiceIndexes.Sample(json =>
+        {
+            try
+            {
+                var hosts = ServiceIndexResolver.ParseHosts("https://pkgs.example.com/v3/index.json", json, includeNonRestoreResources: true);
+                Assert.Equal(("pkgs.example.com", 443), hosts[0]);
+                Assert.All(hosts, h => Assert.InRange(h.Port, 1, 65535));
+                Assert.All(hosts, h => Assert.DoesNotContain(h.Host, c => char.IsControl(c) || c is ' ' or '@' or '/'));
+            }
+            catch (SandboxException e)
+            {
+                Assert.Equal("SBX3007", e.Error.Code);
+            }
+        }, iter: Fast);
+    }
+
+    [Fact]
+    public void A_restore_record_the_sandbox_left_in_obj_is_read_as_up_to_date_or_not_never_thrown_on()
+    {
+        using var dir = new TempDirectory();
+        var obj = Directory.CreateDirectory(Path.Combine(dir.Path, "obj")).FullName;
+        var input = Path.Combine(dir.Path, "app.csproj");
+        File.WriteAllText(input, "<Project/>");
+        File.SetLastWriteTimeUtc(input, DateTime.UtcNow.AddHours(-1));
+        File.WriteAllText(Path.Combine(obj, "project.assets.json"), "{}");
+        var evaluation = new ProjectEvaluation(input, [new SourcedPath(obj, "BaseIntermediateOutputPath")], [], null, null, [], [], false, null, [], []);
+        var model = new ProjectModel(input, dir.Path, [evaluation], null!, System.Collections.Immutable.ImmutableDictionary<string, System.Collections.Immutable.ImmutableArray<string>>.Empty, false, TimeSpan.Zero) { Inputs = [input] };
+        var records = Gen.Frequency(
+            (3, Gen.Select(Gen.OneOf(Gen.Const("true"), Gen.Const("false"), Gen.Const("\"true\""), Gen.Const("1")), Gen.OneOf(Gen.Const(input), Gen.Const("/no/such/file"), Gen.Const("a\u0000b"), Unicode).Select(f => JsonSerializer.Serialize(f)).Array[0, 3], JsonValues(1))
+                .Select((ok, files, any) => $"{{\"success\":{ok},\"expectedPackageFiles\":[{string.Join(',', files.Append(any))}]}}")),
+            (1, Gen.Const("{\"success\":true,\"expectedPackageFiles\":[null]}")),
+            (2, JsonValues(3)),
+            (1, Mixed));
+        records.Sample(json =>
+        {
+            Write(Path.Combine(obj, "project.nuget.cache"), json);
+            try
+            {
+                if (RestoreState.IsUpToDate(model, out var why))
+                {
+                    using var doc = JsonDocument.Parse(json);
+                    Assert.Equal(JsonValueKind.True, doc.RootElement.GetProperty("success").ValueKind);
+                    if (doc.RootElement.TryGetProperty("expectedPackageFiles", out var files))
+                    {
+                        Assert.All(files.EnumerateArray(), f => Assert.True(f.ValueKind == JsonValueKind.String && File.Exists(f.GetString()), $"up to date with {f}"));
+                    }
+
+                    Assert.Empty(why);
+                }
+                else
+                {
+                    Assert.False(string.IsNullOrEmpty(why));
+                }
+            }
+            catch (SandboxException e)
+            {
+                Assert.Equal("SBX3018", e.Error.Code);
+            }
+        }, iter: WithFiles, threads: 1);
+    }
+
+    [Fact]
+    public void A_resource_bound_is_a_number_in_range_or_SBX1013()
+    {
+        Gen.Frequency((2, Text(Gen.Char["0123456789KMGTkmgtB.-+ e"], 0, 22)), (1, Mixed)).Sample(text =>
+        {
+            try
+            {
+                Assert.True(Policy.ResourceBounds.ParseSize(text) >= 1 << 20);
+            }
+            catch (SandboxException e)
+            {
+                Assert.Equal("SBX1013", e.Error.Code);
+            }
+
+            try
+            {
+                Assert.InRange(Policy.ResourceBounds.ParseMaxProcesses(text), 1, 4194304);
+            }
+            catch (SandboxException e)
+            {
+                Assert.Equal("SBX1013", e.Error.Code);
+            }
+        }, iter: Fast);
+    }
+
     /// <summary>Writes text as UTF-8, a lone surrogate as U+FFFD (as any file on disk holds it).</summary>
     private static void Write(string path, string text) => File.WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
 
