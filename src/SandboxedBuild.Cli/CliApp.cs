@@ -66,21 +66,5 @@ internal static class CliApp
     }
 
     /// <summary>Throws the coded error for platforms without a backend.</summary>
-    public static void RequireSupportedPlatform()
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
-        }
-
-        if (OperatingSystem.IsMacOS())
-        {
-            throw new SandboxException(Errors.Errors.SeatbeltNotImplemented);
-        }
-
-        if (!OperatingSystem.IsLinux())
-        {
-            throw new SandboxException(Errors.Errors.PlatformNotSupported, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
-        }
-    }
+    public static void RequireSupportedPlatform() => SupportedPlatform.Require();
 }

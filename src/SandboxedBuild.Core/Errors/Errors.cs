@@ -96,6 +96,36 @@ public static class Errors
         "invalid value '{1}' for {0}.",
         "give {2}.");
 
+    /// <summary>An option or argument was given an empty or all-white-space value.</summary>
+    public static readonly ErrorCode EmptyOptionValue = new(
+        "SBX1014", Severity.Error,
+        "{0} was given an empty value ('{1}'); it takes {2}.",
+        "an empty word usually comes from a shell variable that is unset or empty (--allow-read \"$DIR\" with no DIR); give the value, or leave the option out.");
+
+    /// <summary>A path on the command line (or the working directory) holds a control character.</summary>
+    public static readonly ErrorCode PathHasControlCharacter = new(
+        "SBX1015", Severity.Error,
+        "{0} '{1}' contains a control character ({2}); the tool refuses such a path.",
+        "a newline, tab or other control byte in a path would make the policy listing, the bubblewrap command line and the mount table say something other than what is bound; rename the file or directory, or name another one.");
+
+    /// <summary>A path on the command line starts with a literal '~' that no shell expanded.</summary>
+    public static readonly ErrorCode TildeNotExpanded = new(
+        "SBX1016", Severity.Error,
+        "{0} '{1}' starts with a literal '~': no shell expanded it (it was quoted, or came from a variable), and the tool does not guess whose home it means.",
+        "write the path so the shell expands it (~/dir without quotes, or \"$HOME/dir\"), or name a file or directory really called '~' as ./{1}");
+
+    /// <summary>A path on the command line is not valid UTF-8, so the tool cannot name the file exactly.</summary>
+    public static readonly ErrorCode PathNotUtf8 = new(
+        "SBX1017", Severity.Error,
+        "{0} '{1}' is not valid UTF-8 (each U+FFFD stands for bytes that could not be decoded), so it cannot name a file exactly.",
+        "rename the file or directory to a UTF-8 name (convmv or mv), or name a directory above it that has one.");
+
+    /// <summary>The project or solution named on the command line goes through a symbolic link a sandbox could have planted.</summary>
+    public static readonly ErrorCode ProjectPathThroughLink = new(
+        "SBX1018", Severity.Error,
+        "the project '{0}' goes through the symbolic link '{1}' -> '{2}'; its real location is '{3}'.",
+        "a link in a directory a sandboxed run could write may have been planted to point elsewhere. If '{3}' is the project you mean, name it: dotnet sandbox {4} '{3}' (or cd into it first); otherwise remove the link.");
+
     // 3xxx — policy
 
     /// <summary>A path named by --allow-read or --allow-write does not exist.</summary>
@@ -241,6 +271,12 @@ public static class Errors
         "SBX3024", Severity.Warning,
         "the restore left the symbolic link '{0}' in the packages folder; it was removed, since a build outside the sandbox would take it for a package.",
         "a restore never creates links there: something that ran during the restore (a package's or the project's restore-time target) made it. Check what the project and its packages run.");
+
+    /// <summary>A NuGet configuration file exists but the caller may not read it.</summary>
+    public static readonly ErrorCode NuGetConfigNotReadable = new(
+        "SBX3027", Severity.Error,
+        "the NuGet configuration '{0}' exists but you may not read it ({1}); the packages folder, sources and credentials it sets are unknown, so no policy can be inferred.",
+        "make it readable (chmod u+r '{0}', or fix its owner), or remove it; 'dotnet restore' fails on it too.");
 
     // 4xxx — Linux backend (bubblewrap)
 
@@ -414,6 +450,8 @@ public static class Errors
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidBound, ProcessBoundFailed, BoundNotApplied,
+        EmptyOptionValue, PathHasControlCharacter, TildeNotExpanded, PathNotUtf8, ProjectPathThroughLink,
+        NuGetConfigNotReadable,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
         InterruptedBeforeStart, SandboxKilledOnRepeat,

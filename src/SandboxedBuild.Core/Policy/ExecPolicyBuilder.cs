@@ -72,6 +72,7 @@ public static class ExecPolicyBuilder
     public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings)
     {
         var cwd = host.WorkingDirectory;
+        CommandLineInput.RequireNameablePath("the working directory", cwd);
         if (!host.FileSystem.DirectoryExists(cwd))
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
@@ -165,7 +166,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SensitiveReadAllowed.Format(path, exposed));
             }
 
-            Add(new PathRule(path, PathAccess.ReadOnly, "--allow-read on the command line"));
+            Add(new PathRule(path, PathAccess.ReadOnly, CommandLineInput.Reason("--allow-read", raw, path, cwd)));
         }
 
         foreach (var raw in options.AllowWrite)
@@ -178,7 +179,7 @@ public static class ExecPolicyBuilder
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-write", path, broad);
             }
 
-            Add(new PathRule(path, PathAccess.ReadWrite, "--allow-write on the command line"));
+            Add(new PathRule(path, PathAccess.ReadWrite, CommandLineInput.Reason("--allow-write", raw, path, cwd)));
         }
 
         // Protect what executes later below every writable directory. An explicit --allow-write of a

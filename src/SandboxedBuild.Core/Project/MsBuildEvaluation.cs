@@ -71,8 +71,22 @@ public static class MsBuildEvaluation
         "wait\n";
 
     /// <summary>Reads the JSON that <see cref="Arguments"/> writes.</summary>
-    /// <exception cref="JsonException">The text is not the expected JSON.</exception>
+    /// <exception cref="JsonException">The text is not the expected JSON (its shape, its types or a path in it).</exception>
     public static ProjectEvaluation Parse(string project, string json)
+    {
+        try
+        {
+            return ParseAnswer(project, json);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            // The sandbox wrote it: a missing member, a member of another type, a path with NUL in it
+            // (which Path.GetFullPath refuses) are all the one documented failure.
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    private static ProjectEvaluation ParseAnswer(string project, string json)
     {
         using var doc = JsonDocument.Parse(json);
         var props = doc.RootElement.GetProperty("Properties");

@@ -54,6 +54,7 @@ public static partial class NuGetSettingsReader
     /// <param name="environment">The caller's environment, authoritative for every variable NuGet consults (see the remarks on the type).</param>
     /// <returns>The effective settings. Nothing is written: a missing user config is read as the default one NuGet would create.</returns>
     /// <exception cref="SandboxException">
+    /// SBX3027 when a config file exists but the caller may not open it;
     /// SBX3008 when a config file cannot be read or is not valid (a restore would fail on it too);
     /// SBX3009 when a NuGet variable holds a relative path, or no home directory is set.
     /// </exception>
@@ -144,6 +145,53 @@ public static partial class NuGetSettingsReader
         }
     }
 
+    /// <summary>
+    /// Refuses a config file that exists but cannot be opened (SBX3027), naming it, before
+    /// NuGet.Configuration reads it and reports the failure in its own words.
+    /// </summary>
+    internal static void RequireReadable(IEnumerable<string> paths)
+    {
+        foreach (var path in paths.Where(File.Exists))
+        {
+            try
+            {
+                using var _ = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), "permission denied");
+            }
+            catch (IOException e)
+            {
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), e.Message);
+            }
+
+            if (OperatingSystem.IsLinux() && Linux.NativeMethods.geteuid() == 0 && !ReadableWithoutOverride(path))
+            {
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path),
+                    "its permissions give no read access to its owner or others; root opens it here, but the sandboxed restore runs without the power to override file permissions, and NuGet fails on it there");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the permission bits alone let uid 0 read the file, as inside the sandbox (where root
+    /// has no CAP_DAC_OVERRIDE): the owner's bits for a file root owns, else the group's or others'.
+    /// </summary>
+    private static bool ReadableWithoutOverride(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        var real = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+        var mode = File.GetUnixFileMode(real);
+        return Linux.NativeMethods.Lstat(real) is { Uid: 0 }
+            ? mode.HasFlag(UnixFileMode.UserRead)
+            : (mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0;
+    }
+
     /// <summary>Expands <c>%NAME%</c> references the way <see cref="Environment.ExpandEnvironmentVariables"/> does, from <paramref name="environment"/>.</summary>
     internal static string Expand(string value, IReadOnlyDictionary<string, string> environment)
     {
@@ -212,6 +260,7 @@ public static partial class NuGetSettingsReader
             _ = Linux.SafeFile.Check(path, followLinks: true);
         }
 
+        RequireReadable(paths);
         return Settings.LoadImmutableSettingsGivenConfigPaths(paths, context);
     }
 

@@ -72,7 +72,9 @@ public static partial class ProjectFiles
             relative = SolutionProjectLine().Matches(SafeFile.ReadAllText(solution, SafeFile.DefaultMaxBytes)).Select(m => m.Groups[1].Value);
         }
 
+        // The file is the repository's: a path with NUL in it names no file (and Path.GetFullPath refuses it).
         return [.. relative
+            .Where(r => !r.Contains('\0', StringComparison.Ordinal))
             .Select(r => PathUtil.Normalize(r.Replace('\\', '/'), dir))
             .Where(p => ProjectExtensions.Contains(Path.GetExtension(p), StringComparer.OrdinalIgnoreCase) && File.Exists(p))
             .Distinct(StringComparer.Ordinal)];

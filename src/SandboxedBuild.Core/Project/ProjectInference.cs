@@ -388,7 +388,7 @@ public static class ProjectInference
         return [];
     }
 
-    private static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget, string environment, List<string> current)
+    internal static ProjectModel? ReadCache(string file, string entry, string repoRoot, NuGetSettingsSnapshot nuget, string environment, List<string> current)
     {
         try
         {
@@ -442,14 +442,18 @@ public static class ProjectInference
 
             var projects = root.GetProperty("projects").EnumerateArray().Select(ReadEvaluation).ToImmutableArray();
             var feeds = root.GetProperty("feeds").EnumerateObject().ToImmutableDictionary(
-                p => p.Name, p => p.Value.EnumerateArray().Select(h => h.GetString()!).ToImmutableArray(), StringComparer.Ordinal);
+                p => p.Name, p => p.Value.EnumerateArray().Select(NonNull).ToImmutableArray(), StringComparer.Ordinal);
             return new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: true, TimeSpan.Zero);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException)
         {
+            // ArgumentException: a property twice in an object (JSON allows it, a dictionary does not).
             return null;
         }
     }
+
+    /// <summary>A string of the cache that must be there: a JSON null is a damaged file, not a value.</summary>
+    private static string NonNull(JsonElement e) => e.GetString() ?? throw new JsonException("a null where the cache holds a string");
 
     private static void WriteCache(string file, ProjectModel model, string environment, List<string> inputs)
     {
@@ -552,10 +556,10 @@ public static class ProjectInference
 
     private static ProjectEvaluation ReadEvaluation(JsonElement e)
     {
-        ImmutableArray<SourcedPath> Paths(string name) => [.. e.GetProperty(name).EnumerateArray().Select(p => new SourcedPath(p.GetProperty("path").GetString()!, p.GetProperty("property").GetString()!))];
-        ImmutableArray<string> Strings(string name) => [.. e.GetProperty(name).EnumerateArray().Select(v => v.GetString()!)];
+        ImmutableArray<SourcedPath> Paths(string name) => [.. e.GetProperty(name).EnumerateArray().Select(p => new SourcedPath(NonNull(p.GetProperty("path")), NonNull(p.GetProperty("property"))))];
+        ImmutableArray<string> Strings(string name) => [.. e.GetProperty(name).EnumerateArray().Select(NonNull)];
         return new ProjectEvaluation(
-            e.GetProperty("project").GetString()!,
+            NonNull(e.GetProperty("project")),
             Paths("intermediate"),
             Paths("output"),
             e.GetProperty("artifactsPath").GetString(),

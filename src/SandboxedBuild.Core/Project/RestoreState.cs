@@ -50,7 +50,7 @@ public static class RestoreState
                 }
 
                 if (doc.RootElement.TryGetProperty("expectedPackageFiles", out var files)
-                    && files.EnumerateArray().Select(f => f.GetString()).FirstOrDefault(f => f is null || !File.Exists(f)) is { } missing)
+                    && files.EnumerateArray().Select(f => f.GetString() ?? throw new InvalidOperationException("a null among the package files")).FirstOrDefault(f => !File.Exists(f)) is { } missing)
                 {
                     why = $"a package of {Path.GetFileName(project.ProjectPath)} is missing ({Diagnostics.TerminalText.Escape(missing, 512)})";
                     return false;

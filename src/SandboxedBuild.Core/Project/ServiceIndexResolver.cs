@@ -195,8 +195,9 @@ public static class ServiceIndexResolver
         {
             document = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
+            // ArgumentException: text that is not valid UTF-16 (a lone surrogate) cannot be JSON either.
             problem = $"the index is not valid JSON ({e.Message})";
             return false;
         }

@@ -82,14 +82,15 @@ public sealed class TrustStore
 
     /// <summary>Whether the user approved <paramref name="widening"/> for <paramref name="entry"/>.</summary>
     public bool IsApproved(string entry, ProjectWidening widening) =>
-        _approved.TryGetValue(entry, out var keys) && keys.ContainsKey(widening.Key(entry));
+        _approved.TryGetValue(AsStored(entry), out var keys) && keys.ContainsKey(widening.Key(entry));
 
     /// <summary>Approves and saves.</summary>
     public void Approve(string entry, IEnumerable<ProjectWidening> widenings)
     {
-        if (!_approved.TryGetValue(entry, out var keys))
+        var stored = AsStored(entry);
+        if (!_approved.TryGetValue(stored, out var keys))
         {
-            _approved[entry] = keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            _approved[stored] = keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
         }
 
         foreach (var w in widenings)
@@ -103,10 +104,16 @@ public sealed class TrustStore
     /// <summary>Forgets every approval for <paramref name="entry"/> and saves; returns how many there were.</summary>
     public int Revoke(string entry)
     {
-        var count = _approved.Remove(entry, out var keys) ? keys.Count : 0;
+        var count = _approved.Remove(AsStored(entry), out var keys) ? keys.Count : 0;
         Save();
         return count;
     }
+
+    /// <summary>
+    /// An entry as the file holds it: through UTF-8, as the JSON writer writes it and the reader reads
+    /// it back (a lone surrogate becomes U+FFFD), so that an approval is found again after a reload.
+    /// </summary>
+    private static string AsStored(string entry) => Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(entry));
 
     private void Save()
     {

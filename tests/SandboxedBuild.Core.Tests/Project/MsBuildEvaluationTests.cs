@@ -79,7 +79,7 @@ public sealed class MsBuildEvaluationTests
     public void Malformed_answers_throw_instead_of_guessing()
     {
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => MsBuildEvaluation.Parse(Project, "not json"));
-        Assert.Throws<KeyNotFoundException>(() => MsBuildEvaluation.Parse(Project, "{}"));
+        Assert.Throws<System.Text.Json.JsonException>(() => MsBuildEvaluation.Parse(Project, "{}")); // the one documented failure, whatever is wrong
     }
 
     [Fact]

@@ -96,6 +96,11 @@ internal static class ExecCommand
             var argv = parse.GetValue(command) ?? [];
             var print = parse.GetValue(printPolicy);
             CliOptions.RejectUnknownOptions(parse, "exec", "put the command after '--'.");
+            CommandLineInput.RequirePath("--workdir", parse.GetValue(workdir));
+            if (argv.Length > 0)
+            {
+                CommandLineInput.RequireCommand(argv[0]);
+            }
 
             if (argv.Length == 0 && !print)
             {
@@ -139,6 +144,7 @@ internal static class ExecCommand
                 ProxyPort = print ? 3128 : Random.Shared.Next(20000, 60000),
             };
 
+            CommandLineInput.Check(options);
             var warnings = new List<string>();
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)

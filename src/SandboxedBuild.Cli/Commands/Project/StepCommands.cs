@@ -213,6 +213,16 @@ internal sealed class StepOptions
         ProxyPort = Random.Shared.Next(20000, 60000),
     };
 
+    /// <summary>Checks every value given to these options and the PROJECT argument (SBX1013–SBX1017 and the host, variable and preset codes).</summary>
+    public void CheckInput(ParseResult parse, string? projectArgument)
+    {
+        _ = Bounds(parse);
+        CommandLineInput.RequirePath("PROJECT", projectArgument);
+        CommandLineInput.RequireValue("--configuration", parse.GetValue(Configuration), "a configuration name (Debug, Release)");
+        CommandLineInput.RequireValue("--framework", parse.GetValue(Framework), "a target framework (net10.0)");
+        CommandLineInput.Check(ToExecOptions(parse, []));
+    }
+
     public IEnumerable<string> SharedArguments(ParseResult parse)
     {
         if (parse.GetValue(Configuration) is { Length: > 0 } c)
@@ -255,9 +265,12 @@ internal sealed class StepContext
 
     public static StepContext Create(ParseResult parse, StepOptions options, string? projectArgument, string verb)
     {
-        _ = options.Bounds(parse); // a malformed bound is refused before the projects are evaluated
+        // A malformed bound or any other bad value is refused before the projects are evaluated.
+        options.CheckInput(parse, projectArgument);
         var host = HostFacts.Current();
+        CommandLineInput.RequireNameablePath("the working directory", host.WorkingDirectory);
         var entry = ProjectFiles.Locate(projectArgument, host.WorkingDirectory, verb);
+        CommandLineInput.RequireProjectWithoutLink(host, entry, verb);
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
         var model = Infer(host, entry, bwrap, !parse.GetValue(options.NoCache));
 

@@ -38,6 +38,7 @@ internal static class TrustCommand
         {
             CliApp.RequireSupportedPlatform();
             var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "trust");
+            Policy.CommandLineInput.RequirePath("PROJECT", projectArgument);
             var host = Policy.HostFacts.Current();
             var storeFile = TrustStore.PathFor(host.Variables, host.HomeDirectory);
             var store = TrustStore.Load(storeFile);
@@ -57,6 +58,7 @@ internal static class TrustCommand
                 return ExitCodes.Success;
             }
 
+            Policy.CommandLineInput.RequireProjectWithoutLink(host, entry, "trust");
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
             var model = StepContext.Infer(host, entry, bwrap, !parse.GetValue(noCache));
             var refused = new List<string>();

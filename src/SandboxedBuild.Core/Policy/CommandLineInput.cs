@@ -1,0 +1,194 @@
+using System.Globalization;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
+
+namespace SandboxedBuild.Policy;
+
+/// <summary>
+/// The one place where the values given on the command line are checked, before anything is
+/// evaluated, restored, built or run: each bad value is answered by a coded error that names the
+/// option, shows the value escaped, and says what to give instead.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Empty and all-white-space values are refused (SBX1014): they come from unset shell variables,
+/// and <see cref="PathUtil.Normalize"/> would silently turn an empty path into the working directory.
+/// </para>
+/// <para>
+/// A path holding a control character (SBX1015) is refused: bubblewrap itself would bind it, but the
+/// policy listing, the bubblewrap command line the tool prints and the kernel's mount table
+/// (which escapes it) would then show something other than what is bound. A path with
+/// U+FFFD (SBX1017) is what .NET makes of bytes that are not UTF-8: it cannot name the file.
+/// A path starting with a literal <c>~</c> (SBX1016) is refused in both forms, <c>~/dir</c> and
+/// <c>~user/dir</c>: a shell expands an unquoted one, so a literal one was quoted on purpose or by
+/// mistake, and guessing would be wrong for one of the two. Spaces, quotes and other printable
+/// characters are kept as they are.
+/// </para>
+/// </remarks>
+public static class CommandLineInput
+{
+    /// <summary>Refuses an empty or all-white-space <paramref name="value"/> of <paramref name="option"/>.</summary>
+    /// <param name="option">The option as the user typed it (<c>--allow-read</c>, <c>PROJECT</c>).</param>
+    /// <param name="value">The value given.</param>
+    /// <param name="expected">What the option takes, for the message (<c>a path</c>).</param>
+    /// <exception cref="SandboxException">SBX1014.</exception>
+    public static void RequireValue(string option, string? value, string expected)
+    {
+        if (value is not null && string.IsNullOrWhiteSpace(value))
+        {
+            throw new SandboxException(Errors.Errors.EmptyOptionValue, option, Diagnostics.TerminalText.Name(value), expected);
+        }
+    }
+
+    /// <summary>Checks a path given to <paramref name="option"/>; <see langword="null"/> (not given) passes.</summary>
+    /// <exception cref="SandboxException">SBX1014, SBX1015, SBX1016 or SBX1017.</exception>
+    public static void RequirePath(string option, string? value)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        RequireValue(option, value, "a path");
+        RequireNameablePath(option, value);
+        if (value[0] == '~')
+        {
+            throw new SandboxException(Errors.Errors.TildeNotExpanded, option, Diagnostics.TerminalText.Name(value));
+        }
+    }
+
+    /// <summary>
+    /// Refuses a path the tool cannot show or name exactly: one with a control character, or one
+    /// that was not valid UTF-8. Also for paths that were not typed, such as the working directory.
+    /// </summary>
+    /// <exception cref="SandboxException">SBX1015 or SBX1017.</exception>
+    public static void RequireNameablePath(string what, string path)
+    {
+        foreach (var c in path)
+        {
+            if (char.IsControl(c))
+            {
+                throw new SandboxException(Errors.Errors.PathHasControlCharacter, what, Diagnostics.TerminalText.Name(path), Describe(c));
+            }
+        }
+
+        if (path.Contains('\uFFFD', StringComparison.Ordinal))
+        {
+            throw new SandboxException(Errors.Errors.PathNotUtf8, what, Diagnostics.TerminalText.Name(path));
+        }
+    }
+
+    /// <summary>
+    /// Checks the command to run (the first word after <c>--</c>): it must name something, and be
+    /// a name the tool can pass on exactly. Its arguments are passed as they are.
+    /// </summary>
+    /// <exception cref="SandboxException">SBX1014, SBX1015 or SBX1017.</exception>
+    public static void RequireCommand(string command)
+    {
+        RequireValue("the command", command, "a command name or path");
+        RequireNameablePath("the command", command);
+    }
+
+    /// <summary>
+    /// Checks every value of <paramref name="options"/> that came from the command line: paths,
+    /// variable names and assignments, host patterns and presets, so that a typo stops the run
+    /// before any project is evaluated.
+    /// </summary>
+    /// <exception cref="SandboxException">The first bad value.</exception>
+    public static void Check(ExecOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var path in options.AllowRead)
+        {
+            RequirePath("--allow-read", path);
+        }
+
+        foreach (var path in options.AllowWrite)
+        {
+            RequirePath("--allow-write", path);
+        }
+
+        foreach (var name in options.PassVariables)
+        {
+            RequireValue("--env", name, "a variable name");
+            if (!EnvironmentFilter.IsValidName(name))
+            {
+                throw new SandboxException(Errors.Errors.InvalidVariableName, Diagnostics.TerminalText.Name(name));
+            }
+        }
+
+        foreach (var assignment in options.SetVariables)
+        {
+            RequireValue("--setenv", assignment, "NAME=VALUE");
+            var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0)
+            {
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--setenv", Diagnostics.TerminalText.Name(assignment), "expected NAME=VALUE (VALUE may be empty: NAME=).");
+            }
+
+            if (!EnvironmentFilter.IsValidName(assignment[..eq]))
+            {
+                throw new SandboxException(Errors.Errors.InvalidVariableName, Diagnostics.TerminalText.Name(assignment[..eq]));
+            }
+        }
+
+        foreach (var host in options.AllowHosts)
+        {
+            RequireValue("--allow-host", host, "a host pattern (HOST[:PORT])");
+            _ = HostRule.Parse(host, "--allow-host", "--allow-host on the command line");
+        }
+
+        foreach (var host in options.DenyHosts)
+        {
+            RequireValue("--deny-host", host, "a host pattern (HOST[:PORT])");
+            _ = HostRule.Parse(host, "--deny-host", "--deny-host on the command line");
+        }
+
+        foreach (var name in options.Presets)
+        {
+            RequireValue("--preset", name, "a preset name (" + string.Join(", ", Presets.Names) + ")");
+            _ = Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, Diagnostics.TerminalText.Name(name), string.Join(", ", Presets.Names));
+        }
+    }
+
+    /// <summary>
+    /// Refuses a project or solution, located from the command line, whose path goes through a
+    /// symbolic link in a directory a sandboxed run could have written (see <see cref="HostPath"/>):
+    /// its real location is named instead of being evaluated, restored and built.
+    /// </summary>
+    /// <exception cref="SandboxException">SBX1015 or SBX1017 for a path the tool cannot name; SBX1018 for a link.</exception>
+    public static void RequireProjectWithoutLink(HostFacts host, string entry, string verb)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        RequireNameablePath("the project", entry);
+        if (HostPath.Resolve(host.FileSystem, entry, host.HomeDirectory) is { IsUntrusted: true } resolved)
+        {
+            throw new SandboxException(Errors.Errors.ProjectPathThroughLink,
+                Diagnostics.TerminalText.Name(entry), Diagnostics.TerminalText.Name(resolved.Link ?? entry), Diagnostics.TerminalText.Name(resolved.Target ?? "?"),
+                Diagnostics.TerminalText.Name(resolved.Real), verb);
+        }
+    }
+
+    /// <summary>
+    /// The reason a path option's rule shows: the option, and for a path that was not given as the
+    /// absolute path it became, what was typed and the directory it was resolved against.
+    /// </summary>
+    public static string Reason(string option, string raw, string path, string workingDirectory) =>
+        string.Equals(raw, path, StringComparison.Ordinal)
+            ? option + " on the command line"
+            : $"{option} on the command line (given as '{raw}', resolved against the working directory '{workingDirectory}')";
+
+    /// <summary>Names a control character for the message: its code point, and what it is when it has a common name.</summary>
+    internal static string Describe(char c)
+    {
+        var code = ((int)c).ToString("X4", CultureInfo.InvariantCulture);
+        return c switch
+        {
+            '\n' => $"U+{code}, a newline",
+            '\r' => $"U+{code}, a carriage return",
+            '\t' => $"U+{code}, a tab",
+            '\x1b' => $"U+{code}, an escape",
+            _ => $"U+{code}",
+        };
+    }
+}
