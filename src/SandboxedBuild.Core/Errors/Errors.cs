@@ -304,6 +304,24 @@ public static class Errors
         "cannot hold '{0}' read-only for the run: {1}.",
         "nothing ran. Another sandbox may be running in the same directory and have made it meanwhile, or a directory on the way was replaced by a link; run again, and look for links you did not make (find . -type l).");
 
+    /// <summary>The directory of lock files that keeps concurrent runs apart is not the caller's private one.</summary>
+    public static readonly ErrorCode LockDirectoryUnsafe = new(
+        "SBX4011", Severity.Error,
+        "cannot use '{0}' for the locks that keep concurrent sandboxes apart: {1}.",
+        "nothing ran. It must be a directory of yours, mode 0700, and the sandbox must not be able to write it. If another user made it, ask an administrator to remove it; do not make it, or anything in it, writable with --allow-write.");
+
+    /// <summary>What a killed run left behind was removed.</summary>
+    public static readonly ErrorCode LeftoverRemoved = new(
+        "SBX4012", Severity.Warning,
+        "removed '{0}', left behind by an earlier run that was killed.",
+        "a run that is killed (SIGKILL) cannot clean up after itself; the next run removes what it left once no live run uses it.");
+
+    /// <summary>Another run of the same step of the same project is under way; this one waits for it.</summary>
+    public static readonly ErrorCode StepWaiting = new(
+        "SBX4013", Severity.Warning,
+        "waiting for another 'dotnet sandbox {0}' of '{1}' to finish.",
+        "runs that write the same project's obj/ and bin/ (restore, build) take turns, so that neither reads what the other is half-way through writing.");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
@@ -380,6 +398,7 @@ public static class Errors
         UnsafeFileRefused,
         XmlFileInvalid,
         MountCheckFailed, PlaceholderFailed,
+        LockDirectoryUnsafe, LeftoverRemoved, StepWaiting,
         SanitizedSourceLeftOut, UserNuGetConfigInvalid, NuGetConfigAboveRepository,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,

@@ -94,13 +94,16 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             }
         }
 
+        // Concurrent runs share placeholders and clean up after killed ones: see PlaceholderLease, OwnedDirectory.
+        var locks = LockDirectory.Ensure();
+        LockDirectory.CheckNotWritableBy(policy, locks);
+        var warnings = new List<string>(Leftovers.Sweep(locks));
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
-        var warnings = new List<string>();
-        var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
+        PlaceholderLease? lease = null;
         try
         {
-            CreatePlaceholders(placeholders, created, home);
+            lease = HoldPlaceholders(policy, placeholders, home, locks);
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
@@ -109,8 +112,8 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
         finally
         {
-            RemovePlaceholders(created);
-            RemoveCreated(removeIfCreated, warnings);
+            lease?.Dispose();
+            RemoveCreated(removeIfCreated, warnings, locks);
         }
     }
 
@@ -390,29 +393,31 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
     // Created and removed through their real parent opened without following links: a sandbox
     // running meanwhile in the same tree may swap a parent for a link, and neither the creation nor
-    // the removal may then land elsewhere.
-    private void CreatePlaceholders(IReadOnlyList<PathRule> placeholders, List<(PathRule, string, (ulong, uint, uint))> created, string home)
+    // the removal may then land elsewhere. Shared with concurrent runs: see PlaceholderLease.
+    private PlaceholderLease HoldPlaceholders(SandboxPolicy policy, IReadOnlyList<PathRule> placeholders, string home, string locks)
     {
-        foreach (var rule in placeholders)
+        try
         {
-            try
-            {
-                var real = RealLocation(rule.Path, home);
-                created.Add((rule, real, NoFollowDirectory.CreatePlaceholder(real, rule.Kind == PathKind.Directory)));
-            }
-            catch (IOException ex)
-            {
-                throw new SandboxException(Errors.Errors.PlaceholderFailed, rule.Path, ex.Message);
-            }
+            return Leftovers.HoldPlaceholders(policy, placeholders, _fs, path => RealLocation(path, home), locks, []);
+        }
+        catch (IOException ex)
+        {
+            throw new SandboxException(Errors.Errors.PlaceholderFailed, placeholders.Count == 1 ? placeholders[0].Path : string.Join(", ", placeholders.Select(p => p.Path)), ex.Message);
         }
     }
 
-    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings)
+    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings, string locks)
     {
         foreach (var rule in rules)
         {
             try
             {
+                // A placeholder a concurrent run made there is not something this command created.
+                if (PlaceholderLease.IsPlaceholder(rule.Path, locks))
+                {
+                    continue;
+                }
+
                 if (Directory.Exists(rule.Path))
                 {
                     Directory.Delete(rule.Path, recursive: true);
@@ -440,16 +445,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     {
         var place = HostPath.Resolve(_fs, path, home);
         return place.IsUntrusted ? throw new IOException($"'{place.Link}' in the way is a symbolic link to '{place.Target}'") : place.Real;
-    }
-
-    private static void RemovePlaceholders(List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)> created)
-    {
-        // Deepest first; only what is still the very empty placeholder made for this run is removed
-        // (anything else there, or a link on the way, is left: an empty, harmless mount point at worst).
-        foreach (var (rule, real, identity) in created.OrderByDescending(c => c.Real.Length))
-        {
-            _ = NoFollowDirectory.RemovePlaceholder(real, rule.Kind == PathKind.Directory, identity);
-        }
     }
 
     /// <summary>Reads bubblewrap's <c>--json-status-fd</c> stream on a background thread.</summary>
