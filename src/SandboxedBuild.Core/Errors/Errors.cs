@@ -313,7 +313,7 @@ public static class Errors
     /// <summary>What a killed run left behind was removed.</summary>
     public static readonly ErrorCode LeftoverRemoved = new(
         "SBX4012", Severity.Warning,
-        "removed '{0}', left behind by an earlier run that was killed.",
+        "removed {0} thing(s) left behind by earlier runs that were killed:{1}",
         "a run that is killed (SIGKILL) cannot clean up after itself; the next run removes what it left once no live run uses it.");
 
     /// <summary>Another run of the same step of the same project is under way; this one waits for it.</summary>

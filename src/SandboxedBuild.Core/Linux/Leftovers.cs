@@ -31,7 +31,7 @@ internal static class Leftovers
         }
 
         PlaceholderLease.Sweep(lockDirectory, removed);
-        return [.. removed.Select(r => Errors.Errors.LeftoverRemoved.Format(r))];
+        return removed.Count == 0 ? [] : [Errors.Errors.LeftoverRemoved.Format(removed.Count, string.Concat(removed.Select(r => "\n    " + r)))];
     }
 
     /// <summary>

@@ -53,6 +53,34 @@ internal static class LockDirectory
         return problem is null ? dir : throw new SandboxException(Errors.Errors.LockDirectoryUnsafe, dir, problem);
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is an empty placeholder that a run (a concurrent one, or a
+    /// killed one not yet swept) made to hold a protected name, still as made. A policy must treat
+    /// it as the missing name it holds: a placeholder <c>.git</c> is no repository to make writable.
+    /// </summary>
+    public static bool IsPlaceholder(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        var dir = PathForCaller();
+        if (NativeMethods.LstatWithMode(dir) is not { Type: NativeMethods.S_IFDIR } st || st.Uid != NativeMethods.geteuid() || (st.Permissions & Convert.ToInt32("077", 8)) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            return PlaceholderLease.IsPlaceholder(path, dir);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Refuses a policy under which the sandbox could write the lock directory (SBX4011).</summary>
     public static void CheckNotWritableBy(SandboxPolicy policy, string directory)
     {

@@ -25,9 +25,9 @@ namespace SandboxedBuild.Linux;
 public sealed partial class OwnedDirectory : IDisposable
 {
     private const string OwnerSuffix = ".owner";
-    private readonly LockFile _owner;
+    private readonly LockFile? _owner;
 
-    private OwnedDirectory(string path, LockFile owner)
+    private OwnedDirectory(string path, LockFile? owner)
     {
         Path = path;
         _owner = owner;
@@ -46,6 +46,12 @@ public sealed partial class OwnedDirectory : IDisposable
         if (OperatingSystem.IsWindows())
         {
             throw new PlatformNotSupportedException("private directories with owner locks need a POSIX system");
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            // The lock file's flags are Linux's; elsewhere no owner lock (and no sweep).
+            return new OwnedDirectory(Directory.CreateTempSubdirectory(prefix).FullName, null);
         }
 
         for (var attempt = 0; ; attempt++)
@@ -93,6 +99,12 @@ public sealed partial class OwnedDirectory : IDisposable
     /// <summary>Removes the directory, then its owner file, then drops the lock.</summary>
     public void Dispose()
     {
+        if (_owner is null)
+        {
+            Directory.Delete(Path, recursive: true);
+            return;
+        }
+
         _ = NoFollowDirectory.RemoveTree(Path);
         _owner.Unlink();
         _owner.Dispose();

@@ -113,7 +113,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         finally
         {
             lease?.Dispose();
-            RemoveCreated(removeIfCreated, warnings, locks);
+            RemoveCreated(removeIfCreated, warnings, locks, home);
         }
     }
 
@@ -406,14 +406,14 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings, string locks)
+    private void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings, string locks, string home)
     {
         foreach (var rule in rules)
         {
             try
             {
                 // A placeholder a concurrent run made there is not something this command created.
-                if (PlaceholderLease.IsPlaceholder(rule.Path, locks))
+                if (PlaceholderLease.IsPlaceholder(RealLocationOrSelf(rule.Path, home), locks))
                 {
                     continue;
                 }
@@ -437,6 +437,18 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             {
                 warnings.Add(Errors.Errors.ProtectedPathCreated.Format(rule.Path, rule.Reason) + " (could not remove it: " + ex.Message + "; delete it by hand)");
             }
+        }
+    }
+
+    private string RealLocationOrSelf(string path, string home)
+    {
+        try
+        {
+            return RealLocation(path, home);
+        }
+        catch (IOException)
+        {
+            return path;
         }
     }
 

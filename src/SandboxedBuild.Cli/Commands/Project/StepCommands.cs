@@ -287,14 +287,14 @@ internal sealed class StepContext
     {
         var warnings = new List<string>();
         var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
-        string? runDir = null;
+        OwnedDirectory? runDir = null;
         try
         {
             string? sanitized = null;
             if (step == WorkflowStep.Restore && Model.NuGet.UserConfigFile is { } userConfig && File.Exists(userConfig))
             {
-                runDir = Directory.CreateTempSubdirectory("dotnet-sandbox-run-").FullName;
-                sanitized = Path.Combine(runDir, "NuGet.Config");
+                runDir = OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-run-");
+                sanitized = Path.Combine(runDir.Path, "NuGet.Config");
                 File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
             }
 
@@ -342,10 +342,7 @@ internal sealed class StepContext
         }
         finally
         {
-            if (runDir is not null)
-            {
-                Directory.Delete(runDir, recursive: true);
-            }
+            runDir?.Dispose();
         }
     }
 
