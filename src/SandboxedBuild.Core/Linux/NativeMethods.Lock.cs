@@ -46,6 +46,25 @@ internal static unsafe partial class NativeMethods
         return (buffer.Mode & S_IFMT, buffer.Mode & 0xFFF, buffer.Uid, buffer.Inode, buffer.DevMajor, buffer.DevMinor);
     }
 
+    private const uint STATX_SIZE = 0x200;
+    private const uint STATX_BTIME = 0x800;
+
+    /// <summary>
+    /// The size and birth time (0 where the file system keeps none) of the entry at <paramref name="path"/>
+    /// itself: an inode number is reused as soon as it is freed, its birth time is not.
+    /// </summary>
+    internal static (ulong Size, long BirthSeconds, uint BirthNanoseconds)? SizeAndBirth(string path)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_SIZE | STATX_BTIME, (StatxBuffer*)buffer) != 0)
+        {
+            return null;
+        }
+
+        var mask = *(uint*)buffer;
+        return (*(ulong*)(buffer + 0x28), (mask & STATX_BTIME) != 0 ? *(long*)(buffer + 0x50) : 0, (mask & STATX_BTIME) != 0 ? *(uint*)(buffer + 0x58) : 0);
+    }
+
     /// <summary>The type bits, owner and inode of the open descriptor <paramref name="fd"/>.</summary>
     internal static (int Type, uint Uid, ulong Inode, uint DevMajor, uint DevMinor)? FstatOwner(int fd)
     {

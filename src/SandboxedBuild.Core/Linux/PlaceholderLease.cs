@@ -51,7 +51,7 @@ internal sealed class PlaceholderLease : IDisposable
     /// Holds a placeholder at each path: joins the one another run holds there, or creates it.
     /// <paramref name="missing"/> are the paths found missing when the policy was rendered; they
     /// are created if still missing. <paramref name="existing"/> are joined only if a placeholder
-    /// of a live or dead run is what is there now (or created if it has gone meanwhile).
+    /// of a live run is what is there now, and created if they have gone meanwhile.
     /// </summary>
     /// <param name="missing">Real paths to hold, and whether each is a directory.</param>
     /// <param name="existing">Real paths that existed, to hold if they are placeholders.</param>
@@ -69,26 +69,17 @@ internal sealed class PlaceholderLease : IDisposable
             foreach (var (real, isDirectory, wasMissing) in missing.Select(m => (m.Real, m.IsDirectory, true)).Concat(existing.Select(e => (e.Real, e.IsDirectory, false))).OrderBy(c => c.Real.Length))
             {
                 var lockPath = LockDirectory.FileFor(directory, Prefix, real);
-                var file = LockFile.Open(lockPath, create: wasMissing);
-                if (file is null)
-                {
-                    continue;
-                }
-
+                var file = LockFile.Open(lockPath, create: true)!;
                 var record = Record.Parse(file.Read());
                 var there = NativeMethods.Lstat(real);
                 if (there is null)
                 {
-                    if (!wasMissing && record is null)
-                    {
-                        file.Dispose();
-                        continue;
-                    }
-
+                    // Missing (again: a name that existed when the policy was read may have gone since,
+                    // and bubblewrap must find something to bind): held by a new placeholder.
                     var identity = NoFollowDirectory.CreatePlaceholder(real, isDirectory);
-                    file.Write(new Record(real, isDirectory, identity).ToString());
+                    file.Write(new Record(real, isDirectory, identity, Birth(real)).ToString());
                 }
-                else if (record is null || record.Real != real || NoFollowDirectory.IdentityNoFollow(real) != record.Identity)
+                else if (record is null || !record.StillThere(real))
                 {
                     // Something that is no placeholder of ours: as before, only a missing name is held.
                     if (record is null && file.TryLock(exclusive: true))
@@ -136,7 +127,7 @@ internal sealed class PlaceholderLease : IDisposable
     {
         using var guard = Guard(directory);
         using var file = LockFile.Open(LockDirectory.FileFor(directory, Prefix, real), create: false);
-        return file is not null && Record.Parse(file.Read()) is { } record && record.Real == real && NoFollowDirectory.IdentityNoFollow(real) == record.Identity;
+        return file is not null && Record.Parse(file.Read()) is { } record && record.StillThere(real);
     }
 
     /// <summary>Gives the placeholders up; those no other run holds are removed.</summary>
@@ -227,6 +218,7 @@ internal sealed class PlaceholderLease : IDisposable
     {
         string? gone = null;
         if (Record.Parse(file.Read()) is { } record && LockDirectory.FileFor(Path.GetDirectoryName(file.Path)!, Prefix, record.Real) == file.Path
+            && record.StillThere(record.Real) && (record.IsDirectory || NativeMethods.SizeAndBirth(record.Real) is { Size: 0 })
             && NoFollowDirectory.RemovePlaceholder(record.Real, record.IsDirectory, record.Identity))
         {
             gone = record.Real;
@@ -236,11 +228,16 @@ internal sealed class PlaceholderLease : IDisposable
         return gone;
     }
 
-    /// <summary>What a lock file says: the placeholder's real path, its kind, and the inode and device made.</summary>
-    private sealed record Record(string Real, bool IsDirectory, (ulong Inode, uint DevMajor, uint DevMinor) Identity)
+    private static (long, uint) Birth(string real) => NativeMethods.SizeAndBirth(real) is { } b ? (b.BirthSeconds, b.BirthNanoseconds) : (0, 0);
+
+    /// <summary>What a lock file says: the placeholder's real path, its kind, the inode and device made, and its birth time.</summary>
+    private sealed record Record(string Real, bool IsDirectory, (ulong Inode, uint DevMajor, uint DevMinor) Identity, (long Seconds, uint Nanoseconds) Born)
     {
+        /// <summary>Whether <paramref name="real"/> is this record's path and still the very entry made (same inode, device and birth time, reached without a link).</summary>
+        public bool StillThere(string real) => Real == real && NoFollowDirectory.IdentityNoFollow(real) == Identity && Birth(real) == Born;
+
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"placeholder v1\n{(IsDirectory ? "d" : "f")} {Identity.Inode} {Identity.DevMajor} {Identity.DevMinor}\n{Real}\n");
+            $"placeholder v1\n{(IsDirectory ? "d" : "f")} {Identity.Inode} {Identity.DevMajor} {Identity.DevMinor} {Born.Seconds} {Born.Nanoseconds}\n{Real}\n");
 
         public static Record? Parse(string text)
         {
@@ -251,11 +248,13 @@ internal sealed class PlaceholderLease : IDisposable
             }
 
             var f = lines[1].Split(' ');
-            return f.Length == 4 && f[0] is "d" or "f"
+            return f.Length == 6 && f[0] is "d" or "f"
                 && ulong.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var inode)
                 && uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var major)
                 && uint.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var minor)
-                ? new Record(lines[2], f[0] == "d", (inode, major, minor))
+                && long.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+                && uint.TryParse(f[5], NumberStyles.None, CultureInfo.InvariantCulture, out var nanoseconds)
+                ? new Record(lines[2], f[0] == "d", (inode, major, minor), (seconds, nanoseconds))
                 : null;
         }
     }
