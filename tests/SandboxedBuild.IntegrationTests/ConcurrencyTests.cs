@@ -70,7 +70,7 @@ public sealed class ConcurrencyTests
         // The victim: the proxy's private directory in XDG_RUNTIME_DIR, placeholders in the project.
         var marker = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var victim = Cli.Start(id, ws, ["exec", .. network, "--", "/bin/sh", "-c", $"echo started; exec sleep 7{marker}"], env);
-        Assert.Equal("started", victim.StandardOutput.ReadLine());
+        Assert.True(victim.StandardOutput.ReadLine() == "started", victim.HasExited ? victim.StandardError.ReadToEnd() : "no output");
         Assert.True(SleepRuns(marker), "the sandboxed command is not running");
         var runtime = Assert.Single(Directory.GetDirectories(xdg, "dotnet-sandbox-*"));
         Assert.True(File.Exists(runtime + ".owner"));
@@ -124,7 +124,7 @@ public sealed class ConcurrencyTests
 
         // A live run's directory and placeholders survive the sweep of a run that starts meanwhile.
         using var live = Cli.Start(id, ws, ["exec", .. network, "--", "/bin/sh", "-c", "echo started; sleep 60"], env);
-        Assert.Equal("started", live.StandardOutput.ReadLine());
+        Assert.True(live.StandardOutput.ReadLine() == "started", live.HasExited ? live.StandardError.ReadToEnd() : "no output");
         var liveRuntime = Assert.Single(Directory.GetDirectories(xdg, "dotnet-sandbox-*"), d => d != othersDir && d != link);
         var third = Cli.Run(id, ws, ["exec", .. network, "--", "/bin/sh", "-c", "if (echo evil > .envrc) 2>/dev/null; then echo BROKEN; fi; echo ok"], extraEnv: env);
         Assert.True(third.ExitCode == 0, third.ToString());
