@@ -242,6 +242,12 @@ public static class Errors
         "the restore left the symbolic link '{0}' in the packages folder; it was removed, since a build outside the sandbox would take it for a package.",
         "a restore never creates links there: something that ran during the restore (a package's or the project's restore-time target) made it. Check what the project and its packages run.");
 
+    /// <summary>Another run kept the trust store or the saved-hosts file locked for too long.</summary>
+    public static readonly ErrorCode UserFileLocked = new(
+        "SBX3025", Severity.Error,
+        "cannot update '{0}': another dotnet sandbox has kept it locked for 30 s ({1}).",
+        "nothing was saved. Approvals and saved hosts are read, merged and written under a lock so that concurrent runs keep each other's; end the run that holds it (or one that hangs at a prompt) and try again.");
+
     // 4xxx — Linux backend (bubblewrap)
 
     /// <summary>bwrap is not installed.</summary>
@@ -399,6 +405,7 @@ public static class Errors
         XmlFileInvalid,
         MountCheckFailed, PlaceholderFailed,
         LockDirectoryUnsafe, LeftoverRemoved, StepWaiting,
+        UserFileLocked,
         SanitizedSourceLeftOut, UserNuGetConfigInvalid, NuGetConfigAboveRepository,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
