@@ -142,6 +142,37 @@ public sealed class ConcurrencyTests
         Assert.Empty(LockFilesNaming(id, ws.Project));
     }
 
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public async Task Eight_concurrent_builds_of_one_multi_project_solution_all_succeed_with_correct_outputs(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(id);
+        Assets.CopyInto(ws, "multi");
+        ws.FixOwnership();
+        const int Builds = 8;
+
+        var builds = await Task.WhenAll(Enumerable.Range(0, Builds).Select(_ => Task.Run(() => Cli.Run(id, ws, ["build", "multi.slnx"], timeoutSeconds: 1200))))
+            .WaitAsync(TimeSpan.FromMinutes(25), TestContext.Current.CancellationToken);
+        foreach (var build in builds)
+        {
+            Assert.True(build.ExitCode == 0, build.ToString());
+        }
+
+        // They took turns at the steps that write obj/ and bin/, and each says so when it waited.
+        Assert.Contains(builds, b => b.StandardError.Contains("SBX4013", StringComparison.Ordinal));
+
+        // The outputs are whole: the program built runs, with the library built beside it, and the tests pass.
+        var run = Cli.Run(id, ws, ["run", "src/App/App.csproj", "--no-build"], timeoutSeconds: 300);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("SBX-MULTI hello, sandbox, from Multi.Lib", run.StandardOutput, StringComparison.Ordinal);
+        var test = Cli.Run(id, ws, ["test", "multi.slnx", "--no-build"], timeoutSeconds: 600);
+        Assert.True(test.ExitCode == 0, test.ToString());
+        Assert.Contains("Passed!", test.StandardOutput, StringComparison.Ordinal);
+        Assert.Empty(LockFilesNaming(id, ws.Project));
+    }
+
     private static List<string> Entries(string dir) =>
         [.. Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Order(StringComparer.Ordinal)];
 

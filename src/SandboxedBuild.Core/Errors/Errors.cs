@@ -325,8 +325,8 @@ public static class Errors
     /// <summary>Another run of the same step of the same project is under way; this one waits for it.</summary>
     public static readonly ErrorCode StepWaiting = new(
         "SBX4013", Severity.Warning,
-        "waiting for another 'dotnet sandbox {0}' of '{1}' to finish.",
-        "runs that write the same project's obj/ and bin/ (restore, build) take turns, so that neither reads what the other is half-way through writing.");
+        "waiting for another 'dotnet sandbox {0}' in '{1}' to finish.",
+        "runs that write one repository's obj/ and bin/ (restore, build) take turns, so that neither reads what the other is half-way through writing.");
 
     // 5xxx — macOS backend (seatbelt)
 

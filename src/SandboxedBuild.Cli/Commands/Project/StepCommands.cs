@@ -317,6 +317,10 @@ internal sealed class StepContext
                 OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
             };
+            // Restore and build write obj/ and bin/: concurrent runs of them in one repository take turns.
+            using var turn = step is WorkflowStep.Restore or WorkflowStep.Build
+                ? StepTurn.Take(Model.RepositoryRoot, () => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(Errors.Errors.StepWaiting.Format(step.ToString().ToLowerInvariant(), Model.RepositoryRoot), keepNewlines: true)))
+                : null;
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
             var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
             foreach (var (folder, before) in linksBefore)
