@@ -71,7 +71,7 @@ public sealed class ConcurrencyTests
         var marker = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var victim = Cli.Start(id, ws, ["exec", .. network, "--", "/bin/sh", "-c", $"echo started; exec sleep 7{marker}"], env);
         Assert.True(victim.StandardOutput.ReadLine() == "started", victim.HasExited ? victim.StandardError.ReadToEnd() : "no output");
-        Assert.True(SleepRuns(marker), "the sandboxed command is not running");
+        Assert.True(WaitUntil(() => SleepRuns(marker), TimeSpan.FromSeconds(5)), "the sandboxed command is not running");
         var runtime = Assert.Single(Directory.GetDirectories(xdg, "dotnet-sandbox-*"));
         Assert.True(File.Exists(runtime + ".owner"));
         Assert.True(File.Exists(Path.Combine(ws.Project, ".envrc")), "no placeholder while running");
