@@ -173,6 +173,44 @@ public sealed class ConcurrencyTests
         Assert.Empty(LockFilesNaming(id, ws.Project));
     }
 
+    [Fact]
+    public async Task Concurrent_trust_approvals_of_different_feeds_are_all_kept()
+    {
+        // N projects under one home, each asking for its own feed host; N 'trust --yes' at once, each
+        // having read the store before any other wrote it.
+        using var ws = new Workspace(Identity.Current);
+        const int Projects = 6;
+        var dirs = new List<string>();
+        for (var i = 0; i < Projects; i++)
+        {
+            var dir = Path.Combine(ws.Home, "src", "p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(dir);
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(Cli.TestAssets, "hello")))
+            {
+                File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+            }
+
+            File.WriteAllText(Path.Combine(dir, "NuGet.config"), File.ReadAllText(Path.Combine(Cli.TestAssets, "private-feed", "NuGet.config")).Replace("48213", (48300 + i).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            dirs.Add(dir);
+        }
+
+        var results = await Task.WhenAll(dirs.Select(dir => Task.Run(() => Cli.Run(Identity.Current, ws, ["trust", "--yes", Path.Combine(dir, "hello.csproj")], timeoutSeconds: 600))))
+            .WaitAsync(TimeSpan.FromMinutes(15), TestContext.Current.CancellationToken);
+        foreach (var r in results)
+        {
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+
+        // Every approval is in the store: each project lists its feed as approved.
+        for (var i = 0; i < Projects; i++)
+        {
+            var list = Cli.Run(Identity.Current, ws, ["trust", Path.Combine(dirs[i], "hello.csproj")]);
+            Assert.Contains($"127.0.0.1:{48300 + i}", list.StandardOutput, StringComparison.Ordinal);
+            Assert.DoesNotContain("[pending ]", list.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("[approved]", list.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
     private static List<string> Entries(string dir) =>
         [.. Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Order(StringComparer.Ordinal)];
 
