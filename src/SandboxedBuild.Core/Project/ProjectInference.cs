@@ -499,9 +499,9 @@ public static class ProjectInference
                 json.WriteEndObject();
             }
 
-            var temp = file + "." + System.Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(temp, stream.ToArray());
-            File.Move(temp, file, overwrite: true);
+            // A temporary file of this process's own (pid and a random part, created new), renamed
+            // over the cache: concurrent runs never write into one another's, readers see whole files.
+            UserFileLock.WriteAtomically(file, stream.ToArray());
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
