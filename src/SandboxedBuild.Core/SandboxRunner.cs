@@ -45,16 +45,17 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
         // Whatever keeps the proxy from starting ends in SBX6003, before anything runs: the command
         // never runs with a network the proxy does not control.
         var runtimeRoot = RuntimeRoot();
-        string runtime;
+        OwnedDirectory owned;
         try
         {
-            runtime = CreatePrivateDirectory(runtimeRoot);
+            owned = CreatePrivateDirectory(runtimeRoot);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new SandboxException(Errors.Errors.ProxyStartFailed, $"could not create its private directory in '{runtimeRoot}': {ex.Message}", runtimeRoot);
         }
 
+        var runtime = owned.Path;
         try
         {
             var socket = Path.Combine(runtime, Bridge.SocketFileName);
@@ -89,13 +90,8 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
         }
         finally
         {
-            try
-            {
-                Directory.Delete(runtime, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-            }
+            // Its owner lock lets a later run remove it should this one be killed first (Leftovers).
+            owned.Dispose();
         }
     }
 
@@ -107,15 +103,13 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
         Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Directory.Exists(xdg) ? xdg : Path.GetTempPath();
 
     /// <summary>A fresh directory only the caller can enter, for the proxy's socket.</summary>
-    private static string CreatePrivateDirectory(string runtimeRoot)
+    private static OwnedDirectory CreatePrivateDirectory(string runtimeRoot)
     {
         if (OperatingSystem.IsWindows())
         {
             throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
         }
 
-        var dir = Path.Combine(runtimeRoot, "dotnet-sandbox-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return dir;
+        return OwnedDirectory.Create(runtimeRoot, "dotnet-sandbox-", hexDigits: 12);
     }
 }

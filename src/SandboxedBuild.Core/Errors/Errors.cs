@@ -278,6 +278,12 @@ public static class Errors
         "the NuGet configuration '{0}' exists but you may not read it ({1}); the packages folder, sources and credentials it sets are unknown, so no policy can be inferred.",
         "make it readable (chmod u+r '{0}', or fix its owner), or remove it; 'dotnet restore' fails on it too.");
 
+    /// <summary>Another run kept the trust store or the saved-hosts file locked for too long.</summary>
+    public static readonly ErrorCode UserFileLocked = new(
+        "SBX3025", Severity.Error,
+        "cannot update '{0}': another dotnet sandbox has kept it locked for 30 s ({1}).",
+        "nothing was saved. Approvals and saved hosts are read, merged and written under a lock so that concurrent runs keep each other's; end the run that holds it (or one that hangs at a prompt) and try again.");
+
     // 4xxx — Linux backend (bubblewrap)
 
     /// <summary>bwrap is not installed.</summary>
@@ -370,6 +376,24 @@ public static class Errors
         "the sandbox's private {0} filled up while the command ran (each private tmpfs holds {1}); writes there failed with 'No space left on device'.",
         "if the command failed for want of space, give it more with --tmpfs-size SIZE (for example --tmpfs-size 4G; it is held in memory), or have it write large files into the project directory, which is on disk.");
 
+    /// <summary>The directory of lock files that keeps concurrent runs apart is not the caller's private one.</summary>
+    public static readonly ErrorCode LockDirectoryUnsafe = new(
+        "SBX4011", Severity.Error,
+        "cannot use '{0}' for the locks that keep concurrent sandboxes apart: {1}.",
+        "nothing ran. It must be a directory of yours, mode 0700, and the sandbox must not be able to write it. If another user made it, ask an administrator to remove it; do not make it, or anything in it, writable with --allow-write.");
+
+    /// <summary>What a killed run left behind was removed.</summary>
+    public static readonly ErrorCode LeftoverRemoved = new(
+        "SBX4012", Severity.Warning,
+        "removed {0} thing(s) left behind by earlier runs that were killed:{1}",
+        "a run that is killed (SIGKILL) cannot clean up after itself; the next run removes what it left once no live run uses it.");
+
+    /// <summary>Another run of the same step of the same project is under way; this one waits for it.</summary>
+    public static readonly ErrorCode StepWaiting = new(
+        "SBX4013", Severity.Warning,
+        "waiting for another 'dotnet sandbox {0}' in '{1}' to finish.",
+        "runs that write one repository's obj/ and bin/ (restore, build) take turns, so that neither reads what the other is half-way through writing.");
+
     // 5xxx — macOS backend (seatbelt)
 
     /// <summary>The seatbelt backend is not there yet.</summary>
@@ -446,6 +470,8 @@ public static class Errors
         UnsafeFileRefused,
         XmlFileInvalid,
         MountCheckFailed, PlaceholderFailed,
+        LockDirectoryUnsafe, LeftoverRemoved, StepWaiting,
+        UserFileLocked,
         SanitizedSourceLeftOut, UserNuGetConfigInvalid, NuGetConfigAboveRepository,
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,

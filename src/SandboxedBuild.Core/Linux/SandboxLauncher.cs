@@ -94,10 +94,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             }
         }
 
+        // Concurrent runs share placeholders and clean up after killed ones: see PlaceholderLease, OwnedDirectory.
+        var locks = LockDirectory.Ensure();
+        LockDirectory.CheckNotWritableBy(policy, locks);
+        var warnings = new List<string>(Leftovers.Sweep(locks));
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
-        var warnings = new List<string>();
-        var created = new List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)>();
+        PlaceholderLease? lease = null;
         PidsCgroup? cgroup = null;
         var roots = WritableRoots.Snapshot(policy, _fs, home);
         IReadOnlyList<(string Path, string What)> gone = [];
@@ -105,7 +108,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         try
         {
             cgroup = CreateCgroup(policy.Bounds);
-            CreatePlaceholders(placeholders, created, home);
+            lease = HoldPlaceholders(policy, placeholders, home, locks);
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
@@ -130,11 +133,11 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         finally
         {
             cgroup?.Dispose();
+            lease?.Dispose();
 
             // Nothing is done through a writable directory that was removed or replaced meanwhile.
             gone = roots.Changed();
-            RemovePlaceholders(created);
-            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings);
+            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings, locks, home);
         }
 
         return gone.Count == 0 ? result : throw new SandboxException(Errors.Errors.WritableDirectoryRemoved, gone[0].Path, gone[0].What, result.ExitCode);
@@ -424,29 +427,31 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
     // Created and removed through their real parent opened without following links: a sandbox
     // running meanwhile in the same tree may swap a parent for a link, and neither the creation nor
-    // the removal may then land elsewhere.
-    private void CreatePlaceholders(IReadOnlyList<PathRule> placeholders, List<(PathRule, string, (ulong, uint, uint))> created, string home)
+    // the removal may then land elsewhere. Shared with concurrent runs: see PlaceholderLease.
+    private PlaceholderLease HoldPlaceholders(SandboxPolicy policy, IReadOnlyList<PathRule> placeholders, string home, string locks)
     {
-        foreach (var rule in placeholders)
+        try
         {
-            try
-            {
-                var real = RealLocation(rule.Path, home);
-                created.Add((rule, real, NoFollowDirectory.CreatePlaceholder(real, rule.Kind == PathKind.Directory)));
-            }
-            catch (IOException ex)
-            {
-                throw new SandboxException(Errors.Errors.PlaceholderFailed, rule.Path, ex.Message);
-            }
+            return Leftovers.HoldPlaceholders(policy, placeholders, _fs, path => RealLocation(path, home), locks, []);
+        }
+        catch (IOException ex)
+        {
+            throw new SandboxException(Errors.Errors.PlaceholderFailed, placeholders.Count == 1 ? placeholders[0].Path : string.Join(", ", placeholders.Select(p => p.Path)), ex.Message);
         }
     }
 
-    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings)
+    private void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings, string locks, string home)
     {
         foreach (var rule in rules)
         {
             try
             {
+                // A placeholder a concurrent run made there is not something this command created.
+                if (PlaceholderLease.IsPlaceholder(RealLocationOrSelf(rule.Path, home), locks))
+                {
+                    continue;
+                }
+
                 if (Directory.Exists(rule.Path))
                 {
                     Directory.Delete(rule.Path, recursive: true);
@@ -469,21 +474,23 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
+    private string RealLocationOrSelf(string path, string home)
+    {
+        try
+        {
+            return RealLocation(path, home);
+        }
+        catch (IOException)
+        {
+            return path;
+        }
+    }
+
     /// <summary>Where <paramref name="path"/> really is; an <see cref="IOException"/> when a link a sandbox could have planted is on the way.</summary>
     private string RealLocation(string path, string home)
     {
         var place = HostPath.Resolve(_fs, path, home);
         return place.IsUntrusted ? throw new IOException($"'{place.Link}' in the way is a symbolic link to '{place.Target}'") : place.Real;
-    }
-
-    private static void RemovePlaceholders(List<(PathRule Rule, string Real, (ulong, uint, uint) Identity)> created)
-    {
-        // Deepest first; only what is still the very empty placeholder made for this run is removed
-        // (anything else there, or a link on the way, is left: an empty, harmless mount point at worst).
-        foreach (var (rule, real, identity) in created.OrderByDescending(c => c.Real.Length))
-        {
-            _ = NoFollowDirectory.RemovePlaceholder(real, rule.Kind == PathKind.Directory, identity);
-        }
     }
 
     /// <summary>Reads bubblewrap's <c>--json-status-fd</c> stream on a background thread.</summary>

@@ -44,10 +44,24 @@ public static class UserHostsFile
         return rules;
     }
 
-    /// <summary>Adds <paramref name="rule"/> to the file.</summary>
+    /// <summary>
+    /// Adds <paramref name="rule"/> to the file: under its lock, to the file as it is now (what
+    /// concurrent runs added is kept), replaced atomically; a host already listed is not added twice.
+    /// </summary>
     public static void Append(string path, HostRule rule)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        File.AppendAllText(path, $"{rule}  # allowed always at a prompt on {DateTime.UtcNow:yyyy-MM-dd}{Environment.NewLine}");
+        using var fileLock = Project.UserFileLock.Acquire(path);
+        var text = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
+        if (text.Split('\n').Any(line => line.Split('#', 2)[0].Trim() == rule.ToString()))
+        {
+            return;
+        }
+
+        if (text.Length > 0 && !text.EndsWith('\n'))
+        {
+            text += Environment.NewLine;
+        }
+
+        Project.UserFileLock.WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text + $"{rule}  # allowed always at a prompt on {DateTime.UtcNow:yyyy-MM-dd}{Environment.NewLine}"));
     }
 }

@@ -386,7 +386,7 @@ public static class ExecPolicyBuilder
             // Refused by the caller: binding it would show, and pin, whatever it points to.
             yield return new PathRule(git, PathAccess.Protected, "git repository; a link in its place could point anywhere", PathKind.File);
         }
-        else if (fs.DirectoryExists(git))
+        else if (fs.DirectoryExists(git) && !Linux.LockDirectory.IsPlaceholder(git))
         {
             // A mount point cannot be renamed or removed: binding .git onto itself stops the command
             // from moving the protected entries aside and putting a fresh .git in its place.

@@ -65,6 +65,7 @@ public static partial class NuGetSettingsReader
 
         var locations = NuGetLocations.From(environment);
         string? standIn = null;
+        Linux.OwnedDirectory? standInDirectory = null;
         try
         {
             var files = FindConfigFiles(Path.GetFullPath(rootDirectory), locations);
@@ -75,7 +76,8 @@ public static partial class NuGetSettingsReader
             // in the user config's place, and what it contributes is attributed to the (missing) user config.
             if (!File.Exists(locations.UserConfigFile))
             {
-                standIn = Path.Combine(Directory.CreateTempSubdirectory("dotnet-sandbox-nuget-").FullName, "NuGet.Config");
+                standInDirectory = Linux.OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-nuget-");
+                standIn = Path.Combine(standInDirectory.Path, "NuGet.Config");
                 File.WriteAllText(standIn, DefaultUserConfig, Encoding.UTF8);
                 var userPlace = files.FindIndex(f => f.Kind != ConfigKind.Project);
                 paths.Insert(userPlace < 0 ? paths.Count : userPlace, standIn);
@@ -138,10 +140,7 @@ public static partial class NuGetSettingsReader
         }
         finally
         {
-            if (standIn is not null)
-            {
-                Directory.Delete(Path.GetDirectoryName(standIn)!, recursive: true);
-            }
+            standInDirectory?.Dispose();
         }
     }
 

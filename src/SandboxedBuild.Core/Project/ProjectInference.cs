@@ -127,10 +127,11 @@ public static class ProjectInference
             throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
         }
 
-        var results = Directory.CreateTempSubdirectory("dotnet-sandbox-eval-").FullName;
+        // With an owner lock, so that a later run removes it should this one be killed (Leftovers).
+        var owned = OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-eval-");
+        var results = owned.Path;
         try
         {
-            File.SetUnixFileMode(results, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var rules = new List<PathRule> { new(repoRoot, PathAccess.ReadOnly, "the repository, read-only: MSBuild evaluates its projects") };
             for (var i = 0; i < projects.Count; i++)
             {
@@ -179,7 +180,7 @@ public static class ProjectInference
         }
         finally
         {
-            Directory.Delete(results, recursive: true);
+            owned.Dispose();
         }
     }
 
@@ -502,9 +503,9 @@ public static class ProjectInference
                 json.WriteEndObject();
             }
 
-            var temp = file + "." + System.Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(temp, stream.ToArray());
-            File.Move(temp, file, overwrite: true);
+            // A temporary file of this process's own (pid and a random part, created new), renamed
+            // over the cache: concurrent runs never write into one another's, readers see whole files.
+            UserFileLock.WriteAtomically(file, stream.ToArray());
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

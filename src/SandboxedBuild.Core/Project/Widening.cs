@@ -84,29 +84,48 @@ public sealed class TrustStore
     public bool IsApproved(string entry, ProjectWidening widening) =>
         _approved.TryGetValue(AsStored(entry), out var keys) && keys.ContainsKey(widening.Key(entry));
 
-    /// <summary>Approves and saves.</summary>
+    /// <summary>Approves and saves (merged with what concurrent runs saved meanwhile).</summary>
     public void Approve(string entry, IEnumerable<ProjectWidening> widenings)
     {
+        var list = widenings.ToList();
         var stored = AsStored(entry);
-        if (!_approved.TryGetValue(stored, out var keys))
+        Update(store =>
         {
-            _approved[stored] = keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        }
+            if (!store._approved.TryGetValue(stored, out var keys))
+            {
+                store._approved[stored] = keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            }
 
-        foreach (var w in widenings)
-        {
-            keys[w.Key(entry)] = w.ToString();
-        }
+            foreach (var w in list)
+            {
+                keys[w.Key(entry)] = w.ToString();
+            }
 
-        Save();
+            return 0;
+        });
     }
 
     /// <summary>Forgets every approval for <paramref name="entry"/> and saves; returns how many there were.</summary>
-    public int Revoke(string entry)
+    public int Revoke(string entry) => Update(store => store._approved.Remove(AsStored(entry), out var keys) ? keys.Count : 0);
+
+    /// <summary>
+    /// A change made to the file as it is now, not as this store read it: under the file's lock,
+    /// re-read, changed, written atomically; this store then holds the result. Two runs that approve
+    /// at the same moment so keep each other's approvals.
+    /// </summary>
+    private int Update(Func<TrustStore, int> change)
     {
-        var count = _approved.Remove(AsStored(entry), out var keys) ? keys.Count : 0;
-        Save();
-        return count;
+        using var fileLock = UserFileLock.Acquire(_file);
+        var fresh = Load(_file);
+        var result = change(fresh);
+        fresh.Save();
+        _approved.Clear();
+        foreach (var (entry, keys) in fresh._approved)
+        {
+            _approved[entry] = keys;
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -138,8 +157,6 @@ public sealed class TrustStore
             json.WriteEndObject();
         }
 
-        var temp = _file + "." + Environment.ProcessId + ".tmp";
-        File.WriteAllBytes(temp, stream.ToArray());
-        File.Move(temp, _file, overwrite: true);
+        UserFileLock.WriteAtomically(_file, stream.ToArray());
     }
 }

@@ -300,14 +300,14 @@ internal sealed class StepContext
     {
         var warnings = new List<string>();
         var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
-        string? runDir = null;
+        OwnedDirectory? runDir = null;
         try
         {
             string? sanitized = null;
             if (step == WorkflowStep.Restore && Model.NuGet.UserConfigFile is { } userConfig && File.Exists(userConfig))
             {
-                runDir = Directory.CreateTempSubdirectory("dotnet-sandbox-run-").FullName;
-                sanitized = Path.Combine(runDir, "NuGet.Config");
+                runDir = OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-run-");
+                sanitized = Path.Combine(runDir.Path, "NuGet.Config");
                 File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
             }
 
@@ -330,6 +330,10 @@ internal sealed class StepContext
                 OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
             };
+            // Restore and build write obj/ and bin/: concurrent runs of them in one repository take turns.
+            using var turn = step is WorkflowStep.Restore or WorkflowStep.Build
+                ? StepTurn.Take(Model.RepositoryRoot, () => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(Errors.Errors.StepWaiting.Format(step.ToString().ToLowerInvariant(), Model.RepositoryRoot), keepNewlines: true)))
+                : null;
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
             var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
             foreach (var (folder, before) in linksBefore)
@@ -355,10 +359,7 @@ internal sealed class StepContext
         }
         finally
         {
-            if (runDir is not null)
-            {
-                Directory.Delete(runDir, recursive: true);
-            }
+            runDir?.Dispose();
         }
     }
 

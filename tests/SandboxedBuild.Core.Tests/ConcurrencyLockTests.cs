@@ -1,0 +1,215 @@
+using System.Globalization;
+using SandboxedBuild.Errors;
+using SandboxedBuild.Linux;
+
+namespace SandboxedBuild.Core.Tests;
+
+/// <summary>The flock-based pieces that keep concurrent runs apart: lock files, the shared placeholders, private directories with owner locks.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ConcurrencyLockTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("sbx-locks-").FullName;
+
+    public ConcurrencyLockTests()
+    {
+        Locks = LockDirectory.Ensure(Path.Combine(_root, "locks"));
+        Work = Directory.CreateDirectory(Path.Combine(_root, "work")).FullName;
+    }
+
+    private string Locks { get; }
+
+    private string Work { get; }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void Shared_locks_coexist_and_keep_an_exclusive_one_out_until_the_last_is_closed()
+    {
+        var path = Path.Combine(Locks, "x.lock");
+        using var a = LockFile.Open(path, create: true)!;
+        using var b = LockFile.Open(path, create: false)!;
+        using var c = LockFile.Open(path, create: false)!;
+        Assert.True(a.TryLock(exclusive: false));
+        Assert.True(b.TryLock(exclusive: false));
+        Assert.False(c.TryLock(exclusive: true));
+        a.Dispose();
+        Assert.False(c.TryLock(exclusive: true));
+        b.Dispose();
+        Assert.True(c.TryLock(exclusive: true));
+        Assert.False(LockFile.Open(path, create: false)!.TryLock(exclusive: false));
+    }
+
+    [Fact]
+    public void A_link_in_place_of_a_lock_file_is_refused_and_what_it_points_to_untouched()
+    {
+        var target = Path.Combine(Work, "target");
+        File.WriteAllText(target, "keep");
+        File.CreateSymbolicLink(Path.Combine(Locks, "x.lock"), target);
+        Assert.Throws<IOException>(() => LockFile.Open(Path.Combine(Locks, "x.lock"), create: true));
+        Assert.Null(LockFile.Open(Path.Combine(Locks, "missing.lock"), create: false));
+        Assert.Equal("keep", File.ReadAllText(target));
+    }
+
+    [Fact]
+    public void The_lock_directory_must_be_a_private_directory_not_a_link()
+    {
+        var open = Directory.CreateDirectory(Path.Combine(_root, "open")).FullName;
+        File.SetUnixFileMode(open, (UnixFileMode)Convert.ToInt32("755", 8));
+        Assert.Equal("SBX4011", Assert.Throws<SandboxException>(() => LockDirectory.Ensure(open)).Error.Code);
+        var link = Path.Combine(_root, "link");
+        File.CreateSymbolicLink(link, Locks);
+        Assert.Contains("symbolic link", Assert.Throws<SandboxException>(() => LockDirectory.Ensure(link)).Message, StringComparison.Ordinal);
+        Assert.Equal(Convert.ToInt32("700", 8), (int)File.GetUnixFileMode(Locks));
+    }
+
+    [Fact]
+    public void A_placeholder_is_made_by_the_first_run_and_removed_by_the_last()
+    {
+        var envrc = Path.Combine(Work, ".envrc");
+        var vscode = Path.Combine(Work, ".vscode");
+        var first = PlaceholderLease.Acquire([(envrc, false), (vscode, true)], [], [], Locks);
+        Assert.True(File.Exists(envrc) && Directory.Exists(vscode));
+        Assert.True(PlaceholderLease.IsPlaceholder(envrc, Locks));
+
+        // The second run finds them existing: it joins them instead of failing or making new ones.
+        var second = PlaceholderLease.Acquire([], [(envrc, false), (vscode, true)], [], Locks);
+        Assert.Equal([envrc, vscode], second.Paths.Order(StringComparer.Ordinal));
+        first.Dispose();
+        Assert.True(File.Exists(envrc) && Directory.Exists(vscode), "removed while another run still binds it");
+        second.Dispose();
+        Assert.False(File.Exists(envrc) || Directory.Exists(vscode));
+        Assert.Empty(Directory.EnumerateFiles(Locks, "ph-*"));
+    }
+
+    [Fact]
+    public void A_real_file_is_neither_joined_nor_removed()
+    {
+        var real = Path.Combine(Work, ".envrc");
+        File.WriteAllText(real, "the user's own");
+        using (var lease = PlaceholderLease.Acquire([], [(real, false)], [], Locks))
+        {
+            Assert.Empty(lease.Paths);
+        }
+
+        Assert.Equal("the user's own", File.ReadAllText(real));
+        Assert.False(PlaceholderLease.IsPlaceholder(real, Locks));
+
+        // Found missing when the policy was read, there by the time of the launch: refused, kept.
+        Assert.Throws<IOException>(() => PlaceholderLease.Acquire([(real, false)], [], [], Locks));
+        Assert.Equal("the user's own", File.ReadAllText(real));
+    }
+
+    [Fact]
+    public void What_a_killed_run_left_is_swept_only_when_no_one_holds_it_and_only_as_it_was_made()
+    {
+        var left = Path.Combine(Work, ".envrc");
+        var replaced = Path.Combine(Work, ".bashrc");
+        var held = Path.Combine(Work, ".zshrc");
+        PlantDeadPlaceholder(left, directory: false);
+        PlantDeadPlaceholder(replaced, directory: false);
+        File.Delete(replaced);
+        File.WriteAllText(replaced, "a real file took its place");
+        var removed = new List<string>();
+        using var live = PlaceholderLease.Acquire([(held, false)], [], removed, Locks); // sweeps first
+        PlaceholderLease.Sweep(Locks, removed); // and a sweep while it lives leaves it alone
+        Assert.Equal([left], removed);
+        Assert.False(File.Exists(left));
+        Assert.Equal("a real file took its place", File.ReadAllText(replaced));
+        Assert.True(File.Exists(held));
+        Assert.Single(Directory.EnumerateFiles(Locks, "ph-*"));
+    }
+
+    [Fact]
+    public void A_dead_placeholder_with_something_inside_is_not_emptied()
+    {
+        var dir = Path.Combine(Work, ".vscode");
+        PlantDeadPlaceholder(dir, directory: true);
+        File.WriteAllText(Path.Combine(dir, "tasks.json"), "{}");
+        PlaceholderLease.Sweep(Locks, []);
+        Assert.True(File.Exists(Path.Combine(dir, "tasks.json")));
+    }
+
+    [Fact]
+    public void A_private_directory_is_swept_once_its_owner_is_gone_never_while_it_lives()
+    {
+        var live = OwnedDirectory.Create(Work, "dotnet-sandbox-eval-");
+        File.WriteAllText(Path.Combine(live.Path, "answer"), "x");
+        Assert.Empty(OwnedDirectory.SweepStale(Work));
+        Assert.True(File.Exists(Path.Combine(live.Path, "answer")));
+
+        // Dead: an owner file no one holds, and inside, a link to something that must survive.
+        var outside = Path.Combine(_root, "outside");
+        Directory.CreateDirectory(outside);
+        File.WriteAllText(Path.Combine(outside, "keep"), "keep");
+        var dead = Path.Combine(Work, "dotnet-sandbox-0123456789abcdef");
+        Directory.CreateDirectory(Path.Combine(dead, "sub"));
+        File.CreateSymbolicLink(Path.Combine(dead, "sub", "out"), outside);
+        File.WriteAllText(dead + ".owner", string.Empty);
+
+        // Named like one, but a link (with an owner file no one holds), and one without an owner file.
+        var link = Path.Combine(Work, "dotnet-sandbox-run-fedcba9876543210");
+        File.CreateSymbolicLink(link, outside);
+        File.WriteAllText(link + ".owner", string.Empty);
+        var ownerless = Directory.CreateDirectory(Path.Combine(Work, "dotnet-sandbox-aaaaaaaaaaaa")).FullName;
+
+        Assert.Equal([dead], OwnedDirectory.SweepStale(Work));
+        Assert.False(Directory.Exists(dead) || File.Exists(dead + ".owner"));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(outside, "keep")));
+        Assert.Equal(outside, new FileInfo(link).LinkTarget);
+        Assert.True(Directory.Exists(ownerless));
+        Assert.True(File.Exists(Path.Combine(live.Path, "answer")));
+
+        live.Dispose();
+        Assert.False(Directory.Exists(live.Path) || File.Exists(live.Path + ".owner"));
+    }
+
+    [Fact]
+    public void Concurrent_leases_of_the_same_names_from_many_threads_never_lose_a_placeholder_in_use()
+    {
+        var names = new[] { (Path.Combine(Work, ".envrc"), false), (Path.Combine(Work, ".git"), true), (Path.Combine(Work, ".git", "config"), false) };
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var missing = names.Where(n => !Path.Exists(n.Item1)).ToList();
+            var existing = names.Except(missing).ToList();
+            try
+            {
+                using var lease = PlaceholderLease.Acquire(missing, existing, [], Locks);
+                Thread.Sleep(i % 5);
+                foreach (var (path, _) in names)
+                {
+                    if (!Path.Exists(path))
+                    {
+                        failures.Add(path + " vanished while held");
+                    }
+                }
+            }
+            catch (IOException ex)
+            {
+                failures.Add(ex.Message);
+            }
+        });
+
+        Assert.Empty(failures);
+        Assert.False(Path.Exists(names[0].Item1) || Path.Exists(names[1].Item1));
+        Assert.Empty(Directory.EnumerateFiles(Locks, "ph-*"));
+    }
+
+    /// <summary>A placeholder and its record, as a run that was then killed leaves them: no one holds the lock file.</summary>
+    private void PlantDeadPlaceholder(string path, bool directory)
+    {
+        if (directory)
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            File.WriteAllText(path, string.Empty);
+        }
+
+        var id = NoFollowDirectory.IdentityNoFollow(path)!.Value;
+        var born = NativeMethods.SizeAndBirth(path)!.Value;
+        using var file = LockFile.Open(LockDirectory.FileFor(Locks, "ph-", path), create: true)!;
+        file.Write(string.Create(CultureInfo.InvariantCulture, $"placeholder v1\n{(directory ? "d" : "f")} {id.Inode} {id.DevMajor} {id.DevMinor} {born.BirthSeconds} {born.BirthNanoseconds}\n{path}\n"));
+    }
+}
