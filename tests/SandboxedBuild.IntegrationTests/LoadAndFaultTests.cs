@@ -154,6 +154,63 @@ public sealed class LoadAndFaultTests
         Assert.Contains($"The command exited with status {rc}.", r.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void A_restore_of_many_packages_opens_dozens_of_connections_at_once_through_the_proxy(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        const int Packages = 48;
+        var feedDir = Directory.CreateDirectory(Path.Combine(ws.Root, "feed")).FullName;
+        for (var i = 1; i <= Packages; i++)
+        {
+            WritePackage(feedDir, $"Sbx.Load.P{i:00}", "1.0.0");
+        }
+
+        using var feed = new LoopbackNuGetFeed(feedDir);
+        using var relay = new LoopbackCountingRelay(feed.Port);
+        feed.AdvertisedPort = relay.Port;
+        File.WriteAllText(Path.Combine(ws.Project, "NuGet.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="load" value="http://127.0.0.1:{relay.Port}/v3/index.json" allowInsecureConnections="true" />
+              </packageSources>
+            </configuration>
+            """);
+        var references = string.Concat(Enumerable.Range(1, Packages).Select(i => $"""<PackageReference Include="Sbx.Load.P{i:00}" Version="1.0.0" />"""));
+        File.WriteAllText(Path.Combine(ws.Project, "load.csproj"),
+            $"""<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup><ItemGroup>{references}</ItemGroup></Project>""");
+        File.Copy(Path.Combine(Cli.TestAssets, "Directory.Build.props"), Path.Combine(ws.Project, "Directory.Build.props"));
+        ws.FixOwnership();
+
+        var r = Cli.Run(id, ws, ["exec", "--allow-host", $"127.0.0.1:{relay.Port}", "--", "dotnet", "restore", "--packages", "packages", "-nologo"], timeoutSeconds: 300);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        for (var i = 1; i <= Packages; i++)
+        {
+            var folder = Path.Combine(ws.Project, "packages", $"sbx.load.p{i:00}", "1.0.0");
+            Assert.True(File.Exists(Path.Combine(folder, $"sbx.load.p{i:00}.1.0.0.nupkg")), $"package {i} was not restored\n{r}");
+        }
+
+        Assert.True(relay.MaxOpen >= 24, $"only {relay.MaxOpen} connections were open at once ({relay.Connections} in all)\n{r}");
+        Assert.Equal(2 * Packages + 1, feed.Requests.Count); // the index, and per package its versions and its file
+        Assert.DoesNotContain("SBX60", r.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary>A package with only its manifest, which is all a restore needs.</summary>
+    private static void WritePackage(string folder, string packageId, string version)
+    {
+        using var zip = System.IO.Compression.ZipFile.Open(Path.Combine(folder, $"{packageId}.{version}.nupkg"), System.IO.Compression.ZipArchiveMode.Create);
+        using var writer = new StreamWriter(zip.CreateEntry(packageId + ".nuspec").Open());
+        writer.Write($"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+              <metadata><id>{packageId}</id><version>{version}</version><authors>test</authors><description>load test</description></metadata>
+            </package>
+            """);
+    }
+
     private static int CurlExit(CliResult r)
     {
         var line = r.StandardOutput.Split('\n').FirstOrDefault(l => l.StartsWith("curl-exit=", StringComparison.Ordinal));
