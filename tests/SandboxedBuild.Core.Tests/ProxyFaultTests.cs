@@ -82,6 +82,46 @@ public sealed class ProxyFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task Connections_left_waiting_on_a_wedged_accept_loop_are_noticed_and_closed()
+    {
+        SkipUnlessLinux();
+        using var origin = new Origin(size: 1 << 20);
+        var limits = new ProxyLimits { StallTimeout = TimeSpan.FromSeconds(1) };
+        var proxy = EgressProxy.StartWithFault(Allow(origin.Port), Path.Combine(_directory, "p.sock"), new AddressGuard([]), new ProxyFaultInjection(ProxyFaultKind.WedgeAccept, 0), limits);
+        try
+        {
+            var (received, outcome, elapsed) = Download(proxy, origin.Port);
+            Assert.NotEqual("timed out", outcome);
+            Assert.True(elapsed < TimeSpan.FromSeconds(6), $"the client saw the end only after {elapsed}");
+            Assert.Equal(0, received);
+            Assert.Equal("SBX6010", proxy.Fault?.Code.Code);
+            Assert.Contains("without being accepted", proxy.Fault?.Reason, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await proxy.DisposeAsync();
+        }
+
+        // A burst of 64 connections at once on a healthy proxy, with the same stall timeout: all served, no fault.
+        using var burst = new Origin(size: 1 << 16, connections: 64);
+        var healthy = EgressProxy.Start(Allow(burst.Port), Path.Combine(_directory, "q.sock"), new AddressGuard([]), limits: limits);
+        try
+        {
+            // Threads of their own: blocking clients on the thread pool would starve the proxy's accept loop, which is on it.
+            var results = new (long Received, string Outcome, TimeSpan Elapsed)[64];
+            var clients = Enumerable.Range(0, 64).Select(i => new Thread(() => results[i] = Download(healthy, burst.Port)) { IsBackground = true }).ToList();
+            clients.ForEach(t => t.Start());
+            clients.ForEach(t => t.Join());
+            Assert.All(results, r => Assert.Equal(((1 << 16) + Established, "end"), (r.Received, r.Outcome)));
+            Assert.Null(healthy.Fault);
+        }
+        finally
+        {
+            await healthy.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_stops_reading_for_longer_than_the_stall_timeout_is_not_taken_for_a_wedge()
     {
         SkipUnlessLinux();
@@ -186,25 +226,43 @@ public sealed class ProxyFaultTests : IDisposable
     {
         private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
 
-        public Origin(long? size)
+        public Origin(long? size, int connections = 1)
         {
             _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            _listener.Listen(4);
+            _listener.Listen(128);
             new Thread(() =>
             {
-                try
+                for (var i = 0; i < connections; i++)
                 {
-                    using var peer = _listener.Accept();
-                    var chunk = new byte[64 * 1024];
-                    for (long sent = 0; size is null || sent < size; sent += chunk.Length)
+                    Socket peer;
+                    try
                     {
-                        peer.Send(chunk, (int)Math.Min(chunk.Length, (size ?? long.MaxValue) - sent), SocketFlags.None);
+                        peer = _listener.Accept();
                     }
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-                {
+                    catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                    {
+                        return;
+                    }
+
+                    new Thread(() => Send(peer, size)) { IsBackground = true }.Start();
                 }
             }) { IsBackground = true }.Start();
+        }
+
+        private static void Send(Socket peer, long? size)
+        {
+            using var _ = peer;
+            try
+            {
+                var chunk = new byte[64 * 1024];
+                for (long sent = 0; size is null || sent < size; sent += chunk.Length)
+                {
+                    peer.Send(chunk, (int)Math.Min(chunk.Length, (size ?? long.MaxValue) - sent), SocketFlags.None);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+            }
         }
 
         public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;

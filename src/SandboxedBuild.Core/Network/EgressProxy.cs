@@ -109,10 +109,12 @@ public sealed class EgressProxy : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _disposing = true;
+
+        // The watchdog first: it also lets go of anything a simulated fault holds.
+        _monitor.Dispose();
         _listener.Dispose();
         await _acceptLoop.ConfigureAwait(false);
         await Task.WhenAny(Task.WhenAll(_connections.Keys), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-        _monitor.Dispose();
         _promptLock.Dispose();
     }
 
@@ -123,6 +125,7 @@ public sealed class EgressProxy : IAsyncDisposable
             Socket client;
             try
             {
+                await _monitor.BeforeAccept().ConfigureAwait(false);
                 client = await _listener.AcceptAsync().ConfigureAwait(false);
             }
             catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionAborted && !_disposing)

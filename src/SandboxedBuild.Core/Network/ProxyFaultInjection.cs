@@ -8,11 +8,15 @@ internal enum ProxyFaultKind
 
     /// <summary>The proxy stops reading: its relays take no more bytes, and only the watchdog can end them.</summary>
     Wedge,
+
+    /// <summary>The proxy's accept loop takes no connection at all; they wait on its socket until the watchdog ends them.</summary>
+    WedgeAccept,
 }
 
 /// <summary>
 /// A fault the egress proxy simulates on itself, for tests: <c>kill-after:BYTES</c> or
-/// <c>wedge-after:BYTES</c> in <see cref="VariableName"/>, counted over the bytes relayed to the sandbox.
+/// <c>wedge-after:BYTES</c> in <see cref="VariableName"/>, counted over the bytes relayed to the sandbox,
+/// or <c>wedge-accept:0</c>, which accepts no connection at all.
 /// </summary>
 /// <remarks>
 /// Read from the tool's own environment, which the caller sets and the sandboxed command cannot
@@ -41,6 +45,7 @@ internal sealed record ProxyFaultInjection(ProxyFaultKind Kind, long AfterBytes)
         {
             "kill-after" => new ProxyFaultInjection(ProxyFaultKind.Kill, after),
             "wedge-after" => new ProxyFaultInjection(ProxyFaultKind.Wedge, after),
+            "wedge-accept" => new ProxyFaultInjection(ProxyFaultKind.WedgeAccept, after),
             _ => null,
         };
     }

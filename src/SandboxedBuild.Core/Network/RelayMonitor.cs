@@ -30,6 +30,7 @@ internal sealed class RelayMonitor : IDisposable
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
     private readonly ConcurrentDictionary<Pair, byte> _pairs = new();
     private readonly ManualResetEventSlim _released = new(false);
+    private readonly TaskCompletionSource _releasedTask = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action<Errors.ErrorCode, string> _onFault;
     private readonly long _stall;
     private readonly ProxyFaultInjection? _injection;
@@ -106,6 +107,12 @@ internal sealed class RelayMonitor : IDisposable
     /// <summary>Stops watching a pair whose relay has ended.</summary>
     public void Untrack(Pair pair) => _pairs.TryRemove(pair, out _);
 
+    /// <summary>
+    /// Completes at once, unless the fault injection wedges the accept loop: then when a fault (or
+    /// the end of the run) releases it.
+    /// </summary>
+    public Task BeforeAccept() => _injection?.Kind == ProxyFaultKind.WedgeAccept ? _releasedTask.Task : Task.CompletedTask;
+
     /// <summary>The accept loop took a connection.</summary>
     public void Accepted() => Volatile.Write(ref _lastAccept, Environment.TickCount64);
 
@@ -121,6 +128,11 @@ internal sealed class RelayMonitor : IDisposable
         }
 
         if (Interlocked.Add(ref _injectedBytes, bytes) < injection.AfterBytes)
+        {
+            return;
+        }
+
+        if (injection.Kind == ProxyFaultKind.WedgeAccept)
         {
             return;
         }
@@ -165,6 +177,7 @@ internal sealed class RelayMonitor : IDisposable
         }
 
         _released.Set();
+        _releasedTask.TrySetResult();
     }
 
     /// <summary>Stops the watchdog and lets any held thread go.</summary>
@@ -172,6 +185,7 @@ internal sealed class RelayMonitor : IDisposable
     {
         _stopped = true;
         _released.Set();
+        _releasedTask.TrySetResult();
         _watchdog.Join(TimeSpan.FromSeconds(2));
     }
 
