@@ -12,7 +12,7 @@ size = os.path.getsize(path)
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", port))
-listener.listen(64)
+listener.listen(1024)  # section 7 opens 200 connections at once
 
 
 def serve(client):

@@ -10,18 +10,22 @@
 #   4. `dotnet sandbox test` against `dotnet test` on a warm sample;
 #   5. policy inference for a multi-project solution, cold and warm;
 #   6. the host-side path checks (every bind source resolved component by component before it is
-#      bound), with BenchmarkDotNet, against the medians of 1 and 5.
+#      bound), with BenchmarkDotNet, against the medians of 1 and 5;
+#   7. load: tunnels per second with 200 open at once through one sandbox against curl straight to
+#      the server, 1 GiB of the command's stdout through a pipe against the same pipe without the
+#      tool, and the tool's peak RSS (VmHWM) during each.
 # Usage: eng/bench.sh [runs for 1 and 5 warm (default 50)] [runs for 3, 4 and 5 cold (default 5)]
-# Environment: SECTIONS (default "1 2 3 4 5 6") picks sections; THROUGHPUT_ROUNDS (default 15) is the
-# number of rounds of section 2.
+# Environment: SECTIONS (default "1 2 3 4 5 6 7") picks sections; THROUGHPUT_ROUNDS (default 15) is the
+# number of rounds of section 2; LOAD_ROUNDS (default 7) of section 7.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 root=$(repo_root)
 cd "$root"
 runs=${1:-50}
 slow_runs=${2:-5}
-sections=${SECTIONS:-1 2 3 4 5 6}
+sections=${SECTIONS:-1 2 3 4 5 6 7}
 rounds=${THROUGHPUT_ROUNDS:-15}
+load_rounds=${LOAD_ROUNDS:-7}
 wants() { [[ " $sections " == *" $1 "* ]]; }
 
 ensure_tools bwrap:bubblewrap hyperfine:hyperfine jq:jq curl:curl python3:python3 socat:socat
@@ -219,6 +223,73 @@ if [ -f "$out/exec.json" ]; then
   nonet=$(median "$out/exec.json" 2)
   echo "  share of exec --no-network -- true ($(jq -n --argjson t "$nonet" '$t*1000*10|round/10') ms): $(jq -n --argjson a "$exec_policy" --argjson w "$nonet" '$a/1e9/$w*100*100|round/100') %"
 fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+if wants 7; then
+echo
+echo "==> 7. load: 200 tunnels at once, 1 GiB of stdout, the tool's peak RSS ($load_rounds rounds)"
+# One wave: 200 tunnels opened at once, each carrying 4 KiB. More transfers 200 at a time churn
+# connections, and the proxy still counts a closing tunnel until both of its directions have ended:
+# on this machine 2 runs of 10 with 1000 such transfers crossed the bound of 256 (SBX6007, a 503).
+transfers=200
+head -c 4096 /dev/zero > "$body"
+port=$((20000 + RANDOM % 20000))
+python3 "$root/eng/bench-server.py" "$port" "$body" &
+server=$!
+sleep 0.5
+# One curl, 200 transfers at a time, each on a connection of its own (a CONNECT tunnel when sandboxed).
+for i in $(seq 1 "$transfers"); do printf 'url = "http://127.0.0.1:%d/%d"\noutput = "/dev/null"\n' "$port" "$i"; done > "$work/urls.conf"
+many="curl -sS --fail --max-time 120 -Z --parallel-immediate --parallel-max 200 -K $work/urls.conf"
+stream="head -c $((1024 * 1024 * 1024)) /dev/zero"
+names=("tunnels: direct" "tunnels: sandboxed (CONNECT through the proxy)" "stdout: direct pipe" "stdout: sandboxed pipe" "start: exec -- true (for reference)")
+cmds=("$many --noproxy '*'"
+  "$tool exec --allow-host 127.0.0.1:$port -- $many --noproxy '' -p"
+  "sh -c \"$stream | cat > /dev/null\""
+  "sh -c \"$tool exec -- $stream | cat > /dev/null\""
+  "$tool exec -- true")
+rm -f "$out"/load-*.json
+for r in $(seq 1 "$load_rounds"); do
+  args=()
+  for i in $(shuf -e "${!cmds[@]}"); do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+  warmup=0; [ "$r" -eq 1 ] && warmup=1
+  hyperfine -N --warmup "$warmup" --runs 1 --export-json "$out/load-$r.json" "${args[@]}" >/dev/null
+done
+jq -s '[.[].results[]] | group_by(.command) | map({command: .[0].command, times: [.[].times[]] | sort})' "$out"/load-*.json > "$out/load.json"
+lstat() { jq --arg c "$1" ".[] | select(.command == \$c) | .times | $2" "$out/load.json"; }
+lmed() { lstat "$1" '(if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end)'; }
+td=$(lmed "${names[0]}"); ts=$(lmed "${names[1]}"); sd=$(lmed "${names[2]}"); ss=$(lmed "${names[3]}"); st=$(lmed "${names[4]}")
+printf '  %-50s %9s %12s\n' "" "median s" "rate"
+printf '  %-50s %9.3f %9.0f /s\n' "${names[0]} ($transfers transfers)" "$td" "$(jq -n --argjson t "$td" --argjson n "$transfers" '$n/$t')"
+printf '  %-50s %9.3f %9.0f /s\n' "${names[1]}" "$ts" "$(jq -n --argjson t "$ts" --argjson n "$transfers" '$n/$t')"
+printf '  %-50s %9.3f %9.0f MB/s\n' "${names[2]} (1 GiB)" "$sd" "$(jq -n --argjson t "$sd" '1073.741824/$t')"
+printf '  %-50s %9.3f %9.0f MB/s\n' "${names[3]}" "$ss" "$(jq -n --argjson t "$ss" '1073.741824/$t')"
+printf '  %-50s %9.3f\n' "${names[4]}" "$st"
+# Both sandboxed rows include starting and ending a sandbox once (the reference row); subtracting it
+# is not sound, since part of it overlaps the work, so the ratios are of the whole runs.
+echo "  tunnels/s sandboxed / direct: $(ratio "$td" "$ts")x (the whole run, the sandbox's start included)"
+echo "  stdout MB/s sandboxed / direct: $(ratio "$sd" "$ss")x (the whole run; the command's stdout is the tool's own descriptor: nothing in between copies it)"
+# Peak RSS of the tool itself (not of its children): VmHWM read from /proc while it runs; the
+# command sleeps a moment at the end so that the last reading comes after all the work.
+peak() {
+  local pid hwm=0 v
+  "$@" > >(cat > /dev/null) 2>/dev/null &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm=$v
+    sleep 0.05
+  done
+  wait "$pid" || true
+  jq -n --argjson k "$hwm" '$k/1024*10|round/10'
+}
+rss_idle=$(peak "$tool" exec -- sh -c "sleep 0.5")
+rss_stream=$(peak "$tool" exec -- sh -c "$stream; sleep 0.5")
+rss_tunnels=$(peak "$tool" exec --allow-host "127.0.0.1:$port" -- sh -c "$many --noproxy '' -p; sleep 0.5")
+echo "  tool's peak RSS: $rss_idle MiB idle (exec -- sleep), $rss_stream MiB with 1 GiB of stdout, $rss_tunnels MiB with 200 tunnels at once"
+kill "$server" 2>/dev/null || true
+server=
+rm -f "$body"
 fi
 
 echo

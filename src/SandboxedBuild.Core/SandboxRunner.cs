@@ -86,7 +86,7 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
                 proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
-            return new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records);
+            return ProxyFaultOutcome.Apply(new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records), proxy.Fault);
         }
         finally
         {

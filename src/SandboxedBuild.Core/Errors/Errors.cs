@@ -458,6 +458,18 @@ public static class Errors
         "the egress proxy closed a connection that sent no complete request head within {0} s.",
         "clients send their request as soon as they connect; a connection that holds the proxy without one is closed so that the sandbox cannot tie it up. Said once per run; the summary counts them all.");
 
+    /// <summary>The egress proxy failed during the run; everything through it was closed.</summary>
+    public static readonly ErrorCode ProxyFailed = new(
+        "SBX6009", Severity.Error,
+        "the egress proxy failed during the run ({0}); every connection through it was closed at once and the rest of the run had no network. The command exited with status {1}.",
+        "the run's exit status is the command's when it is not 0, else 125. Run the command again; if it keeps happening, run 'dotnet sandbox doctor' and report it with this message.");
+
+    /// <summary>The egress proxy stopped reading; the watchdog closed everything through it.</summary>
+    public static readonly ErrorCode ProxyStalled = new(
+        "SBX6010", Severity.Error,
+        "the egress proxy stopped moving data ({0}); every connection through it was closed at once and the rest of the run had no network. The command exited with status {1}.",
+        "the run's exit status is the command's when it is not 0, else 125. A machine too busy to schedule the proxy's threads for seconds can cause this; run the command again, and report it with this message if it keeps happening.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -482,5 +494,6 @@ public static class Errors
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
         InterruptedBeforeStart, SandboxKilledOnRepeat,
         AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull,
+        ProxyFailed, ProxyStalled,
     ];
 }

@@ -15,6 +15,12 @@ namespace SandboxedBuild.Network;
 /// started inside works for every caller. It listens before it starts the command, so the proxy
 /// is there from the command's first instruction. If the proxy goes away, connecting to its socket
 /// fails at once, and so does the command's connection: nothing hangs.
+/// The bridge hands each connection over and keeps nothing of it, so when the proxy fails there is
+/// nothing here to close: the proxy's sockets are the only ones left, and the proxy closes them all
+/// at once (see <see cref="RelayMonitor"/>), or the kernel does when the tool's process dies (and
+/// bubblewrap then takes the sandbox down). The proxy runs in the tool's process, so the tool knows
+/// of the fault first-hand and reports it after the command (SBX6009, SBX6010); the bridge's exit
+/// status stays the command's own.
 /// </remarks>
 public static class Bridge
 {

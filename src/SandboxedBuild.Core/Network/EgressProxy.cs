@@ -37,17 +37,21 @@ public sealed class EgressProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
     private readonly ProxyLimits _limits;
     private readonly Task _acceptLoop;
+    private readonly RelayMonitor _monitor;
+    private (Errors.ErrorCode Code, string Reason)? _fault;
+    private volatile bool _disposing;
     private int _active;
     private int _overloaded;
     private int _overloadAnswers;
     private int _malformedLines;
     private long _refusedOverLimit;
 
-    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits)
+    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.HeadTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.IdleTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.StallTimeout, TimeSpan.Zero);
         _limits = limits;
         _policy = policy;
         _guard = guard;
@@ -67,8 +71,15 @@ public sealed class EgressProxy : IAsyncDisposable
             throw;
         }
 
+        _monitor = new RelayMonitor(_listener, limits.StallTimeout, (code, reason) => _fault = (code, reason), injection);
         _acceptLoop = AcceptLoopAsync();
     }
+
+    /// <summary>
+    /// Why the proxy stopped serving during the run (SBX6009 failed, SBX6010 stopped reading), or
+    /// <see langword="null"/>. After a fault every connection it held was closed and new ones are refused.
+    /// </summary>
+    public (Errors.ErrorCode Code, string Reason)? Fault => _monitor.Faulted ? _fault : null;
 
     /// <summary>The unix socket the proxy listens on.</summary>
     public string SocketPath { get; }
@@ -88,11 +99,19 @@ public sealed class EgressProxy : IAsyncDisposable
     /// <param name="onAlways">Told when the user allows a host for good.</param>
     /// <param name="limits">Bounds on connections and time; <see cref="ProxyLimits.Default"/> when <see langword="null"/>.</param>
     public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<string>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null) =>
-        new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default);
+        new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default, ProxyFaultInjection.FromEnvironment());
+
+    /// <summary>Starts the proxy with a simulated fault (tests).</summary>
+    internal static EgressProxy StartWithFault(NetworkPolicy policy, string socketPath, AddressGuard guard, ProxyFaultInjection? injection, ProxyLimits? limits = null, Action<string>? onBlocked = null) =>
+        new(policy, socketPath, guard, null, onBlocked, null, limits ?? ProxyLimits.Default, injection);
 
     /// <summary>Stops accepting and waits (briefly) for open connections to finish.</summary>
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
+
+        // The watchdog first: it also lets go of anything a simulated fault holds.
+        _monitor.Dispose();
         _listener.Dispose();
         await _acceptLoop.ConfigureAwait(false);
         await Task.WhenAny(Task.WhenAll(_connections.Keys), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
@@ -106,13 +125,27 @@ public sealed class EgressProxy : IAsyncDisposable
             Socket client;
             try
             {
+                await _monitor.BeforeAccept().ConfigureAwait(false);
                 client = await _listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionAborted && !_disposing)
+            {
+                // The client went away before it was taken: nothing wrong with the proxy.
+                continue;
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
+                if (!_disposing)
+                {
+                    // Not stopped by its owner: the run goes on without a proxy. Everything is closed
+                    // at once (clients see it) rather than left waiting in the socket's queue.
+                    _monitor.Fail(Errors.Errors.ProxyFailed, "its socket stopped accepting connections: " + ex.Message);
+                }
+
                 return;
             }
 
+            _monitor.Accepted();
             if (Interlocked.Increment(ref _active) > _limits.MaxConnections)
             {
                 Interlocked.Decrement(ref _active);
@@ -131,8 +164,14 @@ public sealed class EgressProxy : IAsyncDisposable
         // The head timeout runs from the connection's arrival: waiting for the bridge's message and
         // for the request head together.
         var deadline = Environment.TickCount64 + (long)_limits.HeadTimeout.TotalMilliseconds;
+        Socket? passed = null;
         try
         {
+            if (!_monitor.Hold(connection))
+            {
+                return;
+            }
+
             // The bridge hands over the command's own connection; a client inside the sandbox may
             // also speak HTTP on the unix socket directly.
             try
@@ -148,10 +187,16 @@ public sealed class EgressProxy : IAsyncDisposable
                 return;
             }
 
-            var (passed, data) = DescriptorPassing.Receive(connection);
+            (passed, var data) = DescriptorPassing.Receive(connection);
             if (passed is not null)
             {
+                _monitor.Release(connection);
                 connection.Dispose();
+                if (!_monitor.Hold(passed))
+                {
+                    passed.Dispose();
+                    return;
+                }
             }
 
             // From here on the connection has a thread of its own and plain blocking calls (poll(2)
@@ -179,6 +224,12 @@ public sealed class EgressProxy : IAsyncDisposable
         finally
         {
             // Served or not, the connection on the proxy's own socket ends here (disposing twice is harmless).
+            _monitor.Release(connection);
+            if (passed is not null)
+            {
+                _monitor.Release(passed);
+            }
+
             connection.Dispose();
             if (Interlocked.Decrement(ref _active) <= _limits.MaxConnections / 2)
             {
@@ -331,7 +382,7 @@ public sealed class EgressProxy : IAsyncDisposable
         long up, down;
         using (server)
         {
-            (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout);
+            (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout, _monitor);
         }
 
         _records.Enqueue(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
@@ -406,7 +457,7 @@ public sealed class EgressProxy : IAsyncDisposable
             if (head.IsConnect)
             {
                 client.Send("HTTP/1.1 200 Connection established\r\n\r\n"u8, SocketFlags.None);
-                (up, down) = SocketRelay.Relay(client, server, leftover.Span, _limits.IdleTimeout);
+                (up, down) = SocketRelay.Relay(client, server, leftover.Span, _limits.IdleTimeout, _monitor);
             }
             else
             {
@@ -414,7 +465,7 @@ public sealed class EgressProxy : IAsyncDisposable
                 var first = new byte[request.Length + leftover.Length];
                 request.CopyTo(first, 0);
                 leftover.CopyTo(first.AsMemory(request.Length));
-                (up, down) = SocketRelay.Relay(client, server, first, _limits.IdleTimeout);
+                (up, down) = SocketRelay.Relay(client, server, first, _limits.IdleTimeout, _monitor);
             }
         }
 

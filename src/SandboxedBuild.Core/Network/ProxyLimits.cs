@@ -3,7 +3,7 @@ namespace SandboxedBuild.Network;
 /// <summary>Bounds on what a sandboxed command can make the egress proxy hold.</summary>
 public sealed record ProxyLimits
 {
-    /// <summary>The defaults: 256 connections at once, 10 s for a request head, 5 minutes of silence in a tunnel.</summary>
+    /// <summary>The defaults: 256 connections at once, 10 s for a request head, 5 minutes of silence in a tunnel, 10 s of bytes left unread by the proxy.</summary>
     public static ProxyLimits Default { get; } = new();
 
     /// <summary>The most connections served at once; more are refused (SBX6007) until some close.</summary>
@@ -14,4 +14,10 @@ public sealed record ProxyLimits
 
     /// <summary>How long an established connection may carry no byte in either direction before it is closed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long bytes may wait unread by the proxy (on a relayed connection whose other side has room,
+    /// or as connections on its socket) before the proxy counts as stopped and closes everything (SBX6010).
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -42,7 +42,8 @@ internal static class SocketRelay
     /// <param name="b">The other side (the server).</param>
     /// <param name="initialAToB">Bytes to send to <paramref name="b"/> first.</param>
     /// <param name="idleTimeout">How long both directions may carry nothing before both are torn down.</param>
-    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB, TimeSpan idleTimeout)
+    /// <param name="monitor">The proxy's watchdog, told when each direction moves and ends.</param>
+    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB, TimeSpan idleTimeout, RelayMonitor? monitor = null)
     {
         // Half the idle timeout per call, so that silence is noticed within 1.5 times the timeout.
         var slice = (int)Math.Clamp(idleTimeout.TotalMilliseconds / 2, 50, int.MaxValue);
@@ -58,18 +59,43 @@ internal static class SocketRelay
             b.Send(initialAToB, SocketFlags.None);
         }
 
-        var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle) : CopyBothAsync(a, b, activity, idle, slice).GetAwaiter().GetResult();
-        return (up + initialAToB.Length, down);
+        var pair = monitor?.Track(a, b);
+        try
+        {
+            var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle, pair, monitor) : CopyBothAsync(a, b, activity, idle, slice).GetAwaiter().GetResult();
+            return (up + initialAToB.Length, down);
+        }
+        finally
+        {
+            if (pair is not null)
+            {
+                monitor!.Untrack(pair);
+            }
+        }
     }
 
-    private static (long, long) SpliceBoth(Socket a, Socket b, Activity activity, long idle)
+    private static (long, long) SpliceBoth(Socket a, Socket b, Activity activity, long idle, RelayMonitor.Pair? pair, RelayMonitor? monitor)
     {
         int fa = (int)a.Handle, fb = (int)b.Handle;
         MakeBlocking(fa);
         MakeBlocking(fb);
         (long Bytes, bool Clean) Direction(int from, int to)
         {
-            var result = Splice(from, to, activity, idle);
+            var down = from == fb;
+            var result = Splice(from, to, activity, idle, pair, monitor, down);
+            if (pair is not null)
+            {
+                // An ended direction's source reads as ready for good: the watchdog must not take it for unread bytes.
+                if (down)
+                {
+                    pair.DownDone = true;
+                }
+                else
+                {
+                    pair.UpDone = true;
+                }
+            }
+
             if (!result.Clean)
             {
                 // Wake the other direction, which may be blocked in splice on a healthy socket.
@@ -89,7 +115,7 @@ internal static class SocketRelay
         return (up, down);
     }
 
-    private static unsafe (long Bytes, bool Clean) Splice(int from, int to, Activity activity, long idle)
+    private static unsafe (long Bytes, bool Clean) Splice(int from, int to, Activity activity, long idle, RelayMonitor.Pair? pair, RelayMonitor? monitor, bool down)
     {
         int* pipe = stackalloc int[2];
         if (NativeMethods.pipe(pipe) != 0)
@@ -122,6 +148,7 @@ internal static class SocketRelay
                 }
 
                 activity.Touch();
+                Moved(pair, down);
                 for (var left = read; left > 0;)
                 {
                     var written = NativeMethods.splice(pipe[0], null, to, null, (nuint)left, NativeMethods.SPLICE_F_MOVE);
@@ -137,16 +164,27 @@ internal static class SocketRelay
                     }
 
                     activity.Touch();
+                    Moved(pair, down);
                     left -= written;
                 }
 
                 total += read;
+                monitor?.Moved(read, down);
             }
         }
         finally
         {
             _ = NativeMethods.close(pipe[0]);
             _ = NativeMethods.close(pipe[1]);
+        }
+    }
+
+    /// <summary>Notes, for the watchdog, that one direction of <paramref name="pair"/> moved bytes now.</summary>
+    private static void Moved(RelayMonitor.Pair? pair, bool down)
+    {
+        if (pair is not null)
+        {
+            Volatile.Write(ref down ? ref pair.LastDown : ref pair.LastUp, Environment.TickCount64);
         }
     }
 

@@ -26,6 +26,9 @@ public sealed class LoopbackNuGetFeed : IDisposable
 
     public int Port { get; }
 
+    /// <summary>The port the service index names for the packages, when clients reach the feed through a relay.</summary>
+    public int? AdvertisedPort { get; set; }
+
     public string IndexUrl => $"http://127.0.0.1:{Port}/v3/index.json";
 
     public IReadOnlyList<string> Requests
@@ -83,7 +86,7 @@ public sealed class LoopbackNuGetFeed : IDisposable
     {
         if (path == "/v3/index.json")
         {
-            return (200, Encoding.UTF8.GetBytes($$"""{"version":"3.0.0","resources":[{"@id":"http://127.0.0.1:{{Port}}/v3-flatcontainer/","@type":"PackageBaseAddress/3.0.0"}]}"""), "application/json");
+            return (200, Encoding.UTF8.GetBytes($$"""{"version":"3.0.0","resources":[{"@id":"http://127.0.0.1:{{AdvertisedPort ?? Port}}/v3-flatcontainer/","@type":"PackageBaseAddress/3.0.0"}]}"""), "application/json");
         }
 
         var packages = Directory.EnumerateFiles(_folder, "*.nupkg")
