@@ -28,6 +28,9 @@ public sealed class CommandLineInputTests
         { new ExecOptions { AllowWrite = ["~root/x"] }, "SBX1016", "'~root/x'" },
         { new ExecOptions { AllowWrite = ["~"] }, "SBX1016", "./~" },
         { new ExecOptions { AllowHosts = ["exa mple.com"] }, "SBX6001", "--allow-host" },
+        { new ExecOptions { AllowHosts = ["api.nuget.org\n"] }, "SBX6001", "'api.nuget.org\\x0A'" },
+        { new ExecOptions { DenyHosts = [" evil.example"] }, "SBX6001", "--deny-host ' evil.example'" },
+        { new ExecOptions { AllowHosts = ["pkgs.example.com\t"] }, "SBX6001", "\\x09" },
         { new ExecOptions { Presets = ["nugett"] }, "SBX6002", "nugett" },
     };
 

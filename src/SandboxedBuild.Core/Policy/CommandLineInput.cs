@@ -134,14 +134,12 @@ public static class CommandLineInput
 
         foreach (var host in options.AllowHosts)
         {
-            RequireValue("--allow-host", host, "a host pattern (HOST[:PORT])");
-            _ = HostRule.Parse(host, "--allow-host", "--allow-host on the command line");
+            RequireHost("--allow-host", host);
         }
 
         foreach (var host in options.DenyHosts)
         {
-            RequireValue("--deny-host", host, "a host pattern (HOST[:PORT])");
-            _ = HostRule.Parse(host, "--deny-host", "--deny-host on the command line");
+            RequireHost("--deny-host", host);
         }
 
         foreach (var name in options.Presets)
@@ -149,6 +147,21 @@ public static class CommandLineInput
             RequireValue("--preset", name, "a preset name (" + string.Join(", ", Presets.Names) + ")");
             _ = Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, Diagnostics.TerminalText.Name(name), string.Join(", ", Presets.Names));
         }
+    }
+
+    /// <summary>
+    /// A host pattern exactly as typed: white space or a control byte around it (<c>$'api.nuget.org\n'</c>
+    /// from a script) is refused rather than trimmed away, so what is allowed is what was asked for.
+    /// </summary>
+    private static void RequireHost(string option, string host)
+    {
+        RequireValue(option, host, "a host pattern (HOST[:PORT])");
+        if (host != host.Trim() || host.Any(char.IsControl))
+        {
+            throw new SandboxException(Errors.Errors.InvalidHostPattern, option, Diagnostics.TerminalText.Name(host));
+        }
+
+        _ = HostRule.Parse(host, option, option + " on the command line");
     }
 
     /// <summary>
