@@ -20,7 +20,9 @@ internal sealed partial class TmpfsWatch(IReadOnlyList<string> mounts)
 
     private readonly object _gate = new();
     private readonly SortedSet<string> _full = new(StringComparer.Ordinal);
-    private volatile bool _stopped;
+    // Stop wakes the looking thread, which waits on this between looks: a run ends without waiting out an interval.
+    private readonly object _wake = new();
+    private bool _stopped;
     private Thread? _thread;
 
     /// <summary>The mounts seen full, in the sandbox's own paths.</summary>
@@ -46,10 +48,16 @@ internal sealed partial class TmpfsWatch(IReadOnlyList<string> mounts)
         var root = "/proc/" + init.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/root";
         _thread = new Thread(() =>
         {
-            while (!_stopped)
+            while (true)
             {
                 Look(root);
-                Thread.Sleep(Interval);
+                lock (_wake)
+                {
+                    if (_stopped || (Monitor.Wait(_wake, Interval) && _stopped))
+                    {
+                        return;
+                    }
+                }
             }
         })
         { IsBackground = true, Name = "tmpfs-watch" };
@@ -59,7 +67,12 @@ internal sealed partial class TmpfsWatch(IReadOnlyList<string> mounts)
     /// <summary>Stops looking; what was seen stays in <see cref="Full"/>.</summary>
     public void Stop()
     {
-        _stopped = true;
+        lock (_wake)
+        {
+            _stopped = true;
+            Monitor.PulseAll(_wake);
+        }
+
         _thread?.Join(TimeSpan.FromSeconds(1));
     }
 
