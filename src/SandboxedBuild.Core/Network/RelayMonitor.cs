@@ -207,7 +207,12 @@ internal sealed class RelayMonitor : IDisposable
         long? listenerWaitingSince = null;
         while (!_stopped && !Faulted)
         {
-            Thread.Sleep(TickMilliseconds);
+            // Set by Dispose (and by a fault): the run does not wait out a tick when it ends.
+            if (_released.Wait(TickMilliseconds))
+            {
+                return;
+            }
+
             var now = Environment.TickCount64;
             foreach (var pair in _pairs.Keys)
             {
