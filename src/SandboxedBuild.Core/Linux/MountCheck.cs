@@ -158,7 +158,8 @@ internal sealed class MountCheck
         return points;
     }
 
-    private static string Unescape(string field)
+    /// <summary>A <c>mountinfo</c> field with its octal escapes (space, tab, newline, backslash as <c>\NNN</c>) undone.</summary>
+    internal static string Unescape(string field)
     {
         if (!field.Contains('\\', StringComparison.Ordinal))
         {

@@ -61,7 +61,7 @@ internal sealed class PidsCgroup : IDisposable
                 continue;
             }
 
-            var (root, point, options, type, super) = (Unescape(fields[3]), Unescape(fields[4]), fields[5], fields[dash + 1], fields[dash + 3]);
+            var (root, point, options, type, super) = (MountCheck.Unescape(fields[3]), MountCheck.Unescape(fields[4]), fields[5], fields[dash + 1], fields[dash + 3]);
             var readOnly = options.Split(',').Contains("ro");
             if (type == "cgroup" && super.Split(',').Contains("pids"))
             {
@@ -199,29 +199,4 @@ internal sealed class PidsCgroup : IDisposable
     }
 
     private static bool IsWritableDirectory(string path) => NativeMethods.Access(path, NativeMethods.W_OK) == 0 && System.IO.Directory.Exists(path);
-
-    /// <summary>mountinfo escapes space, tab, newline and backslash as three octal digits.</summary>
-    internal static string Unescape(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var sb = new System.Text.StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && i + 3 < field.Length && field[(i + 1)..(i + 4)].All(c => c is >= '0' and <= '7'))
-            {
-                sb.Append((char)Convert.ToInt32(field[(i + 1)..(i + 4)], 8));
-                i += 3;
-            }
-            else
-            {
-                sb.Append(field[i]);
-            }
-        }
-
-        return sb.ToString();
-    }
 }
