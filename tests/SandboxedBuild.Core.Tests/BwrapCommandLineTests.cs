@@ -11,7 +11,7 @@ public sealed class BwrapCommandLineTests
     [Fact]
     public void Default_exec_policy_matches_the_approved_argument_vector()
     {
-        var fs = FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects").File(TestHosts.Project + "/.git/config");
+        var fs = FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects").File(TestHosts.Project + "/.git/config").File(TestHosts.Project + "/.git/HEAD");
         var policy = TestHosts.Policy(host: TestHosts.Create(fs));
         Snapshot.Match("exec-default.bwrap", PolicyWriter.ToBwrap(policy, ["dotnet", "build"], fs));
     }

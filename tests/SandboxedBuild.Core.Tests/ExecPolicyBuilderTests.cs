@@ -56,13 +56,26 @@ public sealed class ExecPolicyBuilderTests
     [Fact]
     public void Existing_git_directory_is_pinned_with_hooks_and_config_protected()
     {
-        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects"));
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects").File(TestHosts.Project + "/.git/HEAD"));
         var policy = TestHosts.Policy(host: host);
         Assert.Equal(PathAccess.ReadWrite, policy.RuleFor(TestHosts.Project + "/.git/objects/ab")!.Access);
         Assert.Equal(PathAccess.ReadWrite, policy.RuleFor(TestHosts.Project + "/.git")!.Access);
         Assert.Equal(PathAccess.Protected, policy.RuleFor(TestHosts.Project + "/.git/hooks/pre-commit")!.Access);
         Assert.Equal(PathAccess.Protected, policy.RuleFor(TestHosts.Project + "/.git/config")!.Access);
         Assert.Equal(PathKind.File, policy.RuleFor(TestHosts.Project + "/.git/config")!.Kind);
+    }
+
+    [Fact]
+    public void An_empty_git_directory_is_no_repository_and_stays_protected_as_a_whole()
+    {
+        // What another run's placeholder looks like while its lease is being written or released,
+        // or after a run was killed between making it and recording it.
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git"));
+        var policy = TestHosts.Policy(host: host);
+        var git = policy.RuleFor(TestHosts.Project + "/.git/config")!;
+        Assert.Equal(PathAccess.Protected, git.Access);
+        Assert.Equal(TestHosts.Project + "/.git", git.Path);
+        Assert.Equal(PathKind.Directory, git.Kind);
     }
 
     [Theory]
@@ -214,7 +227,7 @@ public sealed class ExecPolicyBuilderTests
     [InlineData(".git/modules/sub/hooks/pre-commit")]
     public void Git_files_that_redirect_config_or_hooks_are_protected(string relative)
     {
-        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects"));
+        var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects").File(TestHosts.Project + "/.git/HEAD"));
         Assert.Equal(PathAccess.Protected, TestHosts.Policy(host: host).RuleFor(TestHosts.Project + "/" + relative)!.Access);
     }
 }

@@ -109,7 +109,7 @@ public sealed class HostPathTests
     [Fact]
     public void A_protected_name_in_the_git_directory_that_is_a_link_refuses_the_run()
     {
-        var fs = FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git").Link(TestHosts.Project + "/.git/hooks", "../../../.ssh");
+        var fs = FakeFileSystem.Debian().File(TestHosts.Project + "/.git/HEAD").Link(TestHosts.Project + "/.git/hooks", "../../../.ssh");
         var e = Assert.Throws<SandboxException>(() => TestHosts.Policy(host: TestHosts.Create(fs)));
         Assert.Equal("SBX3017", e.Error.Code);
     }

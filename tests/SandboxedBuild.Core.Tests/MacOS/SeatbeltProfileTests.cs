@@ -17,7 +17,7 @@ public sealed class SeatbeltProfileTests
     private static readonly SeatbeltHost Host = new(TestHosts.Home, Private);
 
     private static FakeFileSystem WithRepository() =>
-        FakeFileSystem.Debian().Dir(Project + "/.git/objects", Project + "/.git/hooks").File(Project + "/.git/config");
+        FakeFileSystem.Debian().Dir(Project + "/.git/objects", Project + "/.git/hooks").File(Project + "/.git/config").File(Project + "/.git/HEAD");
 
     private static string Render(SandboxPolicy policy) => SeatbeltProfile.Build(policy, Host);
 
