@@ -81,6 +81,18 @@ public sealed class CommandLineInputTests
         Assert.Contains("the command", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_argument_that_was_not_UTF8_is_refused_and_named_by_its_position()
+    {
+        var ex = Assert.Throws<SandboxException>(() => CommandLineInput.RequireArguments(["-n", "caf\uFFFD"], "the command"));
+        Assert.Equal("SBX1019", ex.Error.Code);
+        Assert.Contains("argument 2 for the command, 'caf\uFFFD'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Arguments_with_spaces_quotes_newlines_and_nothing_at_all_are_passed_as_they_are() =>
+        CommandLineInput.RequireArguments(["", " ", "a b", "it's \"quoted\"", "two\nlines", "caf\u00e9"], "the command");
+
     [Theory]
     [InlineData("dotnet")]
     [InlineData("./build script.sh")]

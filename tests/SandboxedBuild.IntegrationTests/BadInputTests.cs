@@ -121,6 +121,32 @@ public sealed class BadInputTests
         Assert.Equal("ran\n", File.ReadAllText(Path.Combine(ws.Project, "a b 'c'", Marker)));
     }
 
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void An_argument_for_the_command_that_is_not_UTF8_is_refused_and_the_same_bytes_made_inside_pass(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        // bash gives the tool the byte 0xE9 alone (Latin-1 é): .NET would pass U+FFFD on in its place.
+        CliResult Run(string word) => Cli.Exec("/bin/bash",
+            ["-c", $"export HOME_DIR='{ws.Home}'; cd \"$1\" && shift && exec env -i HOME=\"$HOME_DIR\" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \"$@\" {word}",
+             "bash", ws.Project, .. Cli.CommandLine(id, ["exec", "--", "/bin/sh", "-c", "printf %s \"$1\" > " + Marker, "sh"])]);
+
+        var refused = Run("$'caf\\351'");
+        Assert.True(refused.ExitCode == 125, refused.ToString());
+        Assert.Contains("SBX1019: argument 4 for the command, 'caf\uFFFD'", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains("hint:", refused.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(ws.Project, Marker)), "the command ran");
+
+        // The legitimate forms pass exactly: UTF-8, and the byte made inside the sandbox, as the hint says.
+        var utf8 = Run("$'caf\\303\\251'");
+        Assert.True(utf8.ExitCode == 0, utf8.ToString());
+        Assert.Equal("caf\u00e9"u8.ToArray(), File.ReadAllBytes(Path.Combine(ws.Project, Marker)));
+        var inside = Cli.Run(id, ws, ["exec", "--", "/bin/sh", "-c", "printf %s \"caf$(printf '\\351')\" > " + Marker]);
+        Assert.True(inside.ExitCode == 0, inside.ToString());
+        Assert.Equal(new byte[] { (byte)'c', (byte)'a', (byte)'f', 0xE9 }, File.ReadAllBytes(Path.Combine(ws.Project, Marker)));
+    }
+
     private static readonly (string[] Options, string Code)[] BadBuildArguments =
     [
         (["build", ""], "SBX1014"),

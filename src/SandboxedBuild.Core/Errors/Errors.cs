@@ -120,6 +120,12 @@ public static class Errors
         "{0} '{1}' is not valid UTF-8 (each U+FFFD stands for bytes that could not be decoded), so it cannot name a file exactly.",
         "rename the file or directory to a UTF-8 name (convmv or mv), or name a directory above it that has one.");
 
+    /// <summary>An argument for the command is not valid UTF-8, so it cannot be passed on as given.</summary>
+    public static readonly ErrorCode ArgumentNotUtf8 = new(
+        "SBX1019", Severity.Error,
+        "argument {0} for {1}, '{2}', is not valid UTF-8 (each U+FFFD stands for bytes that could not be decoded): the command would receive U+FFFD in their place, not the bytes you gave.",
+        "give the value in UTF-8; if the command needs those bytes, make them inside the sandbox: dotnet sandbox exec -- sh -c 'exec CMD \"$(printf \"\\351\")\"'.");
+
     /// <summary>The project or solution named on the command line goes through a symbolic link a sandbox could have planted.</summary>
     public static readonly ErrorCode ProjectPathThroughLink = new(
         "SBX1018", Severity.Error,
@@ -488,7 +494,7 @@ public static class Errors
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidBound, ProcessBoundFailed, BoundNotApplied,
-        EmptyOptionValue, PathHasControlCharacter, TildeNotExpanded, PathNotUtf8, ProjectPathThroughLink,
+        EmptyOptionValue, PathHasControlCharacter, TildeNotExpanded, PathNotUtf8, ProjectPathThroughLink, ArgumentNotUtf8,
         NuGetConfigNotReadable,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,

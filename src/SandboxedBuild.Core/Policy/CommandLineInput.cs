@@ -90,6 +90,27 @@ public static class CommandLineInput
     }
 
     /// <summary>
+    /// Refuses an argument that was not valid UTF-8 (SBX1019): .NET has already replaced its bytes by
+    /// U+FFFD, and passing that on would hand the command something other than what was typed.
+    /// Control characters, spaces and quotes are passed as they are: an argument is no path the
+    /// policy shows. An argument that really contains U+FFFD is refused too.
+    /// </summary>
+    /// <param name="arguments">The arguments, without the command itself.</param>
+    /// <param name="receiver">What receives them, for the message ("the command", "'dotnet test'").</param>
+    /// <exception cref="SandboxException">SBX1019.</exception>
+    public static void RequireArguments(IReadOnlyList<string> arguments, string receiver)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        for (var i = 0; i < arguments.Count; i++)
+        {
+            if (arguments[i].Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                throw new SandboxException(Errors.Errors.ArgumentNotUtf8, (i + 1).ToString(CultureInfo.InvariantCulture), receiver, Diagnostics.TerminalText.Name(arguments[i]));
+            }
+        }
+    }
+
+    /// <summary>
     /// Checks every value of <paramref name="options"/> that came from the command line: paths,
     /// variable names and assignments, host patterns and presets, so that a typo stops the run
     /// before any project is evaluated.

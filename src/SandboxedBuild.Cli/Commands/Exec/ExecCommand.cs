@@ -100,6 +100,7 @@ internal static class ExecCommand
             if (argv.Length > 0)
             {
                 CommandLineInput.RequireCommand(argv[0]);
+                CommandLineInput.RequireArguments(argv[1..], "the command");
             }
 
             if (argv.Length == 0 && !print)

@@ -77,6 +77,7 @@ internal static class StepCommands
         {
             CliApp.RequireSupportedPlatform();
             var (projectArgument, extra) = CliOptions.SplitProjectArguments(parse, verb);
+            CommandLineInput.RequireArguments(extra, $"'dotnet {verb}'");
             var selected = steps
                 .Where(s => !(s == WorkflowStep.Restore && (parse.GetValue(noRestore) || parse.GetValue(noBuild))))
                 .Where(s => !(s == WorkflowStep.Build && parse.GetValue(noBuild)))
