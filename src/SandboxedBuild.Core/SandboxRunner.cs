@@ -58,6 +58,9 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
         var runtime = owned.Path;
         try
         {
+            // Held from before the proxy starts: a signal while it does stops the run (SBX4015) after the
+            // clean-up below, instead of ending this process and leaving its private directory behind.
+            using var signals = new SignalRelay();
             var socket = Path.Combine(runtime, Bridge.SocketFileName);
             var length = System.Text.Encoding.UTF8.GetByteCount(socket);
             if (length > MaxSocketPathBytes)
@@ -79,7 +82,7 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
             LaunchResult result;
             try
             {
-                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.ForCurrentProcess(runtime));
+                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.ForCurrentProcess(runtime), signals);
             }
             finally
             {

@@ -163,6 +163,7 @@ public sealed class ProxyFaultTests : IDisposable
         Assert.Null(ProxyFaultInjection.Parse("kill-after:-1"));
         Assert.Null(ProxyFaultInjection.Parse("explode:5"));
         Assert.Equal(new ProxyFaultInjection(ProxyFaultKind.Wedge, 5), ProxyFaultInjection.Parse("wedge-after:5"));
+        Assert.Equal(new ProxyFaultInjection(ProxyFaultKind.SlowStart, 3000), ProxyFaultInjection.Parse("slow-start:3000"));
     }
 
     private static void SkipUnlessLinux()

@@ -148,6 +148,43 @@ public sealed class SignalTests
         Assert.DoesNotContain("SBX4015", r.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public async Task A_signal_while_the_egress_proxy_starts_stops_the_run_and_removes_its_private_directory(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        var xdg = Path.Combine(ws.Root, "xdg");
+        Directory.CreateDirectory(xdg);
+        File.SetUnixFileMode(xdg, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        ws.FixOwnership();
+        var before = Listing(ws.Project);
+
+        // The proxy's private directory exists, the proxy itself takes 3 s to start: the signal
+        // arrives before any sandbox was started, and the tool must still clean up and say so.
+        var env = new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = xdg, ["DOTNET_SANDBOX_TEST_PROXY_FAULT"] = "slow-start:3000" };
+        using (var tool = Cli.Start(id, ws, ["exec", "--allow-host", "127.0.0.1:9", "--", "/bin/sh", "-c", ": > ran"], env))
+        {
+            var stderr = tool.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            _ = tool.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            WaitFor(() => Directory.GetDirectories(xdg, "dotnet-sandbox-*").Length > 0, "the proxy's private directory", tool, stderr);
+            Signal(tool.Id, "INT");
+            Assert.True(tool.WaitForExit(TimeSpan.FromSeconds(15)), "the tool hung after a SIGINT while the proxy started");
+            var err = await stderr;
+            Assert.True(tool.ExitCode == 130, $"exit {tool.ExitCode}\n{err}");
+            Assert.Contains("SBX4015:", err, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(ws.Project, "ran")), "the command ran after a SIGINT while the proxy started");
+            Assert.Empty(Directory.GetFileSystemEntries(xdg));
+            Assert.Equal(before, Listing(ws.Project));
+        }
+
+        // The same slow start without a signal runs the command.
+        var r = Cli.Run(id, ws, ["exec", "--allow-host", "127.0.0.1:9", "--", "/bin/sh", "-c", ": > ran"], extraEnv: env);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.True(File.Exists(Path.Combine(ws.Project, "ran")));
+        Assert.Empty(Directory.GetFileSystemEntries(xdg));
+    }
+
     private static string RealBwrap() =>
         new[] { "/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap" }.First(File.Exists);
 

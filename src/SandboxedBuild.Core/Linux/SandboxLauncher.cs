@@ -78,6 +78,12 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     {
         // Held from here on: a signal while the sandbox is prepared abandons the run, after the cleanup below.
         using var signals = new SignalRelay();
+        return Run(bwrap, policy, command, silent, bridge, signals);
+    }
+
+    /// <summary>Runs the command with the signals held by <paramref name="signals"/>, which the caller took earlier (before starting the egress proxy).</summary>
+    internal LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent, Network.BridgeMounts? bridge, SignalRelay signals)
+    {
         var resolved = ResolveCommand(policy, command[0]);
         var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
         foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.ReadWrite && r.CreateIfMissing && !_fs.DirectoryExists(r.Path)))

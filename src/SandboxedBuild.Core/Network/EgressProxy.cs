@@ -52,6 +52,11 @@ public sealed class EgressProxy : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.HeadTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.IdleTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.StallTimeout, TimeSpan.Zero);
+        if (injection is { Kind: ProxyFaultKind.SlowStart, AfterBytes: var delay })
+        {
+            Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(delay, 60_000)));
+        }
+
         _limits = limits;
         _policy = policy;
         _guard = guard;

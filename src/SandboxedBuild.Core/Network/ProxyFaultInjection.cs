@@ -11,12 +11,16 @@ internal enum ProxyFaultKind
 
     /// <summary>The proxy's accept loop takes no connection at all; they wait on its socket until the watchdog ends them.</summary>
     WedgeAccept,
+
+    /// <summary>The proxy takes this many milliseconds to start, as on a loaded machine; nothing else changes.</summary>
+    SlowStart,
 }
 
 /// <summary>
 /// A fault the egress proxy simulates on itself, for tests: <c>kill-after:BYTES</c> or
 /// <c>wedge-after:BYTES</c> in <see cref="VariableName"/>, counted over the bytes relayed to the sandbox,
-/// or <c>wedge-accept:0</c>, which accepts no connection at all.
+/// or <c>wedge-accept:0</c>, which accepts no connection at all, or <c>slow-start:MS</c>, which only
+/// delays the proxy's start (for a signal that arrives meanwhile).
 /// </summary>
 /// <remarks>
 /// Read from the tool's own environment, which the caller sets and the sandboxed command cannot
@@ -32,7 +36,7 @@ internal sealed record ProxyFaultInjection(ProxyFaultKind Kind, long AfterBytes)
     /// <summary>The fault the tool's environment asks for, if any (a value it cannot read is ignored).</summary>
     public static ProxyFaultInjection? FromEnvironment() => Parse(Environment.GetEnvironmentVariable(VariableName));
 
-    /// <summary>Parses <c>kill-after:BYTES</c> or <c>wedge-after:BYTES</c>.</summary>
+    /// <summary>Parses <c>kill-after:BYTES</c>, <c>wedge-after:BYTES</c>, <c>wedge-accept:0</c> or <c>slow-start:MS</c>.</summary>
     public static ProxyFaultInjection? Parse(string? value)
     {
         if (value?.Split(':') is not [var kind, var bytes]
@@ -46,6 +50,7 @@ internal sealed record ProxyFaultInjection(ProxyFaultKind Kind, long AfterBytes)
             "kill-after" => new ProxyFaultInjection(ProxyFaultKind.Kill, after),
             "wedge-after" => new ProxyFaultInjection(ProxyFaultKind.Wedge, after),
             "wedge-accept" => new ProxyFaultInjection(ProxyFaultKind.WedgeAccept, after),
+            "slow-start" => new ProxyFaultInjection(ProxyFaultKind.SlowStart, after),
             _ => null,
         };
     }

@@ -122,7 +122,7 @@ internal sealed class RelayMonitor : IDisposable
     /// </summary>
     public void Moved(long bytes, bool down)
     {
-        if (_injection is not { } injection || !down)
+        if (_injection is not { } injection || !down || injection.Kind == ProxyFaultKind.SlowStart)
         {
             return;
         }
