@@ -117,6 +117,91 @@ public sealed class EgressProxyRelayTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tunnel_whose_sandbox_side_finished_sending_frees_its_place_and_closing_ones_are_bounded_too()
+    {
+        // A server that never ends its side: the tunnels wait on it after the client is done.
+        using var target = new CountingListener(hold: true);
+        var limits = new ProxyLimits { MaxConnections = 4, HeadTimeout = TimeSpan.FromSeconds(30) };
+        await using var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), limits: limits);
+        var connect = Encoding.ASCII.GetBytes($"CONNECT 127.0.0.1:{target.Port} HTTP/1.1\r\n\r\n");
+        var held = new List<Socket>();
+        string Open()
+        {
+            var socket = Connect(proxy);
+            socket.Send(connect);
+            var buffer = new byte[256];
+            var read = socket.Receive(buffer);
+            var status = Encoding.ASCII.GetString(buffer, 0, read);
+            if (status.StartsWith("HTTP/1.1 200", StringComparison.Ordinal))
+            {
+                held.Add(socket);
+            }
+            else
+            {
+                socket.Dispose();
+            }
+
+            return status;
+        }
+
+        void HalfCloseAll()
+        {
+            foreach (var socket in held)
+            {
+                socket.Shutdown(SocketShutdown.Send);
+            }
+        }
+
+        try
+        {
+            // Four tunnels, as a client closes them when done: every place is taken, then freed.
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.StartsWith("HTTP/1.1 200", Open(), StringComparison.Ordinal);
+            }
+
+            Assert.StartsWith("HTTP/1.1 503", Open(), StringComparison.Ordinal);
+            HalfCloseAll();
+
+            // Closing, not open: four more are served (the proxy notices each end a moment later).
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.True(SpinWait.SpinUntil(() => Open().StartsWith("HTTP/1.1 200", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), $"tunnel {i + 5} was refused after the first four were done sending");
+            }
+
+            // Four open and four closing: the open bound refuses the next...
+            Assert.StartsWith("HTTP/1.1 503", Open(), StringComparison.Ordinal);
+
+            // ...and with eight closing, twice the bound, so does the total one: half-closing holds no more.
+            HalfCloseAll();
+            await Task.Delay(300, TestContext.Current.CancellationToken);
+            Assert.StartsWith("HTTP/1.1 503", Open(), StringComparison.Ordinal);
+            Assert.Equal(8, target.Accepted);
+
+            // Once the tunnels have ended, a connection is served again.
+            foreach (var socket in held)
+            {
+                socket.Dispose();
+            }
+
+            held.Clear();
+            foreach (var peer in target.Peers)
+            {
+                peer.Dispose();
+            }
+
+            Assert.True(SpinWait.SpinUntil(() => Open().StartsWith("HTTP/1.1 200", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), "no tunnel was served after the others ended");
+        }
+        finally
+        {
+            foreach (var socket in held)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Connections_over_the_bound_are_refused_and_said_once_per_burst()
     {
         using var target = new CountingListener();

@@ -48,6 +48,28 @@ public sealed class LoadAndFaultTests
 
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Tunnels_churned_200_at_a_time_against_a_server_slow_to_close_are_all_served(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        using var ws = new Workspace(id);
+        // Each server side stays 2 s after curl has closed its tunnel: with 200 transfers always
+        // running, far more than the proxy's 256 are alive at once, most of them only closing. Fewer
+        // than 512 transfers in all, so only the bound on open ones can refuse.
+        const int Transfers = 450;
+        using var server = new LoopbackLoadServer(4096, linger: TimeSpan.FromSeconds(2));
+        var script = $"for i in $(seq 1 {Transfers}); do printf 'url = \"http://127.0.0.1:{server.Port}/%d\"\\noutput = \"/dev/null\"\\n' $i; done > urls.conf && " +
+            $"{Curl} --fail --max-time 60 -Z --parallel-immediate --parallel-max 200 -K urls.conf; echo curl-exit=$?";
+        var r = Cli.Sh(id, ws, script, null, null, "--allow-host", $"127.0.0.1:{server.Port}");
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("curl-exit=0\n", r.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("SBX6007", r.StandardError, StringComparison.Ordinal);
+        Assert.Equal(Transfers, server.Connections);
+        Assert.True(server.MaxOpen > 256, $"only {server.MaxOpen} server connections were open at once: the test did not churn past the bound");
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public async Task A_gibibyte_of_stdout_passes_byte_exact_and_the_tool_does_not_hold_it(Identity id)
     {
         Cli.SkipIfRedundant(id);

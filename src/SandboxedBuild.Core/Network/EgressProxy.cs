@@ -40,7 +40,11 @@ public sealed class EgressProxy : IAsyncDisposable
     private readonly RelayMonitor _monitor;
     private (Errors.ErrorCode Code, string Reason)? _fault;
     private volatile bool _disposing;
+    // Every connection held (_active), and those whose sandbox side has not finished sending (_open).
+    // The bound is on the open ones; a closing tunnel, which waits only for the server to end its
+    // side, counts against twice the bound, so that half-closing cannot be used to hold more.
     private int _active;
+    private int _open;
     private int _overloaded;
     private int _overloadAnswers;
     private int _malformedLines;
@@ -151,20 +155,38 @@ public sealed class EgressProxy : IAsyncDisposable
             }
 
             _monitor.Accepted();
-            if (Interlocked.Increment(ref _active) > _limits.MaxConnections)
+            var open = Interlocked.Increment(ref _open);
+            if (Interlocked.Increment(ref _active) > 2 * _limits.MaxConnections || open > _limits.MaxConnections)
             {
                 Interlocked.Decrement(ref _active);
+                Interlocked.Decrement(ref _open);
                 RefuseOverLimit(client);
                 continue;
             }
 
-            var task = Task.Run(() => ServeGuardedAsync(client));
+            var slot = new Slot(this);
+            var task = Task.Run(() => ServeGuardedAsync(client, slot));
             _connections.TryAdd(task, 0);
             _ = task.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
         }
     }
 
-    private async Task ServeGuardedAsync(Socket connection)
+    /// <summary>One connection's place in the counts: open until its sandbox side has finished sending.</summary>
+    private sealed class Slot(EgressProxy proxy)
+    {
+        private int _open = 1;
+
+        /// <summary>The sandbox side has finished sending; called again (at the end) it does nothing.</summary>
+        public void SandboxSideDone()
+        {
+            if (Interlocked.Exchange(ref _open, 0) == 1)
+            {
+                Interlocked.Decrement(ref proxy._open);
+            }
+        }
+    }
+
+    private async Task ServeGuardedAsync(Socket connection, Slot slot)
     {
         // The head timeout runs from the connection's arrival: waiting for the bridge's message and
         // for the request head together.
@@ -213,11 +235,11 @@ public sealed class EgressProxy : IAsyncDisposable
             var client = passed ?? connection;
             if (passed is not null && Bridge.ForwardedPort(data) is { } forwarded)
             {
-                await OnOwnThread(() => ServeForwarded(client, forwarded), "proxy-forward").ConfigureAwait(false);
+                await OnOwnThread(() => ServeForwarded(client, forwarded, slot.SandboxSideDone), "proxy-forward").ConfigureAwait(false);
             }
             else
             {
-                await OnOwnThread(() => Serve(client, passed is null ? data : default, deadline), "proxy-connection").ConfigureAwait(false);
+                await OnOwnThread(() => Serve(client, passed is null ? data : default, deadline, slot.SandboxSideDone), "proxy-connection").ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
@@ -236,7 +258,8 @@ public sealed class EgressProxy : IAsyncDisposable
             }
 
             connection.Dispose();
-            if (Interlocked.Decrement(ref _active) <= _limits.MaxConnections / 2)
+            slot.SandboxSideDone();
+            if (Interlocked.Decrement(ref _active) <= _limits.MaxConnections && Volatile.Read(ref _open) <= _limits.MaxConnections / 2)
             {
                 // The burst is over once half the room is free again; the next one is said again.
                 Volatile.Write(ref _overloaded, 0);
@@ -254,7 +277,7 @@ public sealed class EgressProxy : IAsyncDisposable
         Interlocked.Increment(ref _refusedOverLimit);
         if (Interlocked.Exchange(ref _overloaded, 1) == 0)
         {
-            var reason = $"{_limits.MaxConnections} connections were open, the most the proxy serves at once; it refuses more until half of them have closed";
+            var reason = $"{_limits.MaxConnections} connections were open (or {2 * _limits.MaxConnections} counting those closing), the most the proxy serves at once; it refuses more until half of them have closed";
             _records.Enqueue(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
             _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.Format(_limits.MaxConnections));
         }
@@ -362,7 +385,7 @@ public sealed class EgressProxy : IAsyncDisposable
     /// to the host's loopback at the same port, when an allow entry names that port for a loopback
     /// host. The bytes are the client's own protocol (a database, a feed), relayed unchanged.
     /// </summary>
-    private void ServeForwarded(Socket client, int port)
+    private void ServeForwarded(Socket client, int port, Action sandboxSideDone)
     {
         using var _ = client;
         const string host = "127.0.0.1";
@@ -387,14 +410,14 @@ public sealed class EgressProxy : IAsyncDisposable
         long up, down;
         using (server)
         {
-            (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout, _monitor);
+            (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout, _monitor, sandboxSideDone);
         }
 
         _records.Enqueue(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
     }
 
     /// <summary>Serves one request with blocking calls on the calling thread, which relays the download when allowed.</summary>
-    private void Serve(Socket client, ReadOnlyMemory<byte> alreadyRead, long deadline)
+    private void Serve(Socket client, ReadOnlyMemory<byte> alreadyRead, long deadline, Action sandboxSideDone)
     {
         using var _ = client;
         var read = ReadHead(client, alreadyRead, deadline);
@@ -462,7 +485,7 @@ public sealed class EgressProxy : IAsyncDisposable
             if (head.IsConnect)
             {
                 client.Send("HTTP/1.1 200 Connection established\r\n\r\n"u8, SocketFlags.None);
-                (up, down) = SocketRelay.Relay(client, server, leftover.Span, _limits.IdleTimeout, _monitor);
+                (up, down) = SocketRelay.Relay(client, server, leftover.Span, _limits.IdleTimeout, _monitor, sandboxSideDone);
             }
             else
             {
@@ -470,7 +493,7 @@ public sealed class EgressProxy : IAsyncDisposable
                 var first = new byte[request.Length + leftover.Length];
                 request.CopyTo(first, 0);
                 leftover.CopyTo(first.AsMemory(request.Length));
-                (up, down) = SocketRelay.Relay(client, server, first, _limits.IdleTimeout, _monitor);
+                (up, down) = SocketRelay.Relay(client, server, first, _limits.IdleTimeout, _monitor, sandboxSideDone);
             }
         }
 

@@ -43,7 +43,8 @@ internal static class SocketRelay
     /// <param name="initialAToB">Bytes to send to <paramref name="b"/> first.</param>
     /// <param name="idleTimeout">How long both directions may carry nothing before both are torn down.</param>
     /// <param name="monitor">The proxy's watchdog, told when each direction moves and ends.</param>
-    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB, TimeSpan idleTimeout, RelayMonitor? monitor = null)
+    /// <param name="aDone">Called once <paramref name="a"/> has cleanly finished sending (its half-close or close), while <paramref name="b"/> may still send.</param>
+    public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB, TimeSpan idleTimeout, RelayMonitor? monitor = null, Action? aDone = null)
     {
         // Half the idle timeout per call, so that silence is noticed within 1.5 times the timeout.
         var slice = (int)Math.Clamp(idleTimeout.TotalMilliseconds / 2, 50, int.MaxValue);
@@ -62,7 +63,7 @@ internal static class SocketRelay
         var pair = monitor?.Track(a, b);
         try
         {
-            var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle, pair, monitor) : CopyBothAsync(a, b, activity, idle, slice).GetAwaiter().GetResult();
+            var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle, pair, monitor, aDone) : CopyBothAsync(a, b, activity, idle, slice, aDone).GetAwaiter().GetResult();
             return (up + initialAToB.Length, down);
         }
         finally
@@ -74,7 +75,7 @@ internal static class SocketRelay
         }
     }
 
-    private static (long, long) SpliceBoth(Socket a, Socket b, Activity activity, long idle, RelayMonitor.Pair? pair, RelayMonitor? monitor)
+    private static (long, long) SpliceBoth(Socket a, Socket b, Activity activity, long idle, RelayMonitor.Pair? pair, RelayMonitor? monitor, Action? aDone)
     {
         int fa = (int)a.Handle, fb = (int)b.Handle;
         MakeBlocking(fa);
@@ -94,6 +95,11 @@ internal static class SocketRelay
                 {
                     pair.UpDone = true;
                 }
+            }
+
+            if (result.Clean && !down)
+            {
+                aDone?.Invoke();
             }
 
             if (!result.Clean)
@@ -199,7 +205,7 @@ internal static class SocketRelay
 
     private static void Shutdown(int fd) => NativeMethods.ShutdownBoth(fd);
 
-    private static async Task<(long, long)> CopyBothAsync(Socket a, Socket b, Activity activity, long idle, int slice)
+    private static async Task<(long, long)> CopyBothAsync(Socket a, Socket b, Activity activity, long idle, int slice, Action? aDone)
     {
         // The managed copy has no timeouts of its own: a cheap periodic check closes a silent pair.
         using var watch = new Timer(_ =>
@@ -210,7 +216,7 @@ internal static class SocketRelay
                 b.Dispose();
             }
         }, null, slice, slice);
-        var aToB = CopyAsync(a, b, activity);
+        var aToB = Up();
         var bToA = CopyAsync(b, a, activity);
         var first = await Task.WhenAny(aToB, bToA).ConfigureAwait(false);
         if (!(await first.ConfigureAwait(false)).Clean)
@@ -220,6 +226,17 @@ internal static class SocketRelay
         }
 
         return ((await aToB.ConfigureAwait(false)).Bytes, (await bToA.ConfigureAwait(false)).Bytes);
+
+        async Task<(long Bytes, bool Clean)> Up()
+        {
+            var result = await CopyAsync(a, b, activity).ConfigureAwait(false);
+            if (result.Clean)
+            {
+                aDone?.Invoke();
+            }
+
+            return result;
+        }
     }
 
     private static async Task<(long Bytes, bool Clean)> CopyAsync(Socket from, Socket to, Activity activity)

@@ -17,6 +17,7 @@ public sealed class LoopbackLoadServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly long? _bodySize;
     private readonly int _holdUntilOpen;
+    private readonly TimeSpan _linger;
     private readonly TaskCompletionSource _enoughOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _open;
     private int _maxOpen;
@@ -24,10 +25,14 @@ public sealed class LoopbackLoadServer : IDisposable
 
     /// <param name="bodySize">The size of every body; <see langword="null"/> sends until the connection breaks.</param>
     /// <param name="holdUntilOpen">Answer nothing until this many connections are open at once (or 30 s passed).</param>
-    public LoopbackLoadServer(long? bodySize, int holdUntilOpen = 0)
+    /// <param name="bodySize">The size of each response body; endless when <see langword="null"/>.</param>
+    /// <param name="holdUntilOpen">Answer nothing until this many connections are open at once.</param>
+    /// <param name="linger">After the response, wait for the client to close and then this long before closing too, like a server slow to notice.</param>
+    public LoopbackLoadServer(long? bodySize, int holdUntilOpen = 0, TimeSpan linger = default)
     {
         _bodySize = bodySize;
         _holdUntilOpen = holdUntilOpen;
+        _linger = linger;
         _listener.Start(1024);
         _ = Task.Run(AcceptLoopAsync);
     }
@@ -119,6 +124,15 @@ public sealed class LoopbackLoadServer : IDisposable
                 var n = (int)Math.Min(chunk.Length, length - sent);
                 await stream.WriteAsync(chunk.AsMemory(0, n));
                 sent += n;
+            }
+
+            if (_linger > TimeSpan.Zero)
+            {
+                while (await stream.ReadAsync(one) > 0)
+                {
+                }
+
+                await Task.Delay(_linger);
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
