@@ -9,7 +9,7 @@ namespace SandboxedBuild.Errors;
 /// 6xxx egress proxy. Each code has a page under <c>docs/errors/</c>; a unit test fails when a code is
 /// malformed, duplicated, out of its area, or missing its page.
 /// </remarks>
-public static class Errors
+public static partial class Errors
 {
     // 1xxx — command line
 
