@@ -152,6 +152,11 @@ public sealed partial class ErrorCatalogTests
             {
                 quoted++;
                 var entry = Errors.Errors.All.SingleOrDefault(e => e.Code == quote.Code);
+                if (entry is null && Errors.Errors.Retired.Any(r => r.Code == quote.Code))
+                {
+                    continue; // a retired code's page may show what it used to say
+                }
+
                 var problem = entry is null ? $"line {quote.Line}: {quote.Code} is not in the catalog" : CatalogQuote.Check(entry, quote);
                 if (problem is not null)
                 {
