@@ -20,6 +20,9 @@ public enum Severity
 /// <param name="ExitCode">The exit status the tool uses when this error ends the run.</param>
 public sealed record ErrorCode(string Code, Severity Severity, string Message, string Hint, int ExitCode = ExitCodes.SandboxFailure)
 {
+    /// <summary>This entry with the arguments of its message, as data.</summary>
+    public Diagnostic With(params object?[] args) => new(this, [.. args]);
+
     /// <summary>Renders the message as the user sees it: <c>SBX1234: message Hint: hint</c>.</summary>
     public string Format(params object?[] args)
     {

@@ -56,7 +56,7 @@ public static partial class Errors
     public static readonly ErrorCode InvalidOptionValue = new(
         "SBX1007", Severity.Error,
         "invalid value '{1}' for {0}: {2}",
-        "run 'dotnet sandbox exec --help' for the expected form.");
+        "the same command with --help describes {0} and its values.");
 
 
 

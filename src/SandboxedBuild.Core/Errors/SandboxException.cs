@@ -11,7 +11,11 @@ public sealed class SandboxException : Exception
         : base(error.Format(args))
     {
         Error = error;
+        Diagnostic = new Diagnostic(error, [.. args]);
     }
+
+    /// <summary>The failure as data: the catalog entry and its arguments.</summary>
+    public Diagnostic Diagnostic { get; }
 
     /// <summary>The catalog entry.</summary>
     public ErrorCode Error { get; }

@@ -378,15 +378,6 @@ public static class ExecPolicyBuilder
         }
     }
 
-    /// <summary>
-    /// Whether <paramref name="git"/> is a repository's directory. Git itself takes a directory for one
-    /// only with a HEAD in it; the empty directory a run makes to hold the missing name is no
-    /// repository, even when its lease cannot be read (another run creating or releasing it at this
-    /// very moment, or a run killed between making it and recording it).
-    /// </summary>
-    private static bool IsRepository(IFileSystem fs, string git) =>
-        fs.DirectoryExists(git) && (fs.FileExists(git + "/HEAD") || fs.LinkTarget(git + "/HEAD") is not null) && !Linux.LockDirectory.IsPlaceholder(git);
-
     private static IEnumerable<PathRule> ProtectedRules(IFileSystem fs, string root)
     {
         var git = root + "/.git";
@@ -395,7 +386,7 @@ public static class ExecPolicyBuilder
             // Refused by the caller: binding it would show, and pin, whatever it points to.
             yield return new PathRule(git, PathAccess.Protected, "git repository; a link in its place could point anywhere", PathKind.File);
         }
-        else if (IsRepository(fs, git))
+        else if (GitRepository.IsRepositoryDirectory(fs, git))
         {
             // A mount point cannot be renamed or removed: binding .git onto itself stops the command
             // from moving the protected entries aside and putting a fresh .git in its place.

@@ -129,14 +129,15 @@ public static partial class ProjectFiles
 
     /// <summary>
     /// The directory whose tree the steps see: the enclosing git repository's root, or the project's
-    /// own directory when it is not in a repository.
+    /// own directory when it is not in a repository. A <c>.git</c> directory without a HEAD (another
+    /// run's placeholder, say) marks no repository.
     /// </summary>
     public static string RepositoryRoot(string entry)
     {
         var start = Path.GetDirectoryName(entry)!;
         for (var dir = start; dir is not null; dir = Path.GetDirectoryName(dir))
         {
-            if (Directory.Exists(Path.Combine(dir, ".git")) || File.Exists(Path.Combine(dir, ".git")))
+            if (GitRepository.IsTop(HostFileSystem.Instance, dir))
             {
                 return dir;
             }

@@ -92,7 +92,19 @@ public sealed class ProjectFilesTests : IDisposable
         var proj = Touch("repo/src/App/App.csproj");
         Assert.Equal(Path.GetDirectoryName(proj), ProjectFiles.RepositoryRoot(proj));
         Directory.CreateDirectory(Path.Combine(_dir, "repo", ".git"));
+
+        // An empty .git, as a concurrent run's placeholder is, marks no repository; one with a HEAD does.
+        Assert.Equal(Path.GetDirectoryName(proj), ProjectFiles.RepositoryRoot(proj));
+        File.WriteAllText(Path.Combine(_dir, "repo", ".git", "HEAD"), "ref: refs/heads/main\n");
         Assert.Equal(Path.Combine(_dir, "repo"), ProjectFiles.RepositoryRoot(proj));
+    }
+
+    [Fact]
+    public void A_git_file_marks_a_linked_worktree_or_submodule_as_the_repository_root()
+    {
+        var proj = Touch("wt/src/App/App.csproj");
+        File.WriteAllText(Path.Combine(_dir, "wt", ".git"), "gitdir: /elsewhere/.git/worktrees/wt\n");
+        Assert.Equal(Path.Combine(_dir, "wt"), ProjectFiles.RepositoryRoot(proj));
     }
 
     [Fact]

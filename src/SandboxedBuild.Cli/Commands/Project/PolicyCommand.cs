@@ -61,7 +61,7 @@ internal static class PolicyCommand
                 throw new SandboxException(Errors.Errors.InvalidOptionValue, "--step", stepName, "expected restore, build, test or run.");
             }
 
-            var context = StepContext.Create(parse, options, projectArgument, "policy");
+            var context = Workflow.Open(options.Request(parse, projectArgument, "policy"), new ConsoleWorkflowObserver());
             var host = context.Host;
             var warnings = new List<string>();
             var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
@@ -79,7 +79,7 @@ internal static class PolicyCommand
                 Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
-            var command = StepCommands.DotnetArguments(chosenStep, context.Entry, options, parse, []);
+            var command = Workflow.DotnetArguments(chosenStep, context.Entry, [.. options.SharedArguments(parse)], []);
             switch (chosenFormat)
             {
                 case "json":

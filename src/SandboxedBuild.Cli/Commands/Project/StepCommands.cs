@@ -78,72 +78,21 @@ internal static class StepCommands
             CliApp.RequireSupportedPlatform();
             var (projectArgument, extra) = CliOptions.SplitProjectArguments(parse, verb);
             CommandLineInput.RequireArguments(extra, $"'dotnet {verb}'");
-            var selected = steps
-                .Where(s => !(s == WorkflowStep.Restore && (parse.GetValue(noRestore) || parse.GetValue(noBuild))))
-                .Where(s => !(s == WorkflowStep.Build && parse.GetValue(noBuild)))
-                .ToList();
-            var context = StepContext.Create(parse, options, projectArgument, verb);
-            foreach (var step in selected)
+            var request = options.Request(parse, projectArgument, verb) with
             {
-                if (step == WorkflowStep.Restore && verb != "restore")
-                {
-                    if (RestoreState.IsUpToDate(context.Model, out var why))
-                    {
-                        Console.Error.WriteLine("dotnet-sandbox: restore: up to date, skipped (run 'dotnet sandbox restore' to force it)");
-                        continue;
-                    }
-
-                    Console.Error.WriteLine($"dotnet-sandbox: restore: needed ({why})");
-                }
-
-                var args = DotnetArguments(step, context.Entry, options, parse, step == steps[^1] ? extra : []);
-                var status = context.RunStep(step, args);
-                if (status != 0)
-                {
-                    return status;
-                }
-            }
-
-            return ExitCodes.Success;
+                Steps = steps
+                    .Where(s => !(s == WorkflowStep.Restore && (parse.GetValue(noRestore) || parse.GetValue(noBuild))))
+                    .Where(s => !(s == WorkflowStep.Build && parse.GetValue(noBuild)))
+                    .ToList(),
+                ExtraArguments = extra,
+                ForceRestore = verb == "restore",
+            };
+            var observer = new ConsoleWorkflowObserver();
+            var workflow = Workflow.Open(request, observer);
+            observer.WorkingDirectory = workflow.Host.WorkingDirectory;
+            return workflow.Run(request, observer).ExitCode;
         });
         return command;
-    }
-
-    /// <summary>The <c>dotnet</c> command line of a step: the verb, the entry, the shared options, the step's flags, then the user's arguments.</summary>
-    internal static List<string> DotnetArguments(WorkflowStep step, string entry, StepOptions options, ParseResult parse, IReadOnlyList<string> extra)
-    {
-        var args = new List<string> { "dotnet", step.ToString().ToLowerInvariant() };
-        if (step == WorkflowStep.Run)
-        {
-            args.AddRange(["--project", entry]);
-        }
-        else
-        {
-            args.Add(entry);
-        }
-
-        if (step != WorkflowStep.Restore)
-        {
-            args.AddRange(options.SharedArguments(parse));
-        }
-
-        args.Add(step switch
-        {
-            WorkflowStep.Build => "--no-restore",
-            WorkflowStep.Test or WorkflowStep.Run => "--no-build",
-            _ => "--nologo",
-        });
-        if (step == WorkflowStep.Run)
-        {
-            // 'dotnet run' takes the app's own arguments after its own '--'.
-            args.AddRange(extra.Count > 0 ? ["--", .. extra] : []);
-        }
-        else
-        {
-            args.AddRange(extra);
-        }
-
-        return args;
     }
 }
 
@@ -214,6 +163,24 @@ internal sealed class StepOptions
         ProxyPort = Random.Shared.Next(20000, 60000),
     };
 
+    /// <summary>
+    /// The workflow request these options make, checked first (a malformed bound or any other bad
+    /// value is refused before the projects are evaluated); its steps are the caller's to set.
+    /// </summary>
+    public WorkflowRequest Request(ParseResult parse, string? projectArgument, string verb)
+    {
+        CheckInput(parse, projectArgument);
+        return new WorkflowRequest
+        {
+            Host = HostFacts.Current(),
+            Project = projectArgument,
+            Verb = verb,
+            Options = ToExecOptions(parse, []),
+            SharedArguments = [.. SharedArguments(parse)],
+            UseCache = !parse.GetValue(NoCache),
+        };
+    }
+
     /// <summary>Checks every value given to these options and the PROJECT argument (SBX1013–SBX1017 and the host, variable and preset codes).</summary>
     public void CheckInput(ParseResult parse, string? projectArgument)
     {
@@ -237,143 +204,5 @@ internal sealed class StepOptions
             yield return "--framework";
             yield return f;
         }
-    }
-}
-
-/// <summary>What the steps of one invocation share: the host, the inferred model, the trust store.</summary>
-internal sealed class StepContext
-{
-    private readonly ParseResult _parse;
-    private readonly StepOptions _options;
-    private readonly string _bwrap;
-    private readonly string _savedHostsFile;
-
-    private StepContext(ParseResult parse, StepOptions options, HostFacts host, ProjectModel model, string bwrap, string savedHostsFile)
-    {
-        _parse = parse;
-        _options = options;
-        Host = host;
-        Model = model;
-        _bwrap = bwrap;
-        _savedHostsFile = savedHostsFile;
-    }
-
-    public HostFacts Host { get; }
-
-    public ProjectModel Model { get; }
-
-    public string Entry => Model.Entry;
-
-    public static StepContext Create(ParseResult parse, StepOptions options, string? projectArgument, string verb)
-    {
-        // A malformed bound or any other bad value is refused before the projects are evaluated.
-        options.CheckInput(parse, projectArgument);
-        var host = HostFacts.Current();
-        CommandLineInput.RequireNameablePath("the working directory", host.WorkingDirectory);
-        var entry = ProjectFiles.Locate(projectArgument, host.WorkingDirectory, verb);
-        CommandLineInput.RequireProjectWithoutLink(host, entry, verb);
-        var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-        var model = Infer(host, entry, bwrap, !parse.GetValue(options.NoCache));
-
-        // Steps start in the caller's directory when the sandbox shows it, else in the entry's.
-        if (!PathUtil.IsSameOrUnder(host.WorkingDirectory, model.RepositoryRoot))
-        {
-            host = host with { WorkingDirectory = Path.GetDirectoryName(entry)! };
-        }
-
-        return new StepContext(parse, options, host, model, bwrap, UserHostsFile.PathFor(host.Variables, host.HomeDirectory));
-    }
-
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache)
-    {
-        var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
-        var warnings = new List<string>();
-        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
-        foreach (var warning in warnings)
-        {
-            Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
-        }
-
-        return model;
-    }
-
-    public int RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments)
-    {
-        var warnings = new List<string>();
-        var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
-        OwnedDirectory? runDir = null;
-        try
-        {
-            string? sanitized = null;
-            if (step == WorkflowStep.Restore && Model.NuGet.UserConfigFile is { } userConfig && File.Exists(userConfig))
-            {
-                runDir = OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-run-");
-                sanitized = Path.Combine(runDir.Path, "NuGet.Config");
-                File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
-            }
-
-            var plan = StepPolicyBuilder.Build(Host, Model, step, _options.ToExecOptions(_parse, UserHostsFile.Load(_savedHostsFile)), trust, warnings, sanitized);
-            foreach (var warning in warnings)
-            {
-                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
-            }
-
-            if (plan.Pending.Count > 0)
-            {
-                Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.PendingWidening.Format(
-                    plan.Pending.Count, string.Concat(plan.Pending.Select(w => "\n    " + w)), BwrapCommandLine.ShellQuote(Path.GetRelativePath(Host.WorkingDirectory, Entry))));
-            }
-
-            Console.Error.WriteLine($"dotnet-sandbox: {step.ToString().ToLowerInvariant()}: {string.Join(' ', dotnetArguments.Select(BwrapCommandLine.ShellQuote))}  ({Describe(plan.Policy)})");
-            var hooks = new NetworkHooks
-            {
-                Prompt = TerminalPrompt.IfInteractive(),
-                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
-                OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
-            };
-            // Restore and build write obj/ and bin/: concurrent runs of them in one repository take turns.
-            using var turn = step is WorkflowStep.Restore or WorkflowStep.Build
-                ? StepTurn.Take(Model.RepositoryRoot, () => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(Errors.Errors.StepWaiting.Format(step.ToString().ToLowerInvariant(), Model.RepositoryRoot), keepNewlines: true)))
-                : null;
-            var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
-            var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
-            foreach (var (folder, before) in linksBefore)
-            {
-                foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
-                {
-                    Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(Errors.Errors.PackageLinkRemoved.Format(removed)));
-                }
-            }
-
-            foreach (var warning in result.Warnings)
-            {
-                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
-            }
-
-            var summary = NetworkSummary.Format(result.Connections, plan.Policy.Network.Mode);
-            if (summary.Length > 0)
-            {
-                Console.Error.Write("dotnet-sandbox: " + summary);
-            }
-
-            return result.ExitCode;
-        }
-        finally
-        {
-            runDir?.Dispose();
-        }
-    }
-
-    /// <summary>One line on what the step may do: where it writes and what it reaches.</summary>
-    internal static string Describe(SandboxPolicy policy)
-    {
-        var writes = policy.Paths.Count(r => r.Access == PathAccess.ReadWrite && !r.Reason.StartsWith("git repository", StringComparison.Ordinal));
-        var network = policy.Network.Mode switch
-        {
-            NetworkMode.None => "no network",
-            NetworkMode.Audit => "network: AUDIT",
-            _ => "network: " + string.Join(", ", policy.Network.Allow.Select(h => h.ToString()).Distinct().Take(4)) + (policy.Network.Allow.Length > 4 ? ", …" : string.Empty),
-        };
-        return $"writes {writes} director{(writes == 1 ? "y" : "ies")}; {network}";
     }
 }

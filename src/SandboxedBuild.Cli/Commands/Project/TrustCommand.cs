@@ -60,7 +60,7 @@ internal static class TrustCommand
 
             Policy.CommandLineInput.RequireProjectWithoutLink(host, entry, "trust");
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-            var model = StepContext.Infer(host, entry, bwrap, !parse.GetValue(noCache));
+            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true)));
             var refused = new List<string>();
             var all = StepPolicyBuilder.AllWidenings(host, model, refused);
             foreach (var warning in refused)

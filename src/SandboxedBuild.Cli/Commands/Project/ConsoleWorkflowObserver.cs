@@ -1,0 +1,66 @@
+using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
+using SandboxedBuild.Project;
+
+namespace SandboxedBuild.Cli.Commands.Project;
+
+/// <summary>How the CLI shows the workflow: one escaped line (or message) per event on stderr, in the CLI's own words.</summary>
+internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
+{
+    /// <summary>The directory the pending-widening hint names the project relative to.</summary>
+    public string WorkingDirectory { get; set; } = Environment.CurrentDirectory;
+
+    /// <inheritdoc/>
+    public IHostPrompt? Prompt { get; } = TerminalPrompt.IfInteractive();
+
+    /// <inheritdoc/>
+    public void Warning(string message) => Say(message);
+
+    /// <inheritdoc/>
+    public void Blocked(string message) => Say(message);
+
+    /// <inheritdoc/>
+    public void RestoreSkipped() => Console.Error.WriteLine("dotnet-sandbox: restore: up to date, skipped (run 'dotnet sandbox restore' to force it)");
+
+    /// <inheritdoc/>
+    public void RestoreNeeded(string why) => Console.Error.WriteLine($"dotnet-sandbox: restore: needed ({why})");
+
+    /// <inheritdoc/>
+    public void WideningsPending(IReadOnlyList<ProjectWidening> pending, string entry) =>
+        Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.PendingWidening.Format(
+            pending.Count, string.Concat(pending.Select(w => "\n    " + w)), BwrapCommandLine.ShellQuote(Path.GetRelativePath(WorkingDirectory, entry))));
+
+    /// <inheritdoc/>
+    public void WaitingForTurn(WorkflowStep workflowStep, string repositoryRoot) =>
+        Say(Errors.Errors.StepWaiting.Format(workflowStep.ToString().ToLowerInvariant(), repositoryRoot));
+
+    /// <inheritdoc/>
+    public void StepStarting(WorkflowStep workflowStep, IReadOnlyList<string> arguments, SandboxPolicy policy) =>
+        Console.Error.WriteLine($"dotnet-sandbox: {workflowStep.ToString().ToLowerInvariant()}: {string.Join(' ', arguments.Select(BwrapCommandLine.ShellQuote))}  ({Describe(policy)})");
+
+    /// <inheritdoc/>
+    public void StepEnded(StepOutcome outcome, SandboxPolicy policy)
+    {
+        var summary = NetworkSummary.Format(outcome.Connections, policy.Network.Mode);
+        if (summary.Length > 0)
+        {
+            Console.Error.Write("dotnet-sandbox: " + summary);
+        }
+    }
+
+    /// <summary>One line on what the step may do: where it writes and what it reaches.</summary>
+    internal static string Describe(SandboxPolicy policy)
+    {
+        var writes = policy.Paths.Count(r => r.Access == PathAccess.ReadWrite && !r.Reason.StartsWith("git repository", StringComparison.Ordinal));
+        var network = policy.Network.Mode switch
+        {
+            NetworkMode.None => "no network",
+            NetworkMode.Audit => "network: AUDIT",
+            _ => "network: " + string.Join(", ", policy.Network.Allow.Select(h => h.ToString()).Distinct().Take(4)) + (policy.Network.Allow.Length > 4 ? ", …" : string.Empty),
+        };
+        return $"writes {writes} director{(writes == 1 ? "y" : "ies")}; {network}";
+    }
+
+    private static void Say(string message) => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true));
+}

@@ -1,0 +1,282 @@
+using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
+
+namespace SandboxedBuild.Project;
+
+/// <summary>What a host asks of the .NET workflow: which project, which steps, with what widenings.</summary>
+public sealed record WorkflowRequest
+{
+    /// <summary>The caller's environment, home and working directory.</summary>
+    public required HostFacts Host { get; init; }
+
+    /// <summary>The project, solution or directory named by the caller; <see langword="null"/> for the working directory.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>The command the caller runs (<c>build</c>, <c>test</c>, <c>policy</c>…): named in the messages of a project that cannot be located.</summary>
+    public required string Verb { get; init; }
+
+    /// <summary>The steps to run, in order.</summary>
+    public IReadOnlyList<WorkflowStep> Steps { get; init; } = [];
+
+    /// <summary>The caller's widenings; the hosts the user saved for good are added for each step.</summary>
+    public ExecOptions Options { get; init; } = new();
+
+    /// <summary>Arguments for every step but the restore (<c>--configuration Release</c>, <c>--framework net10.0</c>).</summary>
+    public IReadOnlyList<string> SharedArguments { get; init; } = [];
+
+    /// <summary>Arguments for the last step only (the caller's words after <c>--</c>).</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
+    /// <summary>Use the cached inference when the project files have not changed.</summary>
+    public bool UseCache { get; init; } = true;
+
+    /// <summary>Run a restore step even when NuGet's own record says it would change nothing.</summary>
+    public bool ForceRestore { get; init; }
+}
+
+/// <summary>What the workflow tells its host while it runs; the host decides how to show it.</summary>
+public interface IWorkflowObserver
+{
+    /// <summary>A coded warning, as text (inference, policy, clean-up).</summary>
+    void Warning(string message);
+
+    /// <summary>The restore step is skipped: NuGet's record says it would change nothing.</summary>
+    void RestoreSkipped();
+
+    /// <summary>The restore step runs, and why it is needed.</summary>
+    void RestoreNeeded(string why);
+
+    /// <summary>The project asks for widenings the user has not approved; the step runs without them.</summary>
+    void WideningsPending(IReadOnlyList<ProjectWidening> pending, string entry);
+
+    /// <summary>Another run holds this repository's restore or build; this one waits its turn.</summary>
+    void WaitingForTurn(WorkflowStep workflowStep, string repositoryRoot);
+
+    /// <summary>A step starts, under <paramref name="policy"/>.</summary>
+    void StepStarting(WorkflowStep workflowStep, IReadOnlyList<string> arguments, SandboxPolicy policy);
+
+    /// <summary>A step ended.</summary>
+    void StepEnded(StepOutcome outcome, SandboxPolicy policy);
+
+    /// <summary>Asks about hosts no rule decides; <see langword="null"/> denies them.</summary>
+    IHostPrompt? Prompt { get; }
+
+    /// <summary>A connection the egress proxy refused, as it happens.</summary>
+    void Blocked(string message);
+}
+
+/// <summary>One step that ran: its <c>dotnet</c> command line, status, time and network decisions.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Arguments">The command that ran in the sandbox.</param>
+/// <param name="ExitCode">Its exit status.</param>
+/// <param name="Elapsed">Wall time of its sandbox.</param>
+/// <param name="Connections">Every connection it asked the egress proxy for.</param>
+public sealed record StepOutcome(WorkflowStep Step, IReadOnlyList<string> Arguments, int ExitCode, TimeSpan Elapsed, IReadOnlyList<ConnectionRecord> Connections);
+
+/// <summary>The outcome of the workflow: the steps that ran and the status to exit with.</summary>
+/// <param name="Steps">The steps that ran, in order (a skipped restore is not among them).</param>
+/// <param name="ExitCode">The first failing step's status, else 0.</param>
+public sealed record WorkflowResult(IReadOnlyList<StepOutcome> Steps, int ExitCode);
+
+/// <summary>
+/// The .NET workflow as any host runs it (the CLI today; a task or an MCP server next): locate the
+/// project, infer its model (with only trusted feeds resolved), then for each step decide whether a
+/// restore is needed, make the credential-free NuGet.Config, plan the step's policy, take the
+/// repository's turn, run the step in the sandbox and check what it left in the packages folder.
+/// </summary>
+public sealed class Workflow
+{
+    private readonly string _bwrap;
+    private readonly string _savedHostsFile;
+
+    private Workflow(HostFacts host, ProjectModel model, string bwrap, string savedHostsFile)
+    {
+        Host = host;
+        Model = model;
+        _bwrap = bwrap;
+        _savedHostsFile = savedHostsFile;
+    }
+
+    /// <summary>The host the steps run with: its working directory is the caller's when the sandbox shows it, else the entry's.</summary>
+    public HostFacts Host { get; }
+
+    /// <summary>The inferred project model.</summary>
+    public ProjectModel Model { get; }
+
+    /// <summary>The project or solution the steps run on.</summary>
+    public string Entry => Model.Entry;
+
+    /// <summary>The path of the user's saved hosts (those allowed for good at a prompt).</summary>
+    public string SavedHostsFile => _savedHostsFile;
+
+    /// <summary>Locates the project and infers its model; warnings go to <paramref name="observer"/>.</summary>
+    /// <exception cref="Errors.SandboxException">The project cannot be located or evaluated, or the sandbox is unavailable.</exception>
+    public static Workflow Open(WorkflowRequest request, IWorkflowObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(observer);
+        var host = request.Host;
+        CommandLineInput.RequireNameablePath("the working directory", host.WorkingDirectory);
+        var entry = ProjectFiles.Locate(request.Project, host.WorkingDirectory, request.Verb);
+        CommandLineInput.RequireProjectWithoutLink(host, entry, request.Verb);
+        var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
+        var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning);
+
+        // Steps start in the caller's directory when the sandbox shows it, else in the entry's.
+        if (!PathUtil.IsSameOrUnder(host.WorkingDirectory, model.RepositoryRoot))
+        {
+            host = host with { WorkingDirectory = Path.GetDirectoryName(entry)! };
+        }
+
+        return new Workflow(host, model, bwrap, UserHostsFile.PathFor(host.Variables, host.HomeDirectory));
+    }
+
+    /// <summary>Infers the model of <paramref name="entry"/>; the V3 service indexes of feeds are resolved only for those the user trusts.</summary>
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<string> warning)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(warning);
+        var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
+        var warnings = new List<string>();
+        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
+        warnings.ForEach(warning);
+        return model;
+    }
+
+    /// <summary>The <c>dotnet</c> command line of a step: the verb, the entry, the shared arguments, the step's flags, then <paramref name="extra"/>.</summary>
+    public static List<string> DotnetArguments(WorkflowStep step, string entry, IReadOnlyList<string> shared, IReadOnlyList<string> extra)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        ArgumentNullException.ThrowIfNull(extra);
+        var args = new List<string> { "dotnet", step.ToString().ToLowerInvariant() };
+        if (step == WorkflowStep.Run)
+        {
+            args.AddRange(["--project", entry]);
+        }
+        else
+        {
+            args.Add(entry);
+        }
+
+        if (step != WorkflowStep.Restore)
+        {
+            args.AddRange(shared);
+        }
+
+        args.Add(step switch
+        {
+            WorkflowStep.Build => "--no-restore",
+            WorkflowStep.Test or WorkflowStep.Run => "--no-build",
+            _ => "--nologo",
+        });
+        if (step == WorkflowStep.Run)
+        {
+            // 'dotnet run' takes the app's own arguments after its own '--'.
+            args.AddRange(extra.Count > 0 ? ["--", .. extra] : []);
+        }
+        else
+        {
+            args.AddRange(extra);
+        }
+
+        return args;
+    }
+
+    /// <summary>Runs the steps of <paramref name="request"/> in order, up to the first that fails.</summary>
+    public WorkflowResult Run(WorkflowRequest request, IWorkflowObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(observer);
+        var outcomes = new List<StepOutcome>();
+        foreach (var step in request.Steps)
+        {
+            if (step == WorkflowStep.Restore && !request.ForceRestore)
+            {
+                if (RestoreState.IsUpToDate(Model, out var why))
+                {
+                    observer.RestoreSkipped();
+                    continue;
+                }
+
+                observer.RestoreNeeded(why);
+            }
+
+            var args = DotnetArguments(step, Entry, request.SharedArguments, step == request.Steps[^1] ? request.ExtraArguments : []);
+            var outcome = RunStep(step, args, request.Options, observer);
+            outcomes.Add(outcome);
+            if (outcome.ExitCode != 0)
+            {
+                return new WorkflowResult(outcomes, outcome.ExitCode);
+            }
+        }
+
+        return new WorkflowResult(outcomes, Errors.ExitCodes.Success);
+    }
+
+    /// <summary>
+    /// Runs one step: the credential-free NuGet.Config for a restore, the step's policy with the
+    /// approved widenings, the repository's turn for a restore or build, the sandbox, and the check
+    /// of the links the step left in the packages folder.
+    /// </summary>
+    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
+        var warnings = new List<string>();
+        var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
+        OwnedDirectory? runDir = null;
+        try
+        {
+            string? sanitized = null;
+            if (step == WorkflowStep.Restore && Model.NuGet.UserConfigFile is { } userConfig && File.Exists(userConfig))
+            {
+                runDir = OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-run-");
+                sanitized = Path.Combine(runDir.Path, "NuGet.Config");
+                File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
+            }
+
+            var plan = StepPolicyBuilder.Build(Host, Model, step, options with { SavedHosts = UserHostsFile.Load(_savedHostsFile) }, trust, warnings, sanitized);
+            warnings.ForEach(observer.Warning);
+            if (plan.Pending.Count > 0)
+            {
+                observer.WideningsPending(plan.Pending, Entry);
+            }
+
+            observer.StepStarting(step, dotnetArguments, plan.Policy);
+            var hooks = new NetworkHooks
+            {
+                Prompt = observer.Prompt,
+                OnBlocked = observer.Blocked,
+                OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
+            };
+
+            // Restore and build write obj/ and bin/: concurrent runs of them in one repository take turns.
+            using var turn = step is WorkflowStep.Restore or WorkflowStep.Build
+                ? StepTurn.Take(Model.RepositoryRoot, () => observer.WaitingForTurn(step, Model.RepositoryRoot))
+                : null;
+            var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
+            var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
+            foreach (var (folder, before) in linksBefore)
+            {
+                foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
+                {
+                    observer.Warning(Errors.Errors.PackageLinkRemoved.Format(Diagnostics.TerminalText.Escape(removed, int.MaxValue)));
+                }
+            }
+
+            foreach (var warning in result.Warnings)
+            {
+                observer.Warning(warning);
+            }
+
+            var outcome = new StepOutcome(step, dotnetArguments, result.ExitCode, result.Elapsed, result.Connections);
+            observer.StepEnded(outcome, plan.Policy);
+            return outcome;
+        }
+        finally
+        {
+            runDir?.Dispose();
+        }
+    }
+}
