@@ -336,7 +336,7 @@ internal sealed class StepContext
                 ? StepTurn.Take(Model.RepositoryRoot, () => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(Errors.Errors.StepWaiting.Format(step.ToString().ToLowerInvariant(), Model.RepositoryRoot), keepNewlines: true)))
                 : null;
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
-            var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
+            var result = new SandboxRunner(Host.FileSystem, BridgeLocation.NextToThisTool()).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
             foreach (var (folder, before) in linksBefore)
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
