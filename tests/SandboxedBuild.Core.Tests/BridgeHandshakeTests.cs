@@ -32,6 +32,24 @@ public sealed class BridgeHandshakeTests : IDisposable
     }
 
     [Fact]
+    public void The_host_names_the_bridge_a_native_file_or_an_assembly_on_the_jit()
+    {
+        var native = BridgeMounts.For("/opt/tool/dotnet-sandbox-bridge", "/run/user/1/dotnet-sandbox-x");
+        Assert.Equal("/run/user/1/dotnet-sandbox-x", native.HostSocketDirectory);
+        Assert.Equal([("/opt/tool/dotnet-sandbox-bridge", "/run/dotnet-sandbox/tool/dotnet-sandbox-bridge")], native.Tool);
+        Assert.Equal(["/run/dotnet-sandbox/tool/dotnet-sandbox-bridge"], native.Launcher);
+
+        var jit = BridgeMounts.For("/src/bin/dotnet-sandbox-bridge.dll", "/tmp/s");
+        Assert.Equal([("/src/bin", "/run/dotnet-sandbox/tool")], jit.Tool);
+        Assert.Equal(2, jit.Launcher.Count);
+        Assert.Equal("dotnet", Path.GetFileName(jit.Launcher[0]));
+        Assert.Equal("/run/dotnet-sandbox/tool/dotnet-sandbox-bridge.dll", jit.Launcher[1]);
+
+        Assert.Throws<ArgumentException>(() => BridgeMounts.For("dotnet-sandbox-bridge", "/tmp/s"));
+        Assert.Throws<ArgumentException>(() => BridgeMounts.For(string.Empty, "/tmp/s"));
+    }
+
+    [Fact]
     public void A_run_whose_bridge_said_ready_keeps_the_commands_status()
     {
         var result = new RunResult(3, TimeSpan.Zero, [], []);
