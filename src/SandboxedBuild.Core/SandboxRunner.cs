@@ -105,9 +105,10 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
                 proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
-            // The bridge's word is on record before the command starts, so it is complete here.
+            // The bridge's word is on record before the command starts, so it is complete here. A run
+            // stopped by a signal before the command started (SBX4015) was not meant to get that far.
             var outcome = ProxyFaultOutcome.Apply(new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records), proxy.Fault);
-            return BridgeOutcome.Apply(outcome, proxy.BridgeReady, proxy.BridgeFailure);
+            return signals.StartupSignal is null ? BridgeOutcome.Apply(outcome, proxy.BridgeReady, proxy.BridgeFailure) : outcome;
         }
         finally
         {
