@@ -95,10 +95,10 @@ public sealed class BridgeHandshakeTests : IDisposable
             Assert.Null(proxy.BridgeFailure);
 
             // Whoever sends them, later messages cannot take a failure back: the first reason stays.
-            Assert.Equal(Bridge.Acknowledgement, Say(proxy, [.. Bridge.FailurePrefix, .. "first"u8]));
+            Assert.Equal(Bridge.Acknowledgement, Say(proxy, [.. Bridge.FailurePrefix, .. "first\ndotnet-sandbox: forged line"u8]));
             Assert.Equal(Bridge.Acknowledgement, Say(proxy, [.. Bridge.FailurePrefix, .. "second"u8]));
             Assert.Equal(Bridge.Acknowledgement, Say(proxy, Bridge.ReadyMessage));
-            Assert.Equal("first", proxy.BridgeFailure);
+            Assert.Equal("first\\x0Adotnet-sandbox: forged line", proxy.BridgeFailure);
             Assert.True(proxy.BridgeReady);
 
             // None of it is a connection of the command's.

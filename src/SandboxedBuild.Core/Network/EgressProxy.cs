@@ -359,7 +359,8 @@ public sealed class EgressProxy : IAsyncDisposable
         }
         else if (Bridge.FailureReason(message) is { } reason)
         {
-            _ = Interlocked.CompareExchange(ref _bridgeFailure, reason.Length == 0 ? "it gave no reason" : reason, null);
+            // Said on one line: the command can send this too, and must not make it look like more.
+            _ = Interlocked.CompareExchange(ref _bridgeFailure, reason.Length == 0 ? "it gave no reason" : TerminalText.EscapeLine(reason), null);
         }
         else
         {
