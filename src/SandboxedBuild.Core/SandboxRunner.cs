@@ -29,7 +29,13 @@ public sealed record NetworkHooks
 /// Runs a command in the sandbox with everything around it: the egress proxy outside (started
 /// before the command, stopped after it), the bridge inside, the launcher.
 /// </summary>
-public sealed class SandboxRunner(IFileSystem fileSystem)
+/// <param name="fileSystem">The host's file system.</param>
+/// <param name="bridgeExecutable">
+/// The absolute path of the bridge that networked runs start inside the sandbox: the native
+/// dotnet-sandbox-bridge, or dotnet-sandbox-bridge.dll on the JIT (see <see cref="BridgeMounts.For"/>).
+/// Every host names the one it ships; without it a networked run fails with SBX6012 before anything runs.
+/// </param>
+public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutable = null)
 {
     private readonly SandboxLauncher _launcher = new(fileSystem);
 
@@ -40,6 +46,16 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
         {
             var plain = _launcher.Run(bwrap, policy, command, silent);
             return new RunResult(plain.ExitCode, plain.Elapsed, plain.Warnings, []);
+        }
+
+        if (bridgeExecutable is null)
+        {
+            throw new SandboxException(Errors.Errors.BridgeMissing, "the host named none");
+        }
+
+        if (!Path.IsPathFullyQualified(bridgeExecutable) || !File.Exists(bridgeExecutable))
+        {
+            throw new SandboxException(Errors.Errors.BridgeMissing, $"'{bridgeExecutable}' is not an existing file named by an absolute path");
         }
 
         // Whatever keeps the proxy from starting ends in SBX6003, before anything runs: the command
@@ -82,14 +98,17 @@ public sealed class SandboxRunner(IFileSystem fileSystem)
             LaunchResult result;
             try
             {
-                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.ForCurrentProcess(runtime), signals);
+                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.For(bridgeExecutable, runtime), signals);
             }
             finally
             {
                 proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
-            return ProxyFaultOutcome.Apply(new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records), proxy.Fault);
+            // The bridge's word is on record before the command starts, so it is complete here. A run
+            // stopped by a signal before the command started (SBX4015) was not meant to get that far.
+            var outcome = ProxyFaultOutcome.Apply(new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records), proxy.Fault);
+            return signals.StartupSignal is null ? BridgeOutcome.Apply(outcome, proxy.BridgeReady, proxy.BridgeFailure) : outcome;
         }
         finally
         {

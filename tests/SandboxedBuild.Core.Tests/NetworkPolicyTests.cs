@@ -256,7 +256,7 @@ public sealed class NetworkPolicyTests
     {
         var args = BwrapCommandLineTestsAccess.Build(TestHosts.Policy(new ExecOptions { ProxyPort = 4000 }), ["dotnet", "restore"]);
         var dash = args.IndexOf("--");
-        Assert.Equal(["/run/dotnet-sandbox/tool/dotnet-sandbox", "__bridge", "4000", "/run/dotnet-sandbox/net/proxy.sock", "--", "dotnet", "restore"], args[(dash + 1)..]);
+        Assert.Equal(["/run/dotnet-sandbox/tool/dotnet-sandbox-bridge", "__bridge", "4000", "/run/dotnet-sandbox/net/proxy.sock", "--", "dotnet", "restore"], args[(dash + 1)..]);
         Assert.Contains("--unshare-net", args);
     }
 

@@ -36,7 +36,8 @@ public sealed record DoctorCheck(string Name, CheckOutcome Outcome, string Detai
 public static class Doctor
 {
     /// <summary>Runs every check, in order; later checks are skipped when the sandbox cannot start.</summary>
-    public static IEnumerable<DoctorCheck> Run()
+    /// <param name="bridgeExecutable">The bridge the networked check runs (see <see cref="SandboxRunner"/>).</param>
+    public static IEnumerable<DoctorCheck> Run(string? bridgeExecutable = null)
     {
         var host = HostFacts.Current();
         var fs = host.FileSystem;
@@ -77,7 +78,7 @@ public static class Doctor
 
         yield return new DoctorCheck("macOS seatbelt backend", CheckOutcome.Info, "not exercised on this platform");
 
-        using var lab = new Lab(host);
+        using var lab = new Lab(host, bridgeExecutable);
         foreach (var check in lab.RunSelfTest(bwrap))
         {
             yield return check;
@@ -139,9 +140,11 @@ public static class Doctor
         private readonly string _root;
         private readonly string _project;
         private readonly string _hostTmpBait;
+        private readonly string? _bridge;
 
-        public Lab(HostFacts host)
+        public Lab(HostFacts host, string? bridge)
         {
+            _bridge = bridge;
             // The lab lives in the home directory, which the sandbox must hide: bait next to the
             // project is exactly what a hostile build would go looking for.
             var cache = Path.Combine(host.HomeDirectory, ".cache", "dotnet-sandbox");
@@ -222,9 +225,18 @@ public static class Doctor
 
             var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { ProxyPort = 3128 }, new List<string>());
             var script = "exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT blocked.invalid:443 HTTP/1.1\r\nHost: blocked.invalid:443\r\n\r\n' >&3 && read -r status <&3 && case \"$status\" in *' 403 '*) exit 0;; *) exit 1;; esac";
-            var result = new SandboxRunner(_host.FileSystem).Run(bwrap, policy, ["/bin/bash", "-c", script], silent: true);
+            RunResult result;
+            try
+            {
+                result = new SandboxRunner(_host.FileSystem, _bridge).Run(bwrap, policy, ["/bin/bash", "-c", script], silent: true);
+            }
+            catch (Errors.SandboxException ex)
+            {
+                return new DoctorCheck(Name, CheckOutcome.Fail, ex.Message);
+            }
+
             var refused = result.ExitCode == 0 && result.Connections.Any(c => c.Host == "blocked.invalid" && !c.Allowed);
-            return Verdict(Name, refused, "the proxy answered 403 and recorded the refusal", $"the proxy did not refuse (exit {result.ExitCode})");
+            return Verdict(Name, refused, "the proxy answered 403 and recorded the refusal", $"the proxy did not refuse (exit {result.ExitCode}){string.Concat(result.Warnings.Select(w => "; " + w))}");
         }
 
         private static bool ProcessRunning(string cmdlineFragment)

@@ -476,6 +476,18 @@ public static partial class Errors
         "the egress proxy stopped moving data ({0}); every connection through it was closed at once and the rest of the run had no network. The command exited with status {1}.",
         "the run's exit status is the command's when it is not 0, else 125. A machine too busy to schedule the proxy's threads for seconds can cause this; run the command again, and report it with this message if it keeps happening.");
 
+    /// <summary>The bridge inside the sandbox did not start, or said it failed: the command's status is not the run's.</summary>
+    public static readonly ErrorCode BridgeDidNotStart = new(
+        "SBX6011", Severity.Error,
+        "the bridge did not start: {0}. The sandbox ended with status {1}, which is not the command's.",
+        "the bridge (dotnet-sandbox-bridge) runs first in a networked sandbox, listens for the command's connections and starts the command. Reinstall the tool, or, in a program that hosts SandboxedBuild, name the dotnet-sandbox-bridge that ships with it; run 'dotnet sandbox doctor' and report it with this message if it keeps happening.");
+
+    /// <summary>A networked run was asked for without a bridge executable to run inside.</summary>
+    public static readonly ErrorCode BridgeMissing = new(
+        "SBX6012", Severity.Error,
+        "a networked run needs the bridge executable, and {0}; nothing was run.",
+        "the tool looks for dotnet-sandbox-bridge next to itself: reinstall it. A program that hosts SandboxedBuild names the bridge it ships (the native dotnet-sandbox-bridge, or dotnet-sandbox-bridge.dll on the JIT) when it creates the SandboxRunner.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -501,5 +513,6 @@ public static partial class Errors
         InterruptedBeforeStart, SandboxKilledOnRepeat,
         AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull,
         ProxyFailed, ProxyStalled,
+        BridgeDidNotStart, BridgeMissing,
     ];
 }

@@ -21,6 +21,15 @@ namespace SandboxedBuild.Network;
 /// bubblewrap then takes the sandbox down). The proxy runs in the tool's process, so the tool knows
 /// of the fault first-hand and reports it after the command (SBX6009, SBX6010); the bridge's exit
 /// status stays the command's own.
+/// Once it listens, and before it starts the command, the bridge tells the proxy it is ready on the
+/// same socket (<see cref="ReadyMessage"/>) and waits for the proxy's answer; when it cannot listen
+/// or start the command, it says why (<see cref="FailurePrefix"/>). A run whose bridge never said
+/// it was ready, or said it failed, is SBX6011 whatever the exit status (see <see cref="BridgeOutcome"/>):
+/// a program that is not the bridge, or one that died, cannot pass for the command's own status.
+/// Anything inside can send these messages too, but only once the command runs, which is after the
+/// real bridge said ready: a forged "ready" changes nothing, a forged failure fails only its own run.
+/// The bridge is its own small executable (dotnet-sandbox-bridge) that every host names explicitly
+/// (<see cref="BridgeMounts.For"/>).
 /// </remarks>
 public static class Bridge
 {
@@ -47,8 +56,48 @@ public static class Bridge
             ? port
             : null;
 
-    /// <summary>Entry point: <c>__bridge PORT SOCKET [--forward PORT]... -- COMMAND [ARGS...]</c>.</summary>
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>
+    /// What the bridge sends, without a descriptor, once it listens and before it starts the command.
+    /// It starts with a NUL byte, which no HTTP request does (a method is a token of visible
+    /// characters), and it carries no descriptor, unlike a passed connection (<c>F</c>, <c>T</c>PORT).
+    /// </summary>
+    internal static ReadOnlySpan<byte> ReadyMessage => "\0dotnet-sandbox-bridge:ready"u8;
+
+    /// <summary>What the bridge sends, followed by the reason in UTF-8, when it cannot listen or start the command.</summary>
+    internal static ReadOnlySpan<byte> FailurePrefix => "\0dotnet-sandbox-bridge:failed:"u8;
+
+    /// <summary>The proxy's one-byte answer to a message of the bridge, sent once it is recorded.</summary>
+    internal const byte Acknowledgement = (byte)'K';
+
+    /// <summary>At most this many bytes of a failure's reason are kept.</summary>
+    internal const int MaxReasonBytes = 512;
+
+    /// <summary>How long the bridge waits for the proxy's answer.</summary>
+    private static readonly TimeSpan AcknowledgementTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>A message of the bridge (first byte NUL), as opposed to a request or a passed connection.</summary>
+    internal static bool IsControl(ReadOnlySpan<byte> message) => message.Length > 0 && message[0] == 0;
+
+    /// <summary>The reason a failure message carries, or <see langword="null"/> when <paramref name="message"/> is not one.</summary>
+    internal static string? FailureReason(ReadOnlySpan<byte> message) =>
+        message.StartsWith(FailurePrefix)
+            ? System.Text.Encoding.UTF8.GetString(message[FailurePrefix.Length..][..Math.Min(message.Length - FailurePrefix.Length, MaxReasonBytes)])
+            : null;
+
+    /// <summary>Entry point of dotnet-sandbox-bridge: <c>__bridge PORT SOCKET [--forward PORT]... -- COMMAND [ARGS...]</c>.</summary>
+    public static int Run(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Length == 0 || args[0] != CommandName)
+        {
+            Console.Error.WriteLine("dotnet-sandbox-bridge: runs inside the sandbox only, started by dotnet-sandbox (or another host of SandboxedBuild) on a networked run.");
+            return Errors.ExitCodes.SandboxFailure;
+        }
+
+        return Serve(args[1..]);
+    }
+
+    private static int Serve(string[] args)
     {
         var separator = args.ToList().IndexOf("--");
         var forwards = new List<int>();
@@ -57,7 +106,7 @@ public static class Bridge
             forwards.Add(int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var f) ? f : -1);
         }
 
-        if (args.Count < 4 || separator != 2 + (2 * forwards.Count) || separator + 1 >= args.Count || forwards.Contains(-1)
+        if (args.Length < 4 || separator != 2 + (2 * forwards.Count) || separator + 1 >= args.Length || forwards.Contains(-1)
             || !int.TryParse(args[0], System.Globalization.CultureInfo.InvariantCulture, out var port))
         {
             Console.Error.WriteLine("dotnet-sandbox: internal: usage: __bridge PORT SOCKET [--forward PORT]... -- COMMAND [ARGS...]");
@@ -66,7 +115,17 @@ public static class Bridge
 
         var socketPath = args[1];
         var command = args.Skip(separator + 1).ToList();
-        using var listener = Listen(port);
+        Socket listener;
+        try
+        {
+            listener = Listen(port);
+        }
+        catch (SocketException ex)
+        {
+            return Fail(socketPath, $"it could not listen on 127.0.0.1:{port}: {ex.Message}");
+        }
+
+        using var listening = listener;
 
         // Plain blocking calls on one thread per listener: the bridge starts on every networked run,
         // and this keeps the runtime's thread pool and socket event loop from starting at all.
@@ -111,6 +170,12 @@ public static class Bridge
             environment.Add($"{e.Key}={e.Value}");
         }
 
+        // Everything listens: say so, and start the command only once the proxy has it on record.
+        if (!Tell(socketPath, ReadyMessage))
+        {
+            return Fail(socketPath, "the egress proxy did not answer its ready message");
+        }
+
         int pid;
         try
         {
@@ -119,10 +184,42 @@ public static class Bridge
         catch (Errors.SandboxException ex)
         {
             Console.Error.WriteLine("dotnet-sandbox: " + ex.Message);
+            _ = Tell(socketPath, [.. FailurePrefix, .. System.Text.Encoding.UTF8.GetBytes("it could not start the command: " + ex.Message)]);
             return Errors.ExitCodes.CommandNotFound;
         }
 
         return SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
+    }
+
+    /// <summary>Tells the proxy why the bridge stops, says it on stderr too, and returns 125.</summary>
+    private static int Fail(string socketPath, string reason)
+    {
+        Console.Error.WriteLine("dotnet-sandbox: the bridge to the egress proxy stops: " + reason);
+        _ = Tell(socketPath, [.. FailurePrefix, .. System.Text.Encoding.UTF8.GetBytes(reason)]);
+        return Errors.ExitCodes.SandboxFailure;
+    }
+
+    /// <summary>Sends <paramref name="message"/> on a connection of its own and waits for the proxy's answer.</summary>
+    private static bool Tell(string socketPath, ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            using var proxy = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            proxy.ReceiveTimeout = (int)AcknowledgementTimeout.TotalMilliseconds;
+            proxy.SendTimeout = (int)AcknowledgementTimeout.TotalMilliseconds;
+            proxy.Connect(new UnixDomainSocketEndPoint(socketPath));
+            if (proxy.Send(message) != message.Length)
+            {
+                return false;
+            }
+
+            Span<byte> answer = stackalloc byte[1];
+            return proxy.Receive(answer) == 1 && answer[0] == Acknowledgement;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static Socket Listen(int port, IPAddress? address = null)

@@ -49,6 +49,8 @@ public sealed class EgressProxy : IAsyncDisposable
     private int _overloadAnswers;
     private int _malformedLines;
     private long _refusedOverLimit;
+    private volatile bool _bridgeReady;
+    private string? _bridgeFailure;
 
     private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection)
     {
@@ -95,6 +97,12 @@ public sealed class EgressProxy : IAsyncDisposable
 
     /// <summary>Every decision so far, in order.</summary>
     public IReadOnlyList<ConnectionRecord> Records => [.. _records];
+
+    /// <summary>Whether the bridge said it listens (see <see cref="Bridge.ReadyMessage"/>); the command starts only after.</summary>
+    public bool BridgeReady => _bridgeReady;
+
+    /// <summary>The first reason given on the proxy's socket for the bridge failing, or <see langword="null"/>.</summary>
+    public string? BridgeFailure => Volatile.Read(ref _bridgeFailure);
 
     /// <summary>How many connections were refused because <see cref="ProxyLimits.MaxConnections"/> were open (SBX6007 is recorded once per burst).</summary>
     public long RefusedOverLimit => Interlocked.Read(ref _refusedOverLimit);
@@ -215,6 +223,12 @@ public sealed class EgressProxy : IAsyncDisposable
             }
 
             (passed, var data) = DescriptorPassing.Receive(connection);
+            if (passed is null && Bridge.IsControl(data))
+            {
+                BridgeSaid(connection, data);
+                return;
+            }
+
             if (passed is not null)
             {
                 _monitor.Release(connection);
@@ -297,7 +311,7 @@ public sealed class EgressProxy : IAsyncDisposable
                 using var timeout = new CancellationTokenSource(OverloadAnswerTime);
                 await client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
                 (passed, var data) = DescriptorPassing.Receive(client);
-                if (passed is not null && Bridge.ForwardedPort(data) is not null)
+                if ((passed is not null && Bridge.ForwardedPort(data) is not null) || (passed is null && Bridge.IsControl(data)))
                 {
                     return;
                 }
@@ -331,6 +345,36 @@ public sealed class EgressProxy : IAsyncDisposable
                 Interlocked.Decrement(ref _overloadAnswers);
             }
         });
+    }
+
+    /// <summary>
+    /// A message of the bridge: "ready" is recorded, a failure's reason is kept (the first one), and
+    /// the answer tells the bridge it is on record. Anything else that starts like one is closed.
+    /// </summary>
+    private void BridgeSaid(Socket connection, ReadOnlySpan<byte> message)
+    {
+        if (message.SequenceEqual(Bridge.ReadyMessage))
+        {
+            _bridgeReady = true;
+        }
+        else if (Bridge.FailureReason(message) is { } reason)
+        {
+            // Said on one line: the command can send this too, and must not make it look like more.
+            _ = Interlocked.CompareExchange(ref _bridgeFailure, reason.Length == 0 ? "it gave no reason" : TerminalText.EscapeLine(reason), null);
+        }
+        else
+        {
+            return;
+        }
+
+        try
+        {
+            connection.Send([Bridge.Acknowledgement], SocketFlags.None);
+        }
+        catch (SocketException)
+        {
+            // The sender went away: what it said is on record all the same.
+        }
     }
 
     /// <summary>A connection that sent no complete request head in time: recorded (said once per run) and closed.</summary>

@@ -24,7 +24,7 @@ public static class PolicyWriter
         (string Path, string Reason)[] bridge = policy.Network.Mode == NetworkMode.None ? [] :
         [
             (Bridge.SocketDirectoryInside, "the egress proxy's socket: a private directory of this run on the host, read-only"),
-            (BridgeMounts.ToolDirectoryInside, "this tool, read-only: it runs first as the bridge to the proxy, then starts the command"),
+            (BridgeMounts.ToolDirectoryInside, "the bridge (dotnet-sandbox-bridge), read-only: it runs first, relays connections to the proxy, then starts the command"),
         ];
         var lines = TextLines(policy.Paths);
         var width = lines.Select(l => l.Path).Concat(bridge.Select(b => b.Path)).Max(p => p.Length);

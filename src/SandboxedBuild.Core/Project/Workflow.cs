@@ -33,6 +33,9 @@ public sealed record WorkflowRequest
 
     /// <summary>Run a restore step even when NuGet's own record says it would change nothing.</summary>
     public bool ForceRestore { get; init; }
+
+    /// <summary>The bridge the host ships (see <see cref="SandboxRunner"/>); the steps that reach the network need it (SBX6012 without).</summary>
+    public string? BridgeExecutable { get; init; }
 }
 
 /// <summary>What the workflow tells its host while it runs; the host decides how to show it.</summary>
@@ -203,7 +206,7 @@ public sealed class Workflow
             }
 
             var args = DotnetArguments(step, Entry, request.SharedArguments, step == request.Steps[^1] ? request.ExtraArguments : []);
-            var outcome = RunStep(step, args, request.Options, observer);
+            var outcome = RunStep(step, args, request.Options, observer, request.BridgeExecutable);
             outcomes.Add(outcome);
             if (outcome.ExitCode != 0)
             {
@@ -219,7 +222,7 @@ public sealed class Workflow
     /// approved widenings, the repository's turn for a restore or build, the sandbox, and the check
     /// of the links the step left in the packages folder.
     /// </summary>
-    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer)
+    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer, string? bridgeExecutable)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
@@ -256,7 +259,7 @@ public sealed class Workflow
                 ? StepTurn.Take(Model.RepositoryRoot, () => observer.WaitingForTurn(step, Model.RepositoryRoot))
                 : null;
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
-            var result = new SandboxRunner(Host.FileSystem).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
+            var result = new SandboxRunner(Host.FileSystem, bridgeExecutable).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
             foreach (var (folder, before) in linksBefore)
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))

@@ -24,6 +24,9 @@ public static class Cli
 
     public static bool IsRoot => Environment.IsPrivilegedProcess;
 
+    /// <summary>The bridge as the build lays it out next to the tool (on the JIT), for tests that host the sandbox themselves.</summary>
+    public static string BridgeAssembly => Path.Combine(CliDirectory.Value, "dotnet-sandbox-bridge.dll");
+
     /// <summary>Skips the unprivileged variant when the tests already run unprivileged (the current variant covers it).</summary>
     public static void SkipIfRedundant(Identity identity)
     {

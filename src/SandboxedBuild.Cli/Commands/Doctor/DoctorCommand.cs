@@ -26,7 +26,7 @@ internal static class DoctorCommand
         {
             CliApp.RequireSupportedPlatform();
             var failed = 0;
-            foreach (var check in SandboxedBuild.Diagnostics.Doctor.Run())
+            foreach (var check in SandboxedBuild.Diagnostics.Doctor.Run(BridgeLocation.NextToThisTool()))
             {
                 var mark = check.Outcome switch
                 {

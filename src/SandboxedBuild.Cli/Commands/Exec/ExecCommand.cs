@@ -172,7 +172,7 @@ internal static class ExecCommand
                 OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
             };
-            var result = new SandboxRunner(host.FileSystem).Run(bwrap, policy, argv, hooks);
+            var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks);
             foreach (var warning in result.Warnings)
             {
                 Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));

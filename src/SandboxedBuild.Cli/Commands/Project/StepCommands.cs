@@ -178,6 +178,7 @@ internal sealed class StepOptions
             Options = ToExecOptions(parse, []),
             SharedArguments = [.. SharedArguments(parse)],
             UseCache = !parse.GetValue(NoCache),
+            BridgeExecutable = BridgeLocation.NextToThisTool(),
         };
     }
 

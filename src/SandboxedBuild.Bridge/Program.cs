@@ -1,0 +1,1 @@
+return SandboxedBuild.Network.Bridge.Run(args);
