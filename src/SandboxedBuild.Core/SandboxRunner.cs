@@ -58,6 +58,16 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
             throw new SandboxException(Errors.Errors.BridgeMissing, $"'{bridgeExecutable}' is not an existing file named by an absolute path");
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
+        }
+
+        // Held from before the private directory is made: a signal from then on stops the run
+        // (SBX4015) after the clean-up below, instead of ending this process and leaving the
+        // directory behind.
+        using var signals = new SignalRelay();
+
         // Whatever keeps the proxy from starting ends in SBX6003, before anything runs: the command
         // never runs with a network the proxy does not control.
         var runtimeRoot = RuntimeRoot();
@@ -74,9 +84,6 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
         var runtime = owned.Path;
         try
         {
-            // Held from before the proxy starts: a signal while it does stops the run (SBX4015) after the
-            // clean-up below, instead of ending this process and leaving its private directory behind.
-            using var signals = new SignalRelay();
             var socket = Path.Combine(runtime, Bridge.SocketFileName);
             var length = System.Text.Encoding.UTF8.GetByteCount(socket);
             if (length > MaxSocketPathBytes)
