@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SandboxedBuild.Network;
 using SandboxedBuild.Project;
 
 namespace SandboxedBuild.Core.Tests.Fuzz;
@@ -10,6 +11,19 @@ namespace SandboxedBuild.Core.Tests.Fuzz;
 /// </summary>
 public sealed class FuzzFindingsTests
 {
+    [Theory]
+    [InlineData("GET http://U?@/index.json HTTP/1.0", "u", "/?@/index.json")]
+    [InlineData("GET http://registry.npmjs.org/@scope/name HTTP/1.1", "registry.npmjs.org", "/@scope/name")]
+    public void An_at_sign_after_the_authority_is_path_or_query_and_the_host_is_what_precedes_it(string requestLine, string host, string target)
+    {
+        // The fuzzer's first invariant refused '@' anywhere in the request line; only the authority
+        // must be free of it. The host the proxy decides on and the one it connects to are the same
+        // (normalized to lower case).
+        Assert.True(HttpRequestHead.TryParse(Encoding.ASCII.GetBytes(requestLine + "\r\nHost: " + host.ToUpperInvariant()), out var head, out var error), error);
+        Assert.Equal(host, head!.Host);
+        Assert.Equal(target, head.Target);
+    }
+
     [Fact]
     public void An_evaluation_answer_whose_items_are_not_objects_is_the_documented_JsonException()
     {
