@@ -20,6 +20,6 @@ public static class GitRepository
     {
         ArgumentNullException.ThrowIfNull(fs);
         var git = directory.TrimEnd('/') + "/.git";
-        return (fs.FileExists(git) && !fs.DirectoryExists(git)) || IsRepositoryDirectory(fs, git);
+        return fs.FileExists(git) || IsRepositoryDirectory(fs, git);
     }
 }

@@ -91,14 +91,13 @@ public sealed record WorkflowResult(IReadOnlyList<StepOutcome> Steps, int ExitCo
 public sealed class Workflow
 {
     private readonly string _bwrap;
-    private readonly string _savedHostsFile;
 
     private Workflow(HostFacts host, ProjectModel model, string bwrap, string savedHostsFile)
     {
         Host = host;
         Model = model;
         _bwrap = bwrap;
-        _savedHostsFile = savedHostsFile;
+        SavedHostsFile = savedHostsFile;
     }
 
     /// <summary>The host the steps run with: its working directory is the caller's when the sandbox shows it, else the entry's.</summary>
@@ -111,7 +110,7 @@ public sealed class Workflow
     public string Entry => Model.Entry;
 
     /// <summary>The path of the user's saved hosts (those allowed for good at a prompt).</summary>
-    public string SavedHostsFile => _savedHostsFile;
+    public string SavedHostsFile { get; }
 
     /// <summary>Locates the project and infers its model; warnings go to <paramref name="observer"/>.</summary>
     /// <exception cref="Errors.SandboxException">The project cannot be located or evaluated, or the sandbox is unavailable.</exception>
@@ -239,7 +238,7 @@ public sealed class Workflow
                 File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
             }
 
-            var plan = StepPolicyBuilder.Build(Host, Model, step, options with { SavedHosts = UserHostsFile.Load(_savedHostsFile) }, trust, warnings, sanitized);
+            var plan = StepPolicyBuilder.Build(Host, Model, step, options with { SavedHosts = UserHostsFile.Load(SavedHostsFile) }, trust, warnings, sanitized);
             warnings.ForEach(observer.Warning);
             if (plan.Pending.Count > 0)
             {
@@ -251,7 +250,7 @@ public sealed class Workflow
             {
                 Prompt = observer.Prompt,
                 OnBlocked = observer.Blocked,
-                OnAlways = rule => UserHostsFile.Append(_savedHostsFile, rule),
+                OnAlways = rule => UserHostsFile.Append(SavedHostsFile, rule),
             };
 
             // Restore and build write obj/ and bin/: concurrent runs of them in one repository take turns.

@@ -72,7 +72,7 @@ internal static class PolicyCommand
                 _ = NuGetConfigSanitizer.Sanitize(File.ReadAllText(context.Model.NuGet.UserConfigFile!), out _, warnings, context.Model.NuGet.UserConfigFile!);
             }
 
-            var execOptions = options.ToExecOptions(parse, UserHostsFile.Load(UserHostsFile.PathFor(host.Variables, host.HomeDirectory))) with { ProxyPort = 3128 };
+            var execOptions = options.ToExecOptions(parse, UserHostsFile.Load(context.SavedHostsFile)) with { ProxyPort = 3128 };
             var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
             foreach (var warning in warnings)
             {
