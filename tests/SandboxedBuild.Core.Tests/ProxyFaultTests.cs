@@ -145,6 +145,71 @@ public sealed class ProxyFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task A_direction_blocked_on_a_client_that_does_not_read_keeps_telling_the_watchdog_it_is_alive()
+    {
+        // The false SBX6010 seen in CI: a 1 MiB chunk written to a client that read it slowly kept its
+        // thread in one call for longer than the stall timeout, and the moment the client made room,
+        // before that thread ran, looked like a wedge. Now every call comes back within a quarter of
+        // the stall timeout, moved bytes or not, and says so; this looks at that directly.
+        SkipUnlessLinux();
+        using var origin = new Origin(size: 32 << 20);
+        var limits = new ProxyLimits { StallTimeout = TimeSpan.FromSeconds(1) };
+        var proxy = EgressProxy.Start(Allow(origin.Port), Path.Combine(_directory, "p.sock"), new AddressGuard([]), limits: limits);
+        try
+        {
+            Assert.Equal(250, proxy.Monitor.HeartbeatMilliseconds);
+            (long Received, string Outcome, TimeSpan Elapsed) result = default;
+            var client = new Thread(() => result = Download(proxy, origin.Port, pauseAfterHead: TimeSpan.FromSeconds(3))) { IsBackground = true };
+            client.Start();
+
+            // Sampled while the client sleeps and every buffer on the way is full (after 1.5 s, 2 s, 2.5 s).
+            var oldest = new List<long>();
+            Thread.Sleep(1000);
+            for (var i = 0; i < 3; i++)
+            {
+                Thread.Sleep(500);
+                var now = Environment.TickCount64;
+                var pair = Assert.Single(proxy.Monitor.Pairs);
+                oldest.Add(now - Math.Min(Volatile.Read(ref pair.DownAlive), Volatile.Read(ref pair.UpAlive)));
+            }
+
+            client.Join();
+            Assert.Equal(("end", (32L << 20) + Established), (result.Outcome, result.Received));
+            Assert.Null(proxy.Fault);
+
+            // A quarter of the stall timeout, with room for a busy machine; before, the download's
+            // thread stayed silent for the whole pause (1.5 s, 2 s and 2.5 s here).
+            Assert.All(oldest, age => Assert.True(age < 900, $"a direction's thread was last heard of {age} ms ago (samples: {string.Join(", ", oldest)})"));
+        }
+        finally
+        {
+            await proxy.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_reads_slowly_is_not_taken_for_a_wedge()
+    {
+        SkipUnlessLinux();
+        const int Size = 4 << 20;
+        using var origin = new Origin(size: Size);
+        var limits = new ProxyLimits { StallTimeout = TimeSpan.FromSeconds(1) };
+        var proxy = EgressProxy.Start(Allow(origin.Port), Path.Combine(_directory, "p.sock"), new AddressGuard([]), limits: limits);
+        try
+        {
+            // About 1.6 MB/s: each 1 MiB chunk takes the proxy's thread longer than the stall timeout to write.
+            var (received, outcome, _) = Download(proxy, origin.Port, readSize: 16 << 10, pauseBetweenReads: TimeSpan.FromMilliseconds(10));
+            Assert.Equal("end", outcome);
+            Assert.Equal(Size + Established, received);
+            Assert.Null(proxy.Fault);
+        }
+        finally
+        {
+            await proxy.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public void A_fault_keeps_a_failing_commands_status_and_fails_a_run_the_command_called_a_success()
     {
         var fault = (Errors.Errors.ProxyFailed, "test");
@@ -178,7 +243,7 @@ public sealed class ProxyFaultTests : IDisposable
         new(NetworkMode.Filtered, [HostRule.Parse($"127.0.0.1:{port}", "--allow-host", "test")], ImmutableArray<HostRule>.Empty, "test");
 
     /// <summary>A CONNECT tunnel handed over as the bridge does; reads to the end. Outcome: "end", "error" or "timed out".</summary>
-    private static (long Received, string Outcome, TimeSpan Elapsed) Download(EgressProxy proxy, int port, TimeSpan pauseAfterHead = default)
+    private static (long Received, string Outcome, TimeSpan Elapsed) Download(EgressProxy proxy, int port, TimeSpan pauseAfterHead = default, int readSize = 1 << 20, TimeSpan pauseBetweenReads = default)
     {
         using var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         unix.Connect(new UnixDomainSocketEndPoint(proxy.SocketPath));
@@ -205,9 +270,14 @@ public sealed class ProxyFaultTests : IDisposable
         try
         {
             int read;
-            while ((read = mine.Receive(buffer)) > 0)
+            while ((read = mine.Receive(buffer, 0, readSize, SocketFlags.None)) > 0)
             {
                 received += read;
+                if (pauseBetweenReads > TimeSpan.Zero)
+                {
+                    Thread.Sleep(pauseBetweenReads);
+                }
+
                 if (received >= 4 << 20 && watch.ElapsedMilliseconds > 0 && received - read < 4 << 20)
                 {
                     watch.Restart(); // time from the point where the fault is due

@@ -92,6 +92,9 @@ public sealed class EgressProxy : IAsyncDisposable
     /// </summary>
     public (Errors.ErrorCode Code, string Reason)? Fault => _monitor.Faulted ? _fault : null;
 
+    /// <summary>The proxy's watchdog (for tests).</summary>
+    internal RelayMonitor Monitor => _monitor;
+
     /// <summary>The unix socket the proxy listens on.</summary>
     public string SocketPath { get; }
 

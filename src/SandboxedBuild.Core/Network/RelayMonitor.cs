@@ -14,12 +14,16 @@ namespace SandboxedBuild.Network;
 /// proxy's sockets are the only ones left: shutting them down is what the command's clients see
 /// (end of stream, or a reset when data was still unread), at once. After a fault the listener is
 /// closed too, and the bridge's next connect is refused, which closes that connection as well.
-/// A proxy "stops reading" when, for <see cref="ProxyLimits.StallTimeout"/>, a direction of a
-/// relayed pair has bytes waiting on its source while its destination could take them and it moved
-/// none; or when connections wait on the listener that the accept loop does not take. A healthy
-/// relay never leaves data unread with room on the other side for more than a moment (it is
-/// blocked only on a peer, and then the destination is not writable), so the timeout is a wide
-/// margin for a starved machine, not a guess about remote servers.
+/// A proxy "stops reading" when, for <see cref="ProxyLimits.StallTimeout"/>, the thread of a
+/// direction of a relayed pair has not come back from a call while bytes wait on its source and its
+/// destination could take them; or when connections wait on the listener that the accept loop does
+/// not take. Each direction's calls time out after <see cref="HeartbeatMilliseconds"/> at the
+/// latest and it says it is alive each time one returns, with bytes or without: a direction blocked
+/// for long on a slow peer (a 1 MiB chunk written to a client that reads a few KiB at a time) is
+/// alive, and the moment its destination has room again, before its thread runs, is no stall.
+/// Only a thread that does not come back (a wedge, or a machine too starved to schedule it for the
+/// whole timeout) is one; the timeout is a wide margin for a starved machine, not a guess about
+/// remote servers.
 /// The watchdog is a thread of its own, outside the runtime's thread pool, so that a starved pool
 /// (one way to stop the accept loop) does not stop it too.
 /// </remarks>
@@ -55,19 +59,27 @@ internal sealed class RelayMonitor : IDisposable
         _watchdog.Start();
     }
 
+    /// <summary>The longest a relay direction's call may block before it returns to say it is alive: a quarter of the stall timeout.</summary>
+    public long HeartbeatMilliseconds => Math.Max(_stall / 4, 1);
+
     /// <summary>Whether a fault has closed everything.</summary>
     public bool Faulted => Volatile.Read(ref _faulted) != 0;
 
-    /// <summary>One relayed pair: the sandbox's side, the server's side, and when each direction last moved.</summary>
+    /// <summary>One relayed pair: the sandbox's side, the server's side, and when each direction's thread last came back from a call.</summary>
     internal sealed class Pair(Socket a, Socket b)
     {
         public Socket A { get; } = a;
 
         public Socket B { get; } = b;
 
-        public long LastUp = Environment.TickCount64;
+        /// <summary>When the upload's thread (<see cref="A"/> to <see cref="B"/>) last returned from a call, having moved bytes or not (<see cref="Environment.TickCount64"/>).</summary>
+        public long UpAlive = Environment.TickCount64;
 
-        public long LastDown = Environment.TickCount64;
+        /// <summary>When the download's thread (<see cref="B"/> to <see cref="A"/>) last returned from a call.</summary>
+        public long DownAlive = Environment.TickCount64;
+
+        /// <summary>Notes that one direction's thread is back from a call now.</summary>
+        public void Alive(bool down) => Volatile.Write(ref down ? ref DownAlive : ref UpAlive, Environment.TickCount64);
 
         public volatile bool UpDone;
 
@@ -103,6 +115,9 @@ internal sealed class RelayMonitor : IDisposable
 
         return pair;
     }
+
+    /// <summary>The pairs watched now (for tests).</summary>
+    internal ICollection<Pair> Pairs => _pairs.Keys;
 
     /// <summary>Stops watching a pair whose relay has ended.</summary>
     public void Untrack(Pair pair) => _pairs.TryRemove(pair, out _);
@@ -216,8 +231,8 @@ internal sealed class RelayMonitor : IDisposable
             var now = Environment.TickCount64;
             foreach (var pair in _pairs.Keys)
             {
-                if (Stalled(pair.B, pair.A, pair.DownDone, Volatile.Read(ref pair.LastDown), now)
-                    || Stalled(pair.A, pair.B, pair.UpDone, Volatile.Read(ref pair.LastUp), now))
+                if (Stalled(pair.B, pair.A, pair.DownDone, Volatile.Read(ref pair.DownAlive), now)
+                    || Stalled(pair.A, pair.B, pair.UpDone, Volatile.Read(ref pair.UpAlive), now))
                 {
                     Fail(Errors.Errors.ProxyStalled, $"a relayed connection had bytes waiting for {Seconds(_stall)} s that the proxy did not read");
                     return;
@@ -250,7 +265,7 @@ internal sealed class RelayMonitor : IDisposable
         }
     }
 
-    /// <summary>A direction that moved nothing for the stall timeout while its source has bytes and its destination has room.</summary>
+    /// <summary>A direction whose thread has not come back for the stall timeout while its source has bytes and its destination has room.</summary>
     private bool Stalled(Socket from, Socket to, bool done, long last, long now)
     {
         if (done || now - last < _stall)

@@ -14,8 +14,10 @@ namespace SandboxedBuild.Network;
 /// A clean end of one direction is passed on as a half-close; an error in either direction tears
 /// both down, so neither side waits on a dead peer. Memory is bounded per connection.
 /// A connection that carries no byte in either direction for the idle timeout is torn down too: the
-/// sockets get receive and send timeouts of half of it, and a direction whose call times out looks
-/// at when either direction last moved bytes (one shared timestamp, written once per chunk).
+/// sockets get receive and send timeouts of half of it (or of the watchdog's heartbeat, if shorter),
+/// and a direction whose call times out looks at when either direction last moved bytes (one shared
+/// timestamp, written once per chunk). Every return from a call, with bytes or on its timeout, tells
+/// the watchdog that the direction is alive; so does the managed copy's every completed call.
 /// </remarks>
 internal static class SocketRelay
 {
@@ -46,8 +48,10 @@ internal static class SocketRelay
     /// <param name="aDone">Called once <paramref name="a"/> has cleanly finished sending (its half-close or close), while <paramref name="b"/> may still send.</param>
     public static (long AToB, long BToA) Relay(Socket a, Socket b, ReadOnlySpan<byte> initialAToB, TimeSpan idleTimeout, RelayMonitor? monitor = null, Action? aDone = null)
     {
-        // Half the idle timeout per call, so that silence is noticed within 1.5 times the timeout.
-        var slice = (int)Math.Clamp(idleTimeout.TotalMilliseconds / 2, 50, int.MaxValue);
+        // Half the idle timeout per call, so that silence is noticed within 1.5 times the timeout;
+        // no more than the watchdog's heartbeat, so that a call blocked on a slow peer comes back to
+        // say so well before the watchdog would take the direction for a wedge.
+        var slice = (int)Math.Clamp(Math.Min(idleTimeout.TotalMilliseconds / 2, monitor?.HeartbeatMilliseconds ?? double.MaxValue), 50, int.MaxValue);
         var activity = new Activity();
         var idle = (long)idleTimeout.TotalMilliseconds;
         if (OperatingSystem.IsLinux())
@@ -63,7 +67,7 @@ internal static class SocketRelay
         var pair = monitor?.Track(a, b);
         try
         {
-            var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle, pair, monitor, aDone) : CopyBothAsync(a, b, activity, idle, slice, aDone).GetAwaiter().GetResult();
+            var (up, down) = OperatingSystem.IsLinux() ? SpliceBoth(a, b, activity, idle, pair, monitor, aDone) : CopyBothAsync(a, b, activity, idle, slice, pair, aDone).GetAwaiter().GetResult();
             return (up + initialAToB.Length, down);
         }
         finally
@@ -136,6 +140,7 @@ internal static class SocketRelay
             while (true)
             {
                 var read = NativeMethods.splice(from, null, pipe[1], null, ChunkSize, NativeMethods.SPLICE_F_MOVE);
+                pair?.Alive(down);
                 if (read == 0)
                 {
                     NativeMethods.ShutdownWrite(to);
@@ -154,10 +159,10 @@ internal static class SocketRelay
                 }
 
                 activity.Touch();
-                Moved(pair, down);
                 for (var left = read; left > 0;)
                 {
                     var written = NativeMethods.splice(pipe[0], null, to, null, (nuint)left, NativeMethods.SPLICE_F_MOVE);
+                    pair?.Alive(down);
                     if (written <= 0)
                     {
                         var errno = written < 0 ? Marshal.GetLastPInvokeError() : 0;
@@ -170,7 +175,6 @@ internal static class SocketRelay
                     }
 
                     activity.Touch();
-                    Moved(pair, down);
                     left -= written;
                 }
 
@@ -185,15 +189,6 @@ internal static class SocketRelay
         }
     }
 
-    /// <summary>Notes, for the watchdog, that one direction of <paramref name="pair"/> moved bytes now.</summary>
-    private static void Moved(RelayMonitor.Pair? pair, bool down)
-    {
-        if (pair is not null)
-        {
-            Volatile.Write(ref down ? ref pair.LastDown : ref pair.LastUp, Environment.TickCount64);
-        }
-    }
-
     private static void MakeBlocking(int fd)
     {
         var flags = NativeMethods.fcntl(fd, NativeMethods.F_GETFL, 0);
@@ -205,11 +200,15 @@ internal static class SocketRelay
 
     private static void Shutdown(int fd) => NativeMethods.ShutdownBoth(fd);
 
-    private static async Task<(long, long)> CopyBothAsync(Socket a, Socket b, Activity activity, long idle, int slice, Action? aDone)
+    private static async Task<(long, long)> CopyBothAsync(Socket a, Socket b, Activity activity, long idle, int slice, RelayMonitor.Pair? pair, Action? aDone)
     {
         // The managed copy has no timeouts of its own: a cheap periodic check closes a silent pair.
+        // It is also the heartbeat: an awaited call is no thread that could wedge, and a timer that
+        // still fires shows the runtime still runs the relay's work.
         using var watch = new Timer(_ =>
         {
+            pair?.Alive(down: false);
+            pair?.Alive(down: true);
             if (activity.IdleFor(idle))
             {
                 a.Dispose();
@@ -217,7 +216,7 @@ internal static class SocketRelay
             }
         }, null, slice, slice);
         var aToB = Up();
-        var bToA = CopyAsync(b, a, activity);
+        var bToA = Down();
         var first = await Task.WhenAny(aToB, bToA).ConfigureAwait(false);
         if (!(await first.ConfigureAwait(false)).Clean)
         {
@@ -229,7 +228,12 @@ internal static class SocketRelay
 
         async Task<(long Bytes, bool Clean)> Up()
         {
-            var result = await CopyAsync(a, b, activity).ConfigureAwait(false);
+            var result = await CopyAsync(a, b, activity, pair, down: false).ConfigureAwait(false);
+            if (pair is not null)
+            {
+                pair.UpDone = true;
+            }
+
             if (result.Clean)
             {
                 aDone?.Invoke();
@@ -237,9 +241,20 @@ internal static class SocketRelay
 
             return result;
         }
+
+        async Task<(long Bytes, bool Clean)> Down()
+        {
+            var result = await CopyAsync(b, a, activity, pair, down: true).ConfigureAwait(false);
+            if (pair is not null)
+            {
+                pair.DownDone = true;
+            }
+
+            return result;
+        }
     }
 
-    private static async Task<(long Bytes, bool Clean)> CopyAsync(Socket from, Socket to, Activity activity)
+    private static async Task<(long Bytes, bool Clean)> CopyAsync(Socket from, Socket to, Activity activity, RelayMonitor.Pair? pair, bool down)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         long total = 0;
@@ -248,6 +263,7 @@ internal static class SocketRelay
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                pair?.Alive(down);
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
@@ -256,6 +272,7 @@ internal static class SocketRelay
 
                 activity.Touch();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None).ConfigureAwait(false);
+                pair?.Alive(down);
                 activity.Touch();
                 total += read;
             }
