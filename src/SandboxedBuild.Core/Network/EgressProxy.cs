@@ -92,6 +92,9 @@ public sealed class EgressProxy : IAsyncDisposable
     /// </summary>
     public (Errors.ErrorCode Code, string Reason)? Fault => _monitor.Faulted ? _fault : null;
 
+    /// <summary>Connections counted as open now: held, and their sandbox side not finished sending (for tests).</summary>
+    internal int OpenConnections => Volatile.Read(ref _open);
+
     /// <summary>The proxy's watchdog (for tests).</summary>
     internal RelayMonitor Monitor => _monitor;
 
