@@ -61,7 +61,7 @@ internal static class CliApp
     /// <summary>Reports an expected failure on stderr and returns its exit status.</summary>
     public static int Fail(SandboxException ex)
     {
-        Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(ex.Message, keepNewlines: true));
+        Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(ex.Message, keepNewlines: true));
         return ex.ExitCode;
     }
 

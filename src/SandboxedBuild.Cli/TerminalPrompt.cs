@@ -1,5 +1,6 @@
 using SandboxedBuild.Diagnostics;
 using SandboxedBuild.Network;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Cli;
 

@@ -2,6 +2,7 @@ using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild;
 

@@ -20,7 +20,7 @@ public static class SupportedPlatform
         OSKind.Linux => 0,
         OSKind.Windows => throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows"),
         OSKind.MacOS => throw new SandboxException(Errors.Errors.SeatbeltNotImplemented),
-        _ => throw new SandboxException(Errors.Errors.PlatformNotSupported, Diagnostics.TerminalText.Name(description)),
+        _ => throw new SandboxException(Errors.Errors.PlatformNotSupported, TerminalText.Name(description)),
     };
 }
 

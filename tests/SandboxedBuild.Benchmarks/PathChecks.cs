@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Benchmarks;
 

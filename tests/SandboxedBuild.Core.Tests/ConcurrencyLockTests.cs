@@ -1,6 +1,7 @@
 using System.Globalization;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Core.Tests;
 

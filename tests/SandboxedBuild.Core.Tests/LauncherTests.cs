@@ -2,6 +2,7 @@ using System.Text.Json;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -17,7 +18,7 @@ public sealed class LauncherTests
     [InlineData(0x0009, 137)]
     [InlineData(0x000f, 143)]
     public void Wait_status_decodes_like_a_shell(int status, int expected) =>
-        Assert.Equal(expected, SandboxLauncher.DecodeWaitStatus(status));
+        Assert.Equal(expected, ChildProcess.DecodeWaitStatus(status));
 
     [Fact]
     public void Command_on_a_visible_path_resolves()

@@ -1,4 +1,5 @@
 using SandboxedBuild.Linux;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Core.Tests;
 

@@ -1,5 +1,6 @@
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -67,9 +68,9 @@ public sealed class PidsCgroupTests
     [Fact]
     public void Mount_points_are_unescaped_as_mountinfo_escapes_them()
     {
-        Assert.Equal("/sys/fs/cgroup/my pids", MountCheck.Unescape(@"/sys/fs/cgroup/my\040pids"));
-        Assert.Equal(@"a\b", MountCheck.Unescape(@"a\134b"));
-        Assert.Equal(@"trailing\04", MountCheck.Unescape(@"trailing\04"));
+        Assert.Equal("/sys/fs/cgroup/my pids", MountInfo.Unescape(@"/sys/fs/cgroup/my\040pids"));
+        Assert.Equal(@"a\b", MountInfo.Unescape(@"a\134b"));
+        Assert.Equal(@"trailing\04", MountInfo.Unescape(@"trailing\04"));
         var spaced = @"35 30 0:30 / /sys/fs/cgroup/my\040pids rw - cgroup cgroup rw,pids";
         Assert.Equal("/sys/fs/cgroup/my pids", PidsCgroup.FindParent([spaced], ["8:pids:/"], true, _ => true, _ => null).Parent);
     }

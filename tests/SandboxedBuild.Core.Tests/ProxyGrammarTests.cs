@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using SandboxedBuild.Diagnostics;
 using SandboxedBuild.Network;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests;
 

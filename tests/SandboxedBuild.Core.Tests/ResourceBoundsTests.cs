@@ -2,6 +2,7 @@ using System.Text.Json;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Core.Tests;
 

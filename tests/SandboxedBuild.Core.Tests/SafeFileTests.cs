@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Core.Tests;
 

@@ -1,5 +1,6 @@
 using SandboxedBuild.Errors;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Linux;
 
@@ -151,35 +152,10 @@ internal sealed class MountCheck
             var fields = line.Split(' ');
             if (fields.Length > 4)
             {
-                points.Add(Unescape(fields[4]));
+                points.Add(MountInfo.Unescape(fields[4]));
             }
         }
 
         return points;
-    }
-
-    /// <summary>A <c>mountinfo</c> field with its octal escapes (space, tab, newline, backslash as <c>\NNN</c>) undone.</summary>
-    internal static string Unescape(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var result = new System.Text.StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && i + 3 < field.Length && field.AsSpan(i + 1, 3).ToArray().All(c => c is >= '0' and <= '7'))
-            {
-                result.Append((char)Convert.ToInt32(field.Substring(i + 1, 3), 8));
-                i += 3;
-            }
-            else
-            {
-                result.Append(field[i]);
-            }
-        }
-
-        return result.ToString();
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Linux;
 
@@ -102,7 +103,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
         // Concurrent runs share placeholders and clean up after killed ones: see PlaceholderLease, OwnedDirectory.
         var locks = LockDirectory.Ensure();
-        LockDirectory.CheckNotWritableBy(policy, locks);
+        CheckLocksNotWritable(policy, locks);
         var warnings = new List<string>(Leftovers.Sweep(locks));
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
@@ -195,7 +196,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         int pid;
         try
         {
-            pid = Spawn(bwrap, [bwrap, .. argv], policy.Environment.Select(e => e.Name + "=" + e.Value), silent, newProcessGroup: true);
+            pid = ChildProcess.Spawn(bwrap, [bwrap, .. argv], policy.Environment.Select(e => e.Name + "=" + e.Value), silent, newProcessGroup: true);
         }
         catch
         {
@@ -247,7 +248,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             // bubblewrap failed before its mounts were in place (it said why on stderr), after
             // reporting the init or before: the command never starts, and its exit status (bubblewrap
             // reports 1 for its own failure) is not passed off as the command's.
-            throw Bubblewrap.DiagnoseSetupFailure(bwrap, DecodeWaitStatus(Abandon(pid, sandboxInit, blockWrite, status)));
+            throw Bubblewrap.DiagnoseSetupFailure(bwrap, ChildProcess.DecodeWaitStatus(Abandon(pid, sandboxInit, blockWrite, status)));
         }
 
         byte go = 1;
@@ -258,7 +259,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         int waitStatus;
         try
         {
-            waitStatus = WaitForExit(pid);
+            waitStatus = ChildProcess.WaitForExit(pid);
         }
         finally
         {
@@ -268,7 +269,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
-        return (status.ExitCode ?? DecodeWaitStatus(waitStatus), elapsed);
+        return (status.ExitCode ?? ChildProcess.DecodeWaitStatus(waitStatus), elapsed);
     }
 
     private static string? JoinCgroup(PidsCgroup? cgroup, int init)
@@ -284,114 +285,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    /// <summary>Starts <paramref name="file"/> with default signal dispositions, optionally in its own process group.</summary>
-    internal static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, bool silent, bool newProcessGroup = true)
+    /// <summary>Refuses a policy under which the sandbox could write the lock directory (SBX4011).</summary>
+    private static void CheckLocksNotWritable(SandboxPolicy policy, string directory)
     {
-        var env = environment.ToList();
-        var allocations = new List<nint>();
-        byte* Utf8(string s)
+        if (policy.Paths.FirstOrDefault(r => r.Access == PathAccess.ReadWrite && (PathUtil.IsSameOrUnder(r.Path, directory) || PathUtil.IsSameOrUnder(directory, r.Path))) is { } rule)
         {
-            var p = Marshal.StringToCoTaskMemUTF8(s);
-            allocations.Add(p);
-            return (byte*)p;
+            throw new SandboxException(Errors.Errors.LockDirectoryUnsafe, directory, $"the policy makes '{rule.Path}' writable inside the sandbox");
         }
-
-        var argvPtr = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(nint));
-        var envPtr = (byte**)NativeMemory.AllocZeroed((nuint)(env.Count + 1), (nuint)sizeof(nint));
-        var attr = NativeMemory.AllocZeroed(NativeMethods.SpawnAttrSize);
-        var defaults = NativeMemory.AllocZeroed(NativeMethods.SigSetSize);
-        var mask = NativeMemory.AllocZeroed(NativeMethods.SigSetSize);
-        var actions = silent ? NativeMemory.AllocZeroed(NativeMethods.FileActionsSize) : null;
-        try
-        {
-            if (silent)
-            {
-                Check(NativeMethods.posix_spawn_file_actions_init(actions));
-                var devNull = Utf8("/dev/null");
-                for (var fd = 0; fd <= 2; fd++)
-                {
-                    Check(NativeMethods.posix_spawn_file_actions_addopen(actions, fd, devNull, NativeMethods.O_RDWR, 0));
-                }
-            }
-
-            for (var i = 0; i < argv.Count; i++)
-            {
-                argvPtr[i] = Utf8(argv[i]);
-            }
-
-            for (var i = 0; i < env.Count; i++)
-            {
-                envPtr[i] = Utf8(env[i]);
-            }
-
-            // The runtime ignores SIGPIPE; an ignored disposition survives exec, so reset it (and the
-            // job-control signals) to their defaults for the sandbox. No signal stays blocked.
-            Check(NativeMethods.sigemptyset(defaults));
-            foreach (var sig in new[] { NativeMethods.SIGPIPE, NativeMethods.SIGINT, NativeMethods.SIGQUIT, NativeMethods.SIGTERM, NativeMethods.SIGHUP, 20, 21, 22 })
-            {
-                Check(NativeMethods.sigaddset(defaults, sig));
-            }
-
-            Check(NativeMethods.sigemptyset(mask));
-            Check(NativeMethods.posix_spawnattr_init(attr));
-            var flags = NativeMethods.POSIX_SPAWN_SETSIGDEF | NativeMethods.POSIX_SPAWN_SETSIGMASK;
-            Check(NativeMethods.posix_spawnattr_setflags(attr, (short)(newProcessGroup ? flags | NativeMethods.POSIX_SPAWN_SETPGROUP : flags)));
-            Check(NativeMethods.posix_spawnattr_setpgroup(attr, 0));
-            Check(NativeMethods.posix_spawnattr_setsigdefault(attr, defaults));
-            Check(NativeMethods.posix_spawnattr_setsigmask(attr, mask));
-
-            int pid;
-            // A bare name is looked up on PATH (the bridge starts the user's command that way).
-            var rc = file.Contains('/', StringComparison.Ordinal)
-                ? NativeMethods.posix_spawn(&pid, argvPtr[0], actions, attr, argvPtr, envPtr)
-                : NativeMethods.posix_spawnp(&pid, argvPtr[0], actions, attr, argvPtr, envPtr);
-            _ = NativeMethods.posix_spawnattr_destroy(attr);
-            if (silent)
-            {
-                _ = NativeMethods.posix_spawn_file_actions_destroy(actions);
-            }
-
-            return rc == 0 ? pid : throw new SandboxException(Errors.Errors.SpawnFailed, file, NativeMethods.StrError(rc));
-        }
-        finally
-        {
-            allocations.ForEach(Marshal.FreeCoTaskMem);
-            NativeMemory.Free(argvPtr);
-            NativeMemory.Free(envPtr);
-            NativeMemory.Free(attr);
-            NativeMemory.Free(defaults);
-            NativeMemory.Free(mask);
-            NativeMemory.Free(actions);
-        }
-    }
-
-    private static void Check(int rc)
-    {
-        if (rc != 0)
-        {
-            throw new InvalidOperationException("posix_spawn attribute setup failed: " + NativeMethods.StrError(rc));
-        }
-    }
-
-    internal static unsafe int WaitForExit(int pid)
-    {
-        int status;
-        while (NativeMethods.waitpid(pid, &status, 0) < 0)
-        {
-            if (Marshal.GetLastPInvokeError() != NativeMethods.EINTR)
-            {
-                throw new InvalidOperationException("waitpid failed: " + NativeMethods.StrError(Marshal.GetLastPInvokeError()));
-            }
-        }
-
-        return status;
-    }
-
-    /// <summary>Exit code for a normal exit, 128+N for death by signal N, as shells report it.</summary>
-    internal static int DecodeWaitStatus(int status)
-    {
-        var signal = status & 0x7f;
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
     }
 
     /// <summary>Waits for bubblewrap to report the sandbox's init; <see langword="null"/> when it exited first or a signal came.</summary>
@@ -425,7 +325,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
 
         _ = NativeMethods.kill(bwrapPid, NativeMethods.SIGKILL);
-        var waitStatus = WaitForExit(bwrapPid);
+        var waitStatus = ChildProcess.WaitForExit(bwrapPid);
         _ = NativeMethods.close(blockWrite);
         status.Complete();
         return waitStatus;

@@ -1,3 +1,5 @@
+using SandboxedBuild.Interop;
+
 namespace SandboxedBuild.Linux;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Linux;
 
@@ -14,7 +15,7 @@ namespace SandboxedBuild.Linux;
 /// make the tool hang. The sandboxed side can make a mount look full (by filling it), which only
 /// earns it a warning. A tmpfs filled and emptied between two looks goes unnoticed.
 /// </remarks>
-internal sealed partial class TmpfsWatch(IReadOnlyList<string> mounts)
+internal sealed class TmpfsWatch(IReadOnlyList<string> mounts)
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
 
@@ -81,7 +82,7 @@ internal sealed partial class TmpfsWatch(IReadOnlyList<string> mounts)
     {
         // struct statvfs on LP64 glibc (x86-64, arm64): eleven 8-byte fields, then spare ints.
         var buffer = stackalloc ulong[32];
-        if (statvfs(path, buffer) != 0)
+        if (NativeMethods.statvfs(path, buffer) != 0)
         {
             return null;
         }
@@ -103,7 +104,4 @@ internal sealed partial class TmpfsWatch(IReadOnlyList<string> mounts)
             }
         }
     }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static unsafe partial int statvfs(string path, ulong* buffer);
 }

@@ -1,4 +1,5 @@
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Linux;
 

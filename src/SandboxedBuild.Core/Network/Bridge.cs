@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Network;
 
@@ -179,7 +180,7 @@ public static class Bridge
         int pid;
         try
         {
-            pid = SandboxLauncher.Spawn(command[0], command, environment, silent: false, newProcessGroup: false);
+            pid = ChildProcess.Spawn(command[0], command, environment, silent: false, newProcessGroup: false);
         }
         catch (Errors.SandboxException ex)
         {
@@ -188,7 +189,7 @@ public static class Bridge
             return Errors.ExitCodes.CommandNotFound;
         }
 
-        return SandboxLauncher.DecodeWaitStatus(SandboxLauncher.WaitForExit(pid));
+        return ChildProcess.DecodeWaitStatus(ChildProcess.WaitForExit(pid));
     }
 
     /// <summary>Tells the proxy why the bridge stops, says it on stderr too, and returns 125.</summary>

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Network;
 
@@ -11,7 +12,7 @@ namespace SandboxedBuild.Network;
 /// stream socket per connection and closes anything else that arrives, so a hostile sender gains
 /// nothing it did not already have and cannot make the proxy hold descriptors open.
 /// </summary>
-internal static unsafe partial class DescriptorPassing
+internal static unsafe class DescriptorPassing
 {
     private const int SolSocket = 1;
     private const int ScmRights = 1;
@@ -50,9 +51,9 @@ internal static unsafe partial class DescriptorPassing
 
         fixed (byte* data = message)
         {
-            var iov = new IoVec { Base = data, Length = (nuint)message.Length };
-            var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
-            if (sendmsg((int)unix.Handle, &msg, MsgNoSignal) != message.Length)
+            var iov = new NativeMethods.IoVec { Base = data, Length = (nuint)message.Length };
+            var msg = new NativeMethods.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
+            if (NativeMethods.sendmsg((int)unix.Handle, &msg, MsgNoSignal) != message.Length)
             {
                 throw new SocketException(Marshal.GetLastPInvokeError());
             }
@@ -77,11 +78,11 @@ internal static unsafe partial class DescriptorPassing
         bool truncated;
         fixed (byte* data = buffer)
         {
-            var iov = new IoVec { Base = data, Length = (nuint)buffer.Length };
-            var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = ReceiveControlSize };
+            var iov = new NativeMethods.IoVec { Base = data, Length = (nuint)buffer.Length };
+            var msg = new NativeMethods.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = ReceiveControlSize };
             do
             {
-                received = recvmsg((int)unix.Handle, &msg, MsgCmsgCloexec);
+                received = NativeMethods.recvmsg((int)unix.Handle, &msg, MsgCmsgCloexec);
             }
             while (received < 0 && Marshal.GetLastPInvokeError() == 4); // EINTR
 
@@ -123,7 +124,7 @@ internal static unsafe partial class DescriptorPassing
         {
             foreach (var fd in descriptors)
             {
-                _ = Linux.NativeMethods.close(fd);
+                _ = Interop.NativeMethods.close(fd);
             }
 
             throw new IOException($"a connection on the proxy's socket passed {descriptors.Count}{(truncated ? " or more" : string.Empty)} descriptors where the bridge passes exactly one; all were closed and the connection dropped");
@@ -141,29 +142,4 @@ internal static unsafe partial class DescriptorPassing
             throw;
         }
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVec* Iov;
-        public nuint IovLength;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint sendmsg(int socket, MsgHdr* message, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint recvmsg(int socket, MsgHdr* message, int flags);
 }

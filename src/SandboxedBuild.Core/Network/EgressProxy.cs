@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SandboxedBuild.Diagnostics;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Network;
 

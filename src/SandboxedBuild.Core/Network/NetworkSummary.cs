@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using SandboxedBuild.Diagnostics;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Network;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Network;
 

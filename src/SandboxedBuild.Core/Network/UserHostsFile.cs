@@ -50,7 +50,7 @@ public static class UserHostsFile
     /// </summary>
     public static void Append(string path, HostRule rule)
     {
-        using var fileLock = Project.UserFileLock.Acquire(path);
+        using var fileLock = Interop.UserFileLock.Acquire(path);
         var text = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
         if (text.Split('\n').Any(line => line.Split('#', 2)[0].Trim() == rule.ToString()))
         {
@@ -62,6 +62,6 @@ public static class UserHostsFile
             text += Environment.NewLine;
         }
 
-        Project.UserFileLock.WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text + $"{rule}  # allowed always at a prompt on {DateTime.UtcNow:yyyy-MM-dd}{Environment.NewLine}"));
+        Interop.UserFileLock.WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text + $"{rule}  # allowed always at a prompt on {DateTime.UtcNow:yyyy-MM-dd}{Environment.NewLine}"));
     }
 }

@@ -36,7 +36,7 @@ public static class CommandLineInput
     {
         if (value is not null && string.IsNullOrWhiteSpace(value))
         {
-            throw new SandboxException(Errors.Errors.EmptyOptionValue, option, Diagnostics.TerminalText.Name(value), expected);
+            throw new SandboxException(Errors.Errors.EmptyOptionValue, option, TerminalText.Name(value), expected);
         }
     }
 
@@ -53,7 +53,7 @@ public static class CommandLineInput
         RequireNameablePath(option, value);
         if (value[0] == '~')
         {
-            throw new SandboxException(Errors.Errors.TildeNotExpanded, option, Diagnostics.TerminalText.Name(value));
+            throw new SandboxException(Errors.Errors.TildeNotExpanded, option, TerminalText.Name(value));
         }
     }
 
@@ -68,13 +68,13 @@ public static class CommandLineInput
         {
             if (char.IsControl(c))
             {
-                throw new SandboxException(Errors.Errors.PathHasControlCharacter, what, Diagnostics.TerminalText.Name(path), Describe(c));
+                throw new SandboxException(Errors.Errors.PathHasControlCharacter, what, TerminalText.Name(path), Describe(c));
             }
         }
 
         if (path.Contains('\uFFFD', StringComparison.Ordinal))
         {
-            throw new SandboxException(Errors.Errors.PathNotUtf8, what, Diagnostics.TerminalText.Name(path));
+            throw new SandboxException(Errors.Errors.PathNotUtf8, what, TerminalText.Name(path));
         }
     }
 
@@ -105,7 +105,7 @@ public static class CommandLineInput
         {
             if (arguments[i].Contains('\uFFFD', StringComparison.Ordinal))
             {
-                throw new SandboxException(Errors.Errors.ArgumentNotUtf8, (i + 1).ToString(CultureInfo.InvariantCulture), receiver, Diagnostics.TerminalText.Name(arguments[i]));
+                throw new SandboxException(Errors.Errors.ArgumentNotUtf8, (i + 1).ToString(CultureInfo.InvariantCulture), receiver, TerminalText.Name(arguments[i]));
             }
         }
     }
@@ -134,7 +134,7 @@ public static class CommandLineInput
             RequireValue("--env", name, "a variable name");
             if (!EnvironmentFilter.IsValidName(name))
             {
-                throw new SandboxException(Errors.Errors.InvalidVariableName, Diagnostics.TerminalText.Name(name));
+                throw new SandboxException(Errors.Errors.InvalidVariableName, TerminalText.Name(name));
             }
         }
 
@@ -144,12 +144,12 @@ public static class CommandLineInput
             var eq = assignment.IndexOf('=', StringComparison.Ordinal);
             if (eq < 0)
             {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--setenv", Diagnostics.TerminalText.Name(assignment), "expected NAME=VALUE (VALUE may be empty: NAME=).");
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--setenv", TerminalText.Name(assignment), "expected NAME=VALUE (VALUE may be empty: NAME=).");
             }
 
             if (!EnvironmentFilter.IsValidName(assignment[..eq]))
             {
-                throw new SandboxException(Errors.Errors.InvalidVariableName, Diagnostics.TerminalText.Name(assignment[..eq]));
+                throw new SandboxException(Errors.Errors.InvalidVariableName, TerminalText.Name(assignment[..eq]));
             }
         }
 
@@ -166,7 +166,7 @@ public static class CommandLineInput
         foreach (var name in options.Presets)
         {
             RequireValue("--preset", name, "a preset name (" + string.Join(", ", Presets.Names) + ")");
-            _ = Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, Diagnostics.TerminalText.Name(name), string.Join(", ", Presets.Names));
+            _ = Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, TerminalText.Name(name), string.Join(", ", Presets.Names));
         }
     }
 
@@ -179,7 +179,7 @@ public static class CommandLineInput
         RequireValue(option, host, "a host pattern (HOST[:PORT])");
         if (host != host.Trim() || host.Any(char.IsControl))
         {
-            throw new SandboxException(Errors.Errors.InvalidHostPattern, option, Diagnostics.TerminalText.Name(host));
+            throw new SandboxException(Errors.Errors.InvalidHostPattern, option, TerminalText.Name(host));
         }
 
         _ = HostRule.Parse(host, option, option + " on the command line");
@@ -198,8 +198,8 @@ public static class CommandLineInput
         if (HostPath.Resolve(host.FileSystem, entry, host.HomeDirectory) is { IsUntrusted: true } resolved)
         {
             throw new SandboxException(Errors.Errors.ProjectPathThroughLink,
-                Diagnostics.TerminalText.Name(entry), Diagnostics.TerminalText.Name(resolved.Link ?? entry), Diagnostics.TerminalText.Name(resolved.Target ?? "?"),
-                Diagnostics.TerminalText.Name(resolved.Real), verb);
+                TerminalText.Name(entry), TerminalText.Name(resolved.Link ?? entry), TerminalText.Name(resolved.Target ?? "?"),
+                TerminalText.Name(resolved.Real), verb);
         }
     }
 

@@ -12,7 +12,7 @@ public static class GitRepository
     public static bool IsRepositoryDirectory(IFileSystem fs, string git)
     {
         ArgumentNullException.ThrowIfNull(fs);
-        return fs.DirectoryExists(git) && (fs.FileExists(git + "/HEAD") || fs.LinkTarget(git + "/HEAD") is not null) && !Linux.LockDirectory.IsPlaceholder(git);
+        return fs.DirectoryExists(git) && (fs.FileExists(git + "/HEAD") || fs.LinkTarget(git + "/HEAD") is not null) && !Interop.LockDirectory.IsPlaceholder(git);
     }
 
     /// <summary>Whether <paramref name="directory"/> is a repository's top: its <c>.git</c> is a repository's directory, or a file pointing at one (a linked worktree, a submodule).</summary>

@@ -40,8 +40,8 @@ public sealed record HostFacts(
         var home = variables.TryGetValue("HOME", out var h) && h.Length > 0
             ? h
             : System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile);
-        var isRoot = OperatingSystem.IsLinux() && Linux.ProcessLimit.RealUserIsRoot();
-        var (cgroupParent, cgroupWhy) = OperatingSystem.IsLinux() ? Linux.PidsCgroup.FindParent(isRoot) : (null, "not Linux");
+        var isRoot = OperatingSystem.IsLinux() && Interop.ProcessLimit.RealUserIsRoot();
+        var (cgroupParent, cgroupWhy) = OperatingSystem.IsLinux() ? Interop.PidsCgroup.FindParent(isRoot) : (null, "not Linux");
         return new HostFacts(
             PathUtil.Normalize(home, "/"),
             PathUtil.Normalize(workingDirectory ?? cwd, cwd),

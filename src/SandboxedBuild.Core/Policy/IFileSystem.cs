@@ -23,7 +23,7 @@ public interface IFileSystem
 }
 
 /// <summary>The real file system.</summary>
-public sealed partial class HostFileSystem : IFileSystem
+public sealed class HostFileSystem : IFileSystem
 {
     private const int WriteOk = 2;
     private const int ExecuteOk = 1;
@@ -43,7 +43,7 @@ public sealed partial class HostFileSystem : IFileSystem
     {
         const int size = 4096;
         var buffer = stackalloc byte[size];
-        var length = ReadLink(path, buffer, size);
+        var length = Interop.NativeMethods.ReadLink(path, buffer, size);
         return length switch
         {
             <= 0 => null,
@@ -54,14 +54,8 @@ public sealed partial class HostFileSystem : IFileSystem
     }
 
     /// <inheritdoc/>
-    public bool IsWritableDirectory(string path) => Directory.Exists(path) && Access(path, WriteOk) == 0;
+    public bool IsWritableDirectory(string path) => Directory.Exists(path) && Interop.NativeMethods.Access(path, WriteOk) == 0;
 
     /// <inheritdoc/>
-    public bool IsExecutableFile(string path) => File.Exists(path) && Access(path, ExecuteOk) == 0;
-
-    [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial nint ReadLink(string path, byte* buffer, nint size);
-
-    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Access(string path, int mode);
+    public bool IsExecutableFile(string path) => File.Exists(path) && Interop.NativeMethods.Access(path, ExecuteOk) == 0;
 }

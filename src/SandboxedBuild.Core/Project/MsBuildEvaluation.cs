@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Project;
 
@@ -146,7 +147,7 @@ public static class MsBuildEvaluation
         var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0);
         var line = lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal) || l.StartsWith("MSBUILD : error", StringComparison.Ordinal))
             ?? lines.FirstOrDefault();
-        return line is null ? "MSBuild printed nothing" : Diagnostics.TerminalText.Escape(line, ExcerptLength);
+        return line is null ? "MSBuild printed nothing" : TerminalText.Escape(line, ExcerptLength);
     }
 
     /// <summary>An MSBuild path (either slash, maybe relative, maybe with a trailing slash) as an absolute, normalized path.</summary>

@@ -65,7 +65,7 @@ public static partial class NuGetSettingsReader
 
         var locations = NuGetLocations.From(environment);
         string? standIn = null;
-        Linux.OwnedDirectory? standInDirectory = null;
+        Interop.OwnedDirectory? standInDirectory = null;
         try
         {
             var files = FindConfigFiles(Path.GetFullPath(rootDirectory), locations);
@@ -76,7 +76,7 @@ public static partial class NuGetSettingsReader
             // in the user config's place, and what it contributes is attributed to the (missing) user config.
             if (!File.Exists(locations.UserConfigFile))
             {
-                standInDirectory = Linux.OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-nuget-");
+                standInDirectory = Interop.OwnedDirectory.Create(Path.GetTempPath(), "dotnet-sandbox-nuget-");
                 standIn = Path.Combine(standInDirectory.Path, "NuGet.Config");
                 File.WriteAllText(standIn, DefaultUserConfig, Encoding.UTF8);
                 var userPlace = files.FindIndex(f => f.Kind != ConfigKind.Project);
@@ -158,16 +158,16 @@ public static partial class NuGetSettingsReader
             }
             catch (UnauthorizedAccessException)
             {
-                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), "permission denied");
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, TerminalText.Name(path), "permission denied");
             }
             catch (IOException e)
             {
-                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path), e.Message);
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, TerminalText.Name(path), e.Message);
             }
 
-            if (OperatingSystem.IsLinux() && Linux.NativeMethods.geteuid() == 0 && !ReadableWithoutOverride(path))
+            if (OperatingSystem.IsLinux() && Interop.NativeMethods.geteuid() == 0 && !ReadableWithoutOverride(path))
             {
-                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, Diagnostics.TerminalText.Name(path),
+                throw new SandboxException(Errors.Errors.NuGetConfigNotReadable, TerminalText.Name(path),
                     "its permissions give no read access to its owner or others; root opens it here, but the sandboxed restore runs without the power to override file permissions, and NuGet fails on it there");
             }
         }
@@ -186,7 +186,7 @@ public static partial class NuGetSettingsReader
 
         var real = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
         var mode = File.GetUnixFileMode(real);
-        return Linux.NativeMethods.Lstat(real) is { Uid: 0 }
+        return Interop.NativeMethods.Lstat(real) is { Uid: 0 }
             ? mode.HasFlag(UnixFileMode.UserRead)
             : (mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0;
     }
@@ -256,7 +256,7 @@ public static partial class NuGetSettingsReader
         // dotfile), so it is followed, but what it leads to must be a regular file.
         foreach (var path in paths)
         {
-            _ = Linux.SafeFile.Check(path, followLinks: true);
+            _ = Interop.SafeFile.Check(path, followLinks: true);
         }
 
         RequireReadable(paths);

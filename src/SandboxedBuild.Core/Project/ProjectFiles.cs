@@ -4,6 +4,7 @@ using System.Xml.Linq;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Project;
 
@@ -107,7 +108,7 @@ public static partial class ProjectFiles
         {
             // A refused DTD carries no position: point at the declaration.
             var (line, position) = ex.LineNumber > 0 ? (ex.LineNumber, ex.LinePosition) : PositionOf(System.Text.Encoding.UTF8.GetString(bytes), "<!DOCTYPE");
-            throw new SandboxException(Errors.Errors.XmlFileInvalid, Diagnostics.TerminalText.Escape(path, 4096), line, position, Diagnostics.TerminalText.Escape(FirstSentence(ex.Message), 300));
+            throw new SandboxException(Errors.Errors.XmlFileInvalid, TerminalText.Escape(path, 4096), line, position, TerminalText.Escape(FirstSentence(ex.Message), 300));
         }
     }
 

@@ -7,6 +7,7 @@ using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
 
 namespace SandboxedBuild.Project;
 
@@ -163,7 +164,7 @@ public static class ProjectInference
                 var json = SafeFile.ReadAllText(ResultFile(results, i, "json"), SafeFile.DefaultMaxBytes);
                 if (rc != "0" || json.Length == 0)
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, Diagnostics.TerminalText.Escape(projects[i], 4096), rc, MsBuildEvaluation.ErrorExcerpt(SafeFile.ReadAllText(ResultFile(results, i, "out"), SafeFile.DefaultMaxBytes)));
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, TerminalText.Escape(projects[i], 4096), rc, MsBuildEvaluation.ErrorExcerpt(SafeFile.ReadAllText(ResultFile(results, i, "out"), SafeFile.DefaultMaxBytes)));
                 }
 
                 try
@@ -172,7 +173,7 @@ public static class ProjectInference
                 }
                 catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
                 {
-                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, Diagnostics.TerminalText.Escape(projects[i], 4096), rc, Diagnostics.TerminalText.Escape("unexpected answer: " + ex.Message, MsBuildEvaluation.ExcerptLength));
+                    throw new SandboxException(Errors.Errors.ProjectEvaluationFailed, TerminalText.Escape(projects[i], 4096), rc, TerminalText.Escape("unexpected answer: " + ex.Message, MsBuildEvaluation.ExcerptLength));
                 }
             }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Interop;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Project;
 
@@ -52,7 +54,7 @@ public static class RestoreState
                 if (doc.RootElement.TryGetProperty("expectedPackageFiles", out var files)
                     && files.EnumerateArray().Select(f => f.GetString() ?? throw new InvalidOperationException("a null among the package files")).FirstOrDefault(f => !File.Exists(f)) is { } missing)
                 {
-                    why = $"a package of {Path.GetFileName(project.ProjectPath)} is missing ({Diagnostics.TerminalText.Escape(missing, 512)})";
+                    why = $"a package of {Path.GetFileName(project.ProjectPath)} is missing ({TerminalText.Escape(missing, 512)})";
                     return false;
                 }
             }

@@ -1,6 +1,8 @@
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Interop;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Project;
 
@@ -263,7 +265,7 @@ public sealed class Workflow
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
                 {
-                    observer.Warning(Errors.Errors.PackageLinkRemoved.Format(Diagnostics.TerminalText.Escape(removed, int.MaxValue)));
+                    observer.Warning(Errors.Errors.PackageLinkRemoved.Format(TerminalText.Escape(removed, int.MaxValue)));
                 }
             }
 

@@ -1,4 +1,5 @@
 using SandboxedBuild.Project;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests.Project;
 
@@ -96,6 +97,6 @@ public sealed class MsBuildEvaluationTests
         Assert.EndsWith("…", huge, StringComparison.Ordinal);
         Assert.Equal("first", MsBuildEvaluation.ErrorExcerpt("\n\n first \nsecond"));
         Assert.Equal("MSBuild printed nothing", MsBuildEvaluation.ErrorExcerpt(" \n\t\n"));
-        Assert.Equal("\\x00\\x85\\x7F\\u{2028}é", SandboxedBuild.Diagnostics.TerminalText.Escape("\0\u0085\u007f\u2028é", 100));
+        Assert.Equal("\\x00\\x85\\x7F\\u{2028}é", TerminalText.Escape("\0\u0085\u007f\u2028é", 100));
     }
 }

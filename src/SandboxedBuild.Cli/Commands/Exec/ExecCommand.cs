@@ -150,7 +150,7 @@ internal static class ExecCommand
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             if (print)
@@ -169,13 +169,13 @@ internal static class ExecCommand
             var hooks = new NetworkHooks
             {
                 Prompt = TerminalPrompt.IfInteractive(),
-                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true)),
+                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
             };
             var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks);
             foreach (var warning in result.Warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode);

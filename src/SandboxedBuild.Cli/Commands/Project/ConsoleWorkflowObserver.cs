@@ -2,6 +2,7 @@ using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Project;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Cli.Commands.Project;
 
@@ -62,5 +63,5 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
         return $"writes {writes} director{(writes == 1 ? "y" : "ies")}; {network}";
     }
 
-    private static void Say(string message) => Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(message, keepNewlines: true));
+    private static void Say(string message) => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(message, keepNewlines: true));
 }

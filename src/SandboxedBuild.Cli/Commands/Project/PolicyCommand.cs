@@ -76,7 +76,7 @@ internal static class PolicyCommand
             var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + Diagnostics.TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
             }
 
             var command = Workflow.DotnetArguments(chosenStep, context.Entry, [.. options.SharedArguments(parse)], []);

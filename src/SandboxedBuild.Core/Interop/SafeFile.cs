@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// Reads a file that a sandboxed process could have written or replaced (evaluation results, what a
@@ -240,7 +240,7 @@ public static class SafeFile
 
     // The path and a link's target are the sandbox's words too: printed with control characters escaped.
     private static SandboxException Refused(string path, string what) =>
-        new(Errors.Errors.UnsafeFileRefused, Diagnostics.TerminalText.Escape(path, 4096), Diagnostics.TerminalText.Escape(what, 4096));
+        new(Errors.Errors.UnsafeFileRefused, TerminalText.Escape(path, 4096), TerminalText.Escape(what, 4096));
 
     private static IOException Failure(string path, int errno) => new($"cannot read '{path}': {NativeMethods.StrError(errno)}");
 }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using static SandboxedBuild.Linux.NativeMethods;
+using static SandboxedBuild.Interop.NativeMethods;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// Creates a directory and its missing parents on the host without following a symbolic link on the
@@ -191,16 +191,4 @@ internal static partial class NoFollowDirectory
             ? $"'{name}' in the way to '{path}' is a symbolic link or not a directory; nothing is created through it"
             : $"cannot open '{name}' in the way to '{path}': {NativeMethods.StrError(error)}");
     }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int openat(int dirfd, string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "openat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int openat(int dirfd, string path, int flags, int mode);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int unlinkat(int dirfd, string path, int flags);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int mkdirat(int dirfd, string path, int mode);
 }

@@ -1,6 +1,6 @@
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// Read-modify-write of the user's own files (the trust store, the saved hosts) by concurrent runs:

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// The placeholders of one run, shared with every other run that needs the same ones: a

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SandboxedBuild.Diagnostics;
+namespace SandboxedBuild.Errors;
 
 /// <summary>
 /// Makes text that came from the sandbox (host names, request lines) safe to print on a terminal:

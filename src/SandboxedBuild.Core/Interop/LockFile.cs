@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using static SandboxedBuild.Linux.NativeMethods;
+using static SandboxedBuild.Interop.NativeMethods;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// A small file held open with <c>flock(2)</c>: a shared or exclusive lock that the kernel drops when

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// A cgroup of its own for one sandbox, with the pids controller's <c>pids.max</c> as its process
@@ -61,7 +61,7 @@ internal sealed class PidsCgroup : IDisposable
                 continue;
             }
 
-            var (root, point, options, type, super) = (MountCheck.Unescape(fields[3]), MountCheck.Unescape(fields[4]), fields[5], fields[dash + 1], fields[dash + 3]);
+            var (root, point, options, type, super) = (MountInfo.Unescape(fields[3]), MountInfo.Unescape(fields[4]), fields[5], fields[dash + 1], fields[dash + 3]);
             var readOnly = options.Split(',').Contains("ro");
             if (type == "cgroup" && super.Split(',').Contains("pids"))
             {

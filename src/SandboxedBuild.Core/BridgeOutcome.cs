@@ -1,6 +1,7 @@
 using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
 
-namespace SandboxedBuild.Network;
+namespace SandboxedBuild;
 
 /// <summary>How the bridge's messages to the proxy show in a networked run's result.</summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Network;
+namespace SandboxedBuild;
 
 /// <summary>How a fault of the egress proxy during a run shows in the run's result.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using static SandboxedBuild.Linux.NativeMethods;
+using static SandboxedBuild.Interop.NativeMethods;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>Removing a whole tree without following a link.</summary>
 internal static partial class NoFollowDirectory

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// A private directory of one run in a temporary directory (<c>dotnet-sandbox-…</c>, mode 0700),

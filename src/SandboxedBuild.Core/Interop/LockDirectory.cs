@@ -2,9 +2,8 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using SandboxedBuild.Errors;
-using SandboxedBuild.Policy;
 
-namespace SandboxedBuild.Linux;
+namespace SandboxedBuild.Interop;
 
 /// <summary>
 /// The caller's directory of lock files that keep concurrent runs apart:
@@ -78,15 +77,6 @@ internal static class LockDirectory
         catch (IOException)
         {
             return false;
-        }
-    }
-
-    /// <summary>Refuses a policy under which the sandbox could write the lock directory (SBX4011).</summary>
-    public static void CheckNotWritableBy(SandboxPolicy policy, string directory)
-    {
-        if (policy.Paths.FirstOrDefault(r => r.Access == PathAccess.ReadWrite && (PathUtil.IsSameOrUnder(r.Path, directory) || PathUtil.IsSameOrUnder(directory, r.Path))) is { } rule)
-        {
-            throw new SandboxException(Errors.Errors.LockDirectoryUnsafe, directory, $"the policy makes '{rule.Path}' writable inside the sandbox");
         }
     }
 
