@@ -13,7 +13,7 @@ public sealed class BwrapCommandLineTests
     {
         var fs = FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects").File(TestHosts.Project + "/.git/config").File(TestHosts.Project + "/.git/HEAD");
         var policy = TestHosts.Policy(host: TestHosts.Create(fs));
-        Snapshot.Match("exec-default.bwrap", PolicyWriter.ToBwrap(policy, ["dotnet", "build"], fs));
+        Snapshot.Match("exec-default.bwrap", BwrapCommandLine.ToShell(policy, ["dotnet", "build"], fs));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Linux;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -206,8 +207,8 @@ public sealed class NetworkPolicyTests
         var policy = TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None });
         Assert.Equal(NetworkMode.None, policy.Network.Mode);
         Assert.Null(policy.GetEnvironmentValue("HTTPS_PROXY"));
-        Assert.DoesNotContain("--json-status-fd", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
-        Assert.DoesNotContain("__bridge", PolicyWriter.ToBwrap(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
+        Assert.DoesNotContain("--json-status-fd", BwrapCommandLine.ToShell(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
+        Assert.DoesNotContain("__bridge", BwrapCommandLine.ToShell(policy, ["true"], FakeFileSystem.Debian()), StringComparison.Ordinal);
     }
 
     [Theory]

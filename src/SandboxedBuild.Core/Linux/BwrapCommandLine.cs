@@ -1,3 +1,4 @@
+using System.Text;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 
@@ -172,4 +173,29 @@ public static class BwrapCommandLine
         arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c))
             ? arg
             : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
+    /// <summary>
+    /// The exact command line that enforces the policy on Linux, one argument per line, as a shell
+    /// command that can be pasted; secret-looking values are masked.
+    /// </summary>
+    public static string ToShell(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, string bwrap = "bwrap")
+    {
+        var sb = new StringBuilder("env -i \\\n");
+        foreach (var env in policy.Environment)
+        {
+            sb.Append("  ").Append(ShellQuote(env.Name + "=" + (env.LooksSecret ? PolicyWriter.Masked : env.Value))).AppendLine(" \\");
+        }
+
+        sb.Append(ShellQuote(bwrap));
+        var args = Build(policy, command, fs);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            // One option with its operands per line; --perms and --size belong to the mount that follows them.
+            var newLine = arg.StartsWith("--", StringComparison.Ordinal) && !(i >= 2 && args[i - 2] is "--perms" or "--size");
+            sb.Append(newLine ? " \\\n  " : " ").Append(ShellQuote(arg));
+        }
+
+        return sb.AppendLine().ToString();
+    }
 }

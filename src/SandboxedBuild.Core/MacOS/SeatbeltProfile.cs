@@ -580,4 +580,11 @@ public static class SeatbeltProfile
 
         return best?.Access;
     }
+
+    /// <summary>
+    /// The macOS seatbelt profile that would enforce the policy, readable on any OS; the private
+    /// directories are shown under a placeholder run directory.
+    /// </summary>
+    public static string ForPrinting(SandboxPolicy policy, string home) =>
+        Build(policy, new SeatbeltHost(home, "/private/tmp/dotnet-sandbox-RUN"));
 }

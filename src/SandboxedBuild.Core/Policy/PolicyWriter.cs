@@ -1,17 +1,17 @@
 using System.Text;
 using SandboxedBuild.Network;
 using System.Text.Json;
-using SandboxedBuild.Linux;
 
 namespace SandboxedBuild.Policy;
 
-/// <summary>Prints a policy for people (text), programs (json) and reviewers of the enforcement (bwrap).</summary>
+/// <summary>Prints a policy for people (text) and programs (json); each backend prints how it enforces one (<c>BwrapCommandLine.ToShell</c>, <c>SeatbeltProfile.ForPrinting</c>).</summary>
 public static class PolicyWriter
 {
     /// <summary>The version of the JSON shape; bumped on any incompatible change.</summary>
     public const int JsonSchemaVersion = 1;
 
-    private const string Masked = "<hidden: looks like a secret>";
+    /// <summary>What a listing shows for a value that looks like a secret.</summary>
+    internal const string Masked = "<hidden: looks like a secret>";
 
     /// <summary>A one-screen, human-readable listing with a reason per entry.</summary>
     public static string ToText(SandboxPolicy policy)
@@ -211,38 +211,6 @@ public static class PolicyWriter
 
         return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
     }
-
-    /// <summary>
-    /// The exact command line that enforces the policy on Linux, one argument per line, as a shell
-    /// command that can be pasted; secret-looking values are masked.
-    /// </summary>
-    public static string ToBwrap(SandboxPolicy policy, IReadOnlyList<string> command, IFileSystem fs, string bwrap = "bwrap")
-    {
-        var sb = new StringBuilder("env -i \\\n");
-        foreach (var env in policy.Environment)
-        {
-            sb.Append("  ").Append(BwrapCommandLine.ShellQuote(env.Name + "=" + (env.LooksSecret ? Masked : env.Value))).AppendLine(" \\");
-        }
-
-        sb.Append(BwrapCommandLine.ShellQuote(bwrap));
-        var args = BwrapCommandLine.Build(policy, command, fs);
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            // One option with its operands per line; --perms and --size belong to the mount that follows them.
-            var newLine = arg.StartsWith("--", StringComparison.Ordinal) && !(i >= 2 && args[i - 2] is "--perms" or "--size");
-            sb.Append(newLine ? " \\\n  " : " ").Append(BwrapCommandLine.ShellQuote(arg));
-        }
-
-        return sb.AppendLine().ToString();
-    }
-
-    /// <summary>
-    /// The macOS seatbelt profile that would enforce the policy, readable on any OS; the private
-    /// directories are shown under a placeholder run directory.
-    /// </summary>
-    public static string ToSeatbelt(SandboxPolicy policy, string home) =>
-        MacOS.SeatbeltProfile.Build(policy, new MacOS.SeatbeltHost(home, "/private/tmp/dotnet-sandbox-RUN"));
 
     private static void WriteRules(Utf8JsonWriter json, string name, IEnumerable<HostRule> rules)
     {

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using SandboxedBuild.Network;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Fuzz;
 

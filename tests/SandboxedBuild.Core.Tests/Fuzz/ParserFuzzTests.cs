@@ -5,7 +5,7 @@ using CsCheck;
 using SandboxedBuild.Core.Tests.Project;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Network;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Fuzz;
 

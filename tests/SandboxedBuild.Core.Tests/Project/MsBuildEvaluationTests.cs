@@ -1,4 +1,4 @@
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests.Project;

@@ -1,6 +1,6 @@
 using NuGet.Common;
 using NuGet.Configuration;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Project;
 

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Project;
 

@@ -1,4 +1,4 @@
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Project;
 

@@ -1,5 +1,5 @@
 using SandboxedBuild.Errors;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Project;
 

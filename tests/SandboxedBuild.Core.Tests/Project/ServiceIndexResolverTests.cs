@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using SandboxedBuild.Errors;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Project;
 

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Core.Tests.Project;
 

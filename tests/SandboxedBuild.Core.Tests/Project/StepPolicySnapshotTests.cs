@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
 using System.Reflection;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
+using SandboxedBuild.Linux;
 
 namespace SandboxedBuild.Core.Tests.Project;
 
@@ -66,7 +67,7 @@ public sealed class StepPolicySnapshotTests : IDisposable
             WorkflowStep.Build => "build",
             _ => "test",
         };
-        var vector = PolicyWriter.ToBwrap(plan.Policy, ["dotnet", verb, Repo + "/multi.slnx", stepOption], fs);
+        var vector = BwrapCommandLine.ToShell(plan.Policy, ["dotnet", verb, Repo + "/multi.slnx", stepOption], fs);
         Assert.DoesNotContain(_temp, vector.Replace(Packages, "<packages>", StringComparison.Ordinal), StringComparison.Ordinal);
         Snapshot.Match($"multi-{verb}.bwrap", vector.Replace(Packages, "<packages>", StringComparison.Ordinal));
     }

@@ -4,6 +4,7 @@ using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
+using SandboxedBuild.MacOS;
 
 namespace SandboxedBuild.Cli.Commands.Exec;
 
@@ -158,8 +159,8 @@ internal static class ExecCommand
                 Console.Out.Write(chosenFormat switch
                 {
                     "json" => PolicyWriter.ToJson(policy),
-                    "bwrap" => PolicyWriter.ToBwrap(policy, argv.Length == 0 ? ["true"] : argv, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"),
-                    "seatbelt" => PolicyWriter.ToSeatbelt(policy, host.HomeDirectory),
+                    "bwrap" => BwrapCommandLine.ToShell(policy, argv.Length == 0 ? ["true"] : argv, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"),
+                    "seatbelt" => SeatbeltProfile.ForPrinting(policy, host.HomeDirectory),
                     _ => PolicyWriter.ToText(policy),
                 });
                 return ExitCodes.Success;

@@ -1,7 +1,7 @@
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Cli.Commands.Project;

@@ -3,7 +3,8 @@ using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
+using SandboxedBuild.MacOS;
 
 namespace SandboxedBuild.Cli.Commands.Project;
 
@@ -96,10 +97,10 @@ internal static class PolicyCommand
                     }));
                     break;
                 case "bwrap":
-                    Console.Out.Write(PolicyWriter.ToBwrap(plan.Policy, command, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"));
+                    Console.Out.Write(BwrapCommandLine.ToShell(plan.Policy, command, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"));
                     break;
                 case "seatbelt":
-                    Console.Out.Write(PolicyWriter.ToSeatbelt(plan.Policy, host.HomeDirectory));
+                    Console.Out.Write(SeatbeltProfile.ForPrinting(plan.Policy, host.HomeDirectory));
                     break;
                 default:
                     Console.Out.WriteLine($"step: {chosenStep.ToString().ToLowerInvariant()} — {string.Join(' ', command.Select(BwrapCommandLine.ShellQuote))}");

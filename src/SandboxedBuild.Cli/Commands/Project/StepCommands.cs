@@ -4,7 +4,7 @@ using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Cli.Commands.Project;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
-using SandboxedBuild.Project;
+using SandboxedBuild.Inference;
 
 namespace SandboxedBuild.Cli.Commands.Project;
 

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using NuGet.Configuration;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// Reads the effective NuGet configuration of a project or solution directory: the config files a

@@ -3,7 +3,7 @@ using System.Text.Json;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>What one project's MSBuild evaluation says about where it writes and what it asks for.</summary>
 /// <param name="ProjectPath">The project file.</param>

@@ -1,7 +1,7 @@
 using SandboxedBuild.Linux;
 using SandboxedBuild.Interop;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// What the restore step may trust in a NuGet packages folder: its entries are written by sandboxed

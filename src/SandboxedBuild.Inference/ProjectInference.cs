@@ -9,7 +9,7 @@ using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Interop;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// Infers the project model: evaluates every project with MSBuild and reads the NuGet configuration.

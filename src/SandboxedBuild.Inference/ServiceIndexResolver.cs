@@ -5,7 +5,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>The hosts a restore contacts for one package source.</summary>
 /// <param name="SourceUrl">The source's URL (or path, for a local feed).</param>

@@ -1,6 +1,6 @@
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// The folders NuGet derives from the environment, computed from a given environment rather than from

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using SandboxedBuild.Interop;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>What a widening asks for.</summary>
 public enum WideningKind

@@ -3,7 +3,7 @@ using SandboxedBuild.Linux;
 using SandboxedBuild.Interop;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// Whether a restore would change nothing, so that <c>build</c>, <c>test</c> and <c>run</c> can

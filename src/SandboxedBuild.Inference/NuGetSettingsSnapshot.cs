@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// The effective NuGet configuration of a directory, as a restore started there would see it.

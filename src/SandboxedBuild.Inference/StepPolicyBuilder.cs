@@ -4,7 +4,7 @@ using SandboxedBuild.Errors;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>A step of the .NET workflow, each with its own policy.</summary>
 public enum WorkflowStep

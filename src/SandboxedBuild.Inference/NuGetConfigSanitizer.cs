@@ -5,7 +5,7 @@ using System.Xml;
 using System.Xml.Linq;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// Makes the credential-free NuGet.Config a sandboxed restore sees in place of the user's own.

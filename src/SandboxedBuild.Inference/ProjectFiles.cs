@@ -6,7 +6,7 @@ using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Interop;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>Finds the project or solution a step works on, and the projects a solution lists.</summary>
 public static partial class ProjectFiles

@@ -1,4 +1,4 @@
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>Where a NuGet setting, source or folder comes from, by kind.</summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 using SandboxedBuild.Network;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>
 /// One enabled package source of the effective NuGet configuration.

@@ -4,7 +4,7 @@ using SandboxedBuild.Policy;
 using SandboxedBuild.Interop;
 using SandboxedBuild.Errors;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>What a host asks of the .NET workflow: which project, which steps, with what widenings.</summary>
 public sealed record WorkflowRequest

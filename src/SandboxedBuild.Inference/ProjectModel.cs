@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace SandboxedBuild.Project;
+namespace SandboxedBuild.Inference;
 
 /// <summary>Everything the step policies are inferred from: the projects' evaluations and the NuGet configuration.</summary>
 /// <param name="Entry">The project or solution the user named.</param>
