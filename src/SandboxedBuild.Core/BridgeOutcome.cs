@@ -31,6 +31,6 @@ public static class BridgeOutcome
 
         var reason = failure ?? NeverReady;
         var code = Errors.Errors.BridgeDidNotStart;
-        return result with { ExitCode = code.ExitCode, Warnings = [.. result.Warnings, code.Format(reason, result.ExitCode)] };
+        return result with { ExitCode = code.ExitCode, Warnings = [.. result.Warnings, code.With(reason, result.ExitCode)] };
     }
 }

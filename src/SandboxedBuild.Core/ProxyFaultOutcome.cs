@@ -21,6 +21,6 @@ public static class ProxyFaultOutcome
         }
 
         var status = result.ExitCode == 0 ? f.Code.ExitCode : result.ExitCode;
-        return result with { ExitCode = status, Warnings = [.. result.Warnings, f.Code.Format(f.Reason, result.ExitCode)] };
+        return result with { ExitCode = status, Warnings = [.. result.Warnings, f.Code.With(f.Reason, result.ExitCode)] };
     }
 }

@@ -11,7 +11,7 @@ namespace SandboxedBuild;
 /// <param name="Elapsed">Wall time of the sandbox.</param>
 /// <param name="Warnings">Coded warnings about what the sandbox had to undo.</param>
 /// <param name="Connections">Every connection the command asked the proxy for.</param>
-public sealed record RunResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<string> Warnings, IReadOnlyList<ConnectionRecord> Connections);
+public sealed record RunResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<Diagnostic> Warnings, IReadOnlyList<ConnectionRecord> Connections);
 
 /// <summary>How the run talks to the user about the network.</summary>
 public sealed record NetworkHooks

@@ -52,7 +52,7 @@ public static partial class NuGetConfigSanitizer
     /// <param name="warnings">Receives a coded SBX3020 warning for each source left out.</param>
     /// <param name="path">The file the text was read from, for messages.</param>
     /// <exception cref="SandboxException">SBX3021 when the text is not a well-formed NuGet.Config (a DTD is refused too).</exception>
-    public static string Sanitize(string xml, out IReadOnlyList<string> sourcesWithCredentials, ICollection<string>? warnings = null, string path = "NuGet.Config")
+    public static string Sanitize(string xml, out IReadOnlyList<string> sourcesWithCredentials, ICollection<Diagnostic>? warnings = null, string path = "NuGet.Config")
     {
         ArgumentNullException.ThrowIfNull(xml);
         XElement root;
@@ -143,7 +143,7 @@ public static partial class NuGetConfigSanitizer
         return digits && ((upper && lower) || (word.Length >= 32 && (upper || lower)));
     }
 
-    private static XElement? Source(XElement item, List<string> credentials, ICollection<string>? warnings)
+    private static XElement? Source(XElement item, List<string> credentials, ICollection<Diagnostic>? warnings)
     {
         if (Is(item, "clear"))
         {
@@ -188,7 +188,7 @@ public static partial class NuGetConfigSanitizer
 
         if (problem is not null)
         {
-            warnings?.Add(Errors.Errors.SanitizedSourceLeftOut.Format(key, problem));
+            warnings?.Add(Errors.Errors.SanitizedSourceLeftOut.With(key, problem));
             return null;
         }
 

@@ -36,7 +36,7 @@ public static class ProjectInference
     /// (the request leaves from outside the sandbox).
     /// </param>
     /// <param name="warnings">Receives coded warnings (a service index that could not be read).</param>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<string>? warnings = null)
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<Diagnostic>? warnings = null)
     {
         warnings ??= [];
         var start = Stopwatch.GetTimestamp();
@@ -151,7 +151,7 @@ public static class ProjectInference
             var script = MsBuildEvaluation.ShellScript();
             var work = new WorkArea(rules, Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
             var evalHost = host with { WorkingDirectory = repoRoot };
-            var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<string>(), work);
+            var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<Diagnostic>(), work);
             var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], silent: true);
             var list = new List<ProjectEvaluation>();
             for (var i = 0; i < projects.Count; i++)
@@ -200,7 +200,7 @@ public static class ProjectInference
             .Where(s => s.IsHttp && (s.Origin.IsTrusted || approved(s)) && !string.Equals(s.Host, "api.nuget.org", StringComparison.OrdinalIgnoreCase))
             .DistinctBy(s => s.Url)];
 
-    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(List<NuGetSource> sources, ICollection<string> warnings)
+    private static ImmutableDictionary<string, ImmutableArray<string>> ResolveFeeds(List<NuGetSource> sources, ICollection<Diagnostic> warnings)
     {
         var tasks = sources.Select(s => ServiceIndexResolver.ResolveAsync(s, TimeSpan.FromSeconds(10), CancellationToken.None)).ToList();
         var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<string>>(StringComparer.Ordinal);

@@ -17,7 +17,7 @@ namespace SandboxedBuild.Inference;
 /// Why the service index could not be read (a coded SBX3007 warning), in which case
 /// <paramref name="Hosts"/> holds the source's own host only; <see langword="null"/> otherwise.
 /// </param>
-public sealed record ServiceIndexHosts(string SourceUrl, ImmutableArray<(string Host, int Port)> Hosts, string? Error);
+public sealed record ServiceIndexHosts(string SourceUrl, ImmutableArray<(string Host, int Port)> Hosts, Diagnostic? Error);
 
 /// <summary>
 /// Resolves a NuGet V3 service index to the hosts its resources live on. A feed's index often points
@@ -140,7 +140,7 @@ public static class ServiceIndexResolver
     }
 
     private static ServiceIndexHosts Failed(NuGetSource source, ImmutableArray<(string Host, int Port)> hosts, string problem) =>
-        new(source.Url, hosts, Errors.Errors.ServiceIndexUnreadable.Format(ForMessage(source.Url), problem));
+        new(source.Url, hosts, Errors.Errors.ServiceIndexUnreadable.With(ForMessage(source.Url), problem));
 
     /// <summary>
     /// The URL as a message shows it: without user info, query and fragment, and with the path cut

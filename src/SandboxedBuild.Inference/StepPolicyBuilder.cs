@@ -46,7 +46,7 @@ public static class StepPolicyBuilder
     /// <param name="trust">The user's approvals.</param>
     /// <param name="warnings">Receives coded warnings.</param>
     /// <param name="sanitizedUserConfig">For restore: a credential-free copy of the user's NuGet.Config to show in its place, if one was made.</param>
-    public static StepPlan Build(HostFacts host, ProjectModel model, WorkflowStep step, ExecOptions options, TrustStore trust, ICollection<string> warnings, string? sanitizedUserConfig = null)
+    public static StepPlan Build(HostFacts host, ProjectModel model, WorkflowStep step, ExecOptions options, TrustStore trust, ICollection<Diagnostic> warnings, string? sanitizedUserConfig = null)
     {
         var root = model.RepositoryRoot;
         var rules = new List<PathRule> { new(root, PathAccess.ReadOnly, "the repository: sources and project files, read-only") };
@@ -78,7 +78,7 @@ public static class StepPolicyBuilder
 
             if ((RefusedWrite(path, root, host.HomeDirectory) ?? RefusedWrite(real, root, host.HomeDirectory) ?? NotOutputLike(real, root, model)) is { } refused)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.Format(what, path, project, refused));
+                warnings.Add(Errors.Errors.InferredPathRefused.With(what, path, project, refused));
                 return;
             }
 
@@ -98,7 +98,7 @@ public static class StepPolicyBuilder
                 return resolved.Real;
             }
 
-            warnings.Add(Errors.Errors.InferredPathThroughLink.Format(what ?? "the path", path, origin ?? "the project", resolved.Link, resolved.Target, resolved.Real));
+            warnings.Add(Errors.Errors.InferredPathThroughLink.With(what ?? "the path", path, origin ?? "the project", resolved.Link, resolved.Target, resolved.Real));
             return null;
         }
 
@@ -123,13 +123,13 @@ public static class StepPolicyBuilder
 
             if (real == "/" || (ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)) is not null)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.Format(reason, path, origin, real == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)!));
+                warnings.Add(Errors.Errors.InferredPathRefused.With(reason, path, origin, real == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)!));
                 return;
             }
 
             if (path == "/" || ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory) is not null)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.Format(reason, path, origin, path == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory)!));
+                warnings.Add(Errors.Errors.InferredPathRefused.With(reason, path, origin, path == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory)!));
                 return;
             }
 
@@ -162,7 +162,7 @@ public static class StepPolicyBuilder
 
                 if ((RefusedWrite(folder, root, host.HomeDirectory) ?? RefusedWrite(real, root, host.HomeDirectory) ?? NotOutputLike(real, root, model)) is { } refused)
                 {
-                    warnings.Add(Errors.Errors.InferredPathRefused.Format("the packages folder", folder, reason, refused));
+                    warnings.Add(Errors.Errors.InferredPathRefused.With("the packages folder", folder, reason, refused));
                 }
                 else if (trusted || (PathUtil.IsSameOrUnder(folder, root) && PathUtil.IsSameOrUnder(real, root)) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore])))
                 {
@@ -173,7 +173,7 @@ public static class StepPolicyBuilder
                     rules.AddRange(PackagesFolder.ExistingPackages(folder, refusedEntries).Select(v => new PathRule(v, PathAccess.ReadOnly, "already in the packages folder: a restore may add packages beside it, not change it")));
                     foreach (var (entry, why) in refusedEntries)
                     {
-                        warnings.Add(Errors.Errors.PackageEntryRefused.Format(entry, why));
+                        warnings.Add(Errors.Errors.PackageEntryRefused.With(entry, why));
                     }
                 }
             }
@@ -223,7 +223,7 @@ public static class StepPolicyBuilder
         // command may have): say so, since what it sets now waits for approval.
         foreach (var file in model.NuGet.ProjectConfigFiles.Where(f => !PathUtil.IsSameOrUnder(f, root)))
         {
-            warnings.Add(Errors.Errors.NuGetConfigAboveRepository.Format(file, root));
+            warnings.Add(Errors.Errors.NuGetConfigAboveRepository.With(file, root));
         }
 
         foreach (var project in model.Projects)
@@ -285,7 +285,7 @@ public static class StepPolicyBuilder
 
             foreach (var source in model.NuGet.Sources.Where(s => s.HasCredentials))
             {
-                warnings.Add(Errors.Errors.CredentialsNotPassed.Format(source.Name, source.ConfigFile));
+                warnings.Add(Errors.Errors.CredentialsNotPassed.With(source.Name, source.ConfigFile));
             }
         }
         else
@@ -303,7 +303,7 @@ public static class StepPolicyBuilder
                         }
                         catch (SandboxException)
                         {
-                            warnings.Add(Errors.Errors.InferredPathRefused.Format("SandboxAllowedHost", pattern, Rel(project.ProjectPath), "not a host pattern (a name, *.suffix or an address, with an optional :port)"));
+                            warnings.Add(Errors.Errors.InferredPathRefused.With("SandboxAllowedHost", pattern, Rel(project.ProjectPath), "not a host pattern (a name, *.suffix or an address, with an optional :port)"));
                             continue;
                         }
 
@@ -335,17 +335,17 @@ public static class StepPolicyBuilder
     /// <param name="host">Facts about the caller.</param>
     /// <param name="model">The project model.</param>
     /// <param name="warnings">Receives, once each, the coded warnings about what is refused outright.</param>
-    public static IReadOnlyList<ProjectWidening> AllWidenings(HostFacts host, ProjectModel model, ICollection<string>? warnings = null)
+    public static IReadOnlyList<ProjectWidening> AllWidenings(HostFacts host, ProjectModel model, ICollection<Diagnostic>? warnings = null)
     {
         var all = new List<ProjectWidening>();
-        var said = new List<string>();
+        var said = new List<Diagnostic>();
         foreach (var step in Enum.GetValues<WorkflowStep>())
         {
             var plan = Build(host, model, step, new ExecOptions(), TrustStore.Load("/nonexistent/trusted.json"), said);
             all.AddRange(plan.Pending);
         }
 
-        foreach (var warning in said.Distinct(StringComparer.Ordinal))
+        foreach (var warning in said.DistinctBy(d => d.ToString(), StringComparer.Ordinal))
         {
             warnings?.Add(warning);
         }
@@ -353,7 +353,7 @@ public static class StepPolicyBuilder
         return all.DistinctBy(w => (w.Kind, w.Value, w.Origin)).Select(w => w with { Steps = [.. all.Where(o => o.Kind == w.Kind && o.Value == w.Value && o.Origin == w.Origin).SelectMany(o => o.Steps).Distinct()] }).ToList();
     }
 
-    private static void AddFeeds(ProjectModel model, string root, string home, List<HostRule> hosts, List<PathRule> rules, Func<ProjectWidening, bool> approved, ICollection<string> warnings)
+    private static void AddFeeds(ProjectModel model, string root, string home, List<HostRule> hosts, List<PathRule> rules, Func<ProjectWidening, bool> approved, ICollection<Diagnostic> warnings)
     {
         var preset = new NetworkPolicy(NetworkMode.Filtered, [.. Presets.Default.SelectMany(p => Presets.Get(p) ?? [])], [], string.Empty);
         // Audit sources: since NuGet 6.12 a restore fetches vulnerability data from them.
@@ -371,13 +371,13 @@ public static class StepPolicyBuilder
 
                 if (HostPath.Resolve(HostFileSystem.Instance, folder, home) is { IsUntrusted: true } linked)
                 {
-                    warnings.Add(Errors.Errors.InferredPathThroughLink.Format("local package source", folder, origin, linked.Link, linked.Target, linked.Real));
+                    warnings.Add(Errors.Errors.InferredPathThroughLink.With("local package source", folder, origin, linked.Link, linked.Target, linked.Real));
                     continue;
                 }
 
                 if (folder == "/" || ExecPolicyBuilder.DescribeSensitiveRead(folder, home) is not null)
                 {
-                    warnings.Add(Errors.Errors.InferredPathRefused.Format("local package source", folder, origin, folder == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(folder, home)!));
+                    warnings.Add(Errors.Errors.InferredPathRefused.With("local package source", folder, origin, folder == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(folder, home)!));
                     continue;
                 }
 

@@ -43,8 +43,8 @@ public sealed record WorkflowRequest
 /// <summary>What the workflow tells its host while it runs; the host decides how to show it.</summary>
 public interface IWorkflowObserver
 {
-    /// <summary>A coded warning, as text (inference, policy, clean-up).</summary>
-    void Warning(string message);
+    /// <summary>A coded warning as data (inference, policy, clean-up); <see cref="Diagnostic.ToString"/> is the CLI's text.</summary>
+    void Warning(Diagnostic warning);
 
     /// <summary>The restore step is skipped: NuGet's record says it would change nothing.</summary>
     void RestoreSkipped();
@@ -137,12 +137,12 @@ public sealed class Workflow
     }
 
     /// <summary>Infers the model of <paramref name="entry"/>; the V3 service indexes of feeds are resolved only for those the user trusts.</summary>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<string> warning)
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<Diagnostic> warning)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(warning);
         var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
         warnings.ForEach(warning);
         return model;
@@ -227,7 +227,7 @@ public sealed class Workflow
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
         OwnedDirectory? runDir = null;
         try
@@ -265,7 +265,7 @@ public sealed class Workflow
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))
                 {
-                    observer.Warning(Errors.Errors.PackageLinkRemoved.Format(TerminalText.Escape(removed, int.MaxValue)));
+                    observer.Warning(Errors.Errors.PackageLinkRemoved.With(TerminalText.Escape(removed, int.MaxValue)));
                 }
             }
 

@@ -29,12 +29,12 @@ public class PathChecks
         var file = Environment.GetEnvironmentVariable("SBX_BENCH_PATHS");
         _paths = file is { Length: > 0 }
             ? [.. File.ReadAllLines(file).Where(l => l.StartsWith('/'))]
-            : [.. ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>()).Paths.Select(r => r.Path)];
+            : [.. ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<Diagnostic>()).Paths.Select(r => r.Path)];
         Console.WriteLine($"// {_paths.Length} paths");
         _bound = [];
         try
         {
-            _ = BwrapCommandLine.Build(ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>()), ["true"], _host.FileSystem, bound: _bound);
+            _ = BwrapCommandLine.Build(ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<Diagnostic>()), ["true"], _host.FileSystem, bound: _bound);
         }
         catch (SandboxException)
         {
@@ -62,7 +62,7 @@ public class PathChecks
     {
         try
         {
-            return ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<string>()).Paths.Length;
+            return ExecPolicyBuilder.Build(_host, new ExecOptions(), new List<Diagnostic>()).Paths.Length;
         }
         catch (SandboxException)
         {

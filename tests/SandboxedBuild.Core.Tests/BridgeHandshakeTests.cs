@@ -65,17 +65,18 @@ public sealed class BridgeHandshakeTests : IDisposable
         var result = BridgeOutcome.Apply(new RunResult(status, TimeSpan.Zero, [], []), ready: false, failure: null);
         Assert.Equal(125, result.ExitCode);
         var warning = Assert.Single(result.Warnings);
-        Assert.StartsWith("SBX6011: the bridge did not start: it never said it was ready", warning, StringComparison.Ordinal);
-        Assert.Contains($"status {status}, which is not the command's", warning, StringComparison.Ordinal);
+        Assert.StartsWith("SBX6011: the bridge did not start: it never said it was ready", warning.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"status {status}, which is not the command's", warning.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_failure_the_bridge_reports_wins_over_ready_and_is_named()
     {
-        var result = BridgeOutcome.Apply(new RunResult(0, TimeSpan.Zero, ["earlier"], []), ready: true, failure: "it could not listen on 127.0.0.1:3128: Address already in use");
+        var result = BridgeOutcome.Apply(new RunResult(0, TimeSpan.Zero, [Errors.Errors.AuditMode.With()], []), ready: true, failure: "it could not listen on 127.0.0.1:3128: Address already in use");
         Assert.Equal(125, result.ExitCode);
-        Assert.Equal("earlier", result.Warnings[0]);
-        Assert.Contains("the bridge did not start: it could not listen on 127.0.0.1:3128: Address already in use.", result.Warnings[1], StringComparison.Ordinal);
+        Assert.Equal("SBX6004", result.Warnings[0].Code);
+        Assert.Equal("SBX6011", result.Warnings[1].Code);
+        Assert.Contains("the bridge did not start: it could not listen on 127.0.0.1:3128: Address already in use.", result.Warnings[1].ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

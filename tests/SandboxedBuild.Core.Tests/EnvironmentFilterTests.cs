@@ -1,4 +1,5 @@
 using SandboxedBuild.Policy;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -97,11 +98,11 @@ public sealed class EnvironmentFilterTests
         variables["NUGET_FEED_URL"] = "https://ci:hunter2@pkgs.example.com/v3/index.json";
         variables["NUGET_SOURCE_URL"] = "https://pkgs.example.com/v3/index.json";
         var host = TestHosts.Create(variables: variables);
-        var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<string>());
+        var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<Diagnostic>());
         Assert.DoesNotContain(policy.Environment, e => e.Name == "NUGET_FEED_URL");
         Assert.Contains(policy.Environment, e => e.Name == "NUGET_SOURCE_URL" && !e.LooksSecret);
 
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var named = ExecPolicyBuilder.Build(host, new ExecOptions { PassVariables = ["NUGET_FEED_URL"] }, warnings);
         Assert.True(named.Environment.Single(e => e.Name == "NUGET_FEED_URL").LooksSecret);
         Assert.DoesNotContain("hunter2", PolicyWriter.ToText(named), StringComparison.Ordinal);

@@ -12,6 +12,18 @@ public sealed partial class ErrorCatalogTests
     public static TheoryData<string> Codes() => [.. Errors.Errors.All.Select(e => e.Code)];
 
     [Fact]
+    public void A_diagnostic_renders_as_its_code_formats_and_says_its_note_after_the_message()
+    {
+        var code = Errors.Errors.ProtectedPathCreated;
+        var plain = code.With("/w/.git/config", "git config");
+        Assert.Equal(code.Format("/w/.git/config", "git config"), plain.ToString());
+        var noted = plain with { Note = "could not remove it: Permission denied; delete it by hand" };
+        Assert.Equal(plain.Message + " (could not remove it: Permission denied; delete it by hand)", noted.Message);
+        Assert.StartsWith("warning SBX", noted.ToString(), StringComparison.Ordinal);
+        Assert.Equal(noted.Message + Environment.NewLine + "  hint: " + noted.Hint, noted.ToString()[(noted.ToString().IndexOf(' ', StringComparison.Ordinal) + 1 + noted.Code.Length + 2)..]);
+    }
+
+    [Fact]
     public void Every_catalog_field_is_listed_in_All()
     {
         var fields = typeof(Errors.Errors).GetFields(BindingFlags.Public | BindingFlags.Static)

@@ -160,20 +160,24 @@ public sealed class ExecPolicyBuilderTests
     [Fact]
     public void A_secret_named_explicitly_passes_with_a_coded_warning()
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var policy = TestHosts.Policy(new ExecOptions { PassVariables = ["GITHUB_TOKEN"], SetVariables = ["MY_PASSWORD=x", "Configuration=Release"] }, warnings: warnings);
         Assert.Equal("ghp_bait", policy.GetEnvironmentValue("GITHUB_TOKEN"));
         Assert.Equal("Release", policy.GetEnvironmentValue("Configuration"));
-        Assert.Equal(2, warnings.Count(w => w.Contains("SBX3004", StringComparison.Ordinal)));
+        // As data: the catalog entry and its arguments, in order, for a host to log as it likes.
+        Assert.Equal(
+            [("SBX3004", Severity.Warning, "GITHUB_TOKEN", "--env"), ("SBX3004", Severity.Warning, "MY_PASSWORD", "--setenv")],
+            warnings.Where(w => w.Error == Errors.Errors.SecretPassedExplicitly).Select(w => (w.Code, w.Severity, w.Arguments[0], w.Arguments[1])));
+        Assert.StartsWith("warning SBX3004: passing 'GITHUB_TOKEN' into the sandbox because --env named it", warnings.First(w => w.Code == "SBX3004").ToString(), StringComparison.Ordinal);
         Assert.True(policy.Environment.Single(e => e.Name == "GITHUB_TOKEN").LooksSecret);
     }
 
     [Fact]
     public void Passing_an_unset_variable_warns()
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         _ = TestHosts.Policy(new ExecOptions { PassVariables = ["NOT_SET_ANYWHERE"] }, warnings: warnings);
-        Assert.Contains(warnings, w => w.Contains("SBX3005", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3005", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -215,9 +219,9 @@ public sealed class ExecPolicyBuilderTests
         var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { AllowRead = ["/"] }));
         Assert.Equal("SBX3002", ex.Error.Code);
 
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         _ = TestHosts.Policy(new ExecOptions { AllowRead = [TestHosts.Home] }, warnings: warnings);
-        Assert.Contains(warnings, w => w.Contains("SBX3006", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3006", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -118,9 +118,9 @@ public sealed class HostPathTests
     public void A_linked_packages_folder_is_left_out_of_exec_with_a_warning()
     {
         var fs = FakeFileSystem.Debian().Dir(TestHosts.Home + "/.nuget").Dir(TestHosts.Project + "/pk").Link(TestHosts.Home + "/.nuget/packages", TestHosts.Project + "/pk");
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var policy = TestHosts.Policy(host: TestHosts.Create(fs), warnings: warnings);
-        Assert.Contains(warnings, w => w.Contains("SBX3016", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3016", StringComparison.Ordinal));
         Assert.NotEqual(PathAccess.ReadOnly, policy.RuleFor(TestHosts.Home + "/.nuget/packages/x")?.Access);
     }
 }

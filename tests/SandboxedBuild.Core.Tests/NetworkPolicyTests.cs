@@ -36,11 +36,11 @@ public sealed class NetworkPolicyTests
     [Fact]
     public void A_loopback_port_below_1024_is_allowed_but_said_not_to_be_forwarded()
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var policy = ExecPolicyBuilder.BuildNetwork(new ExecOptions { AllowHosts = ["localhost:80", "localhost:8080"] }, warnings);
         Assert.Equal([8080], policy.LoopbackForwards().Select(f => f.Port));
         var warning = Assert.Single(warnings);
-        Assert.StartsWith("warning SBX6005: localhost:80 is allowed, but port 80 cannot be forwarded", warning, StringComparison.Ordinal);
+        Assert.StartsWith("warning SBX6005: localhost:80 is allowed, but port 80 cannot be forwarded", warning.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -247,9 +247,9 @@ public sealed class NetworkPolicyTests
     {
         var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { Presets = ["cargo"] }));
         Assert.Equal("SBX6002", ex.Error.Code);
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         _ = TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.Audit }, warnings: warnings);
-        Assert.Contains(warnings, w => w.Contains("SBX6004", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX6004", StringComparison.Ordinal));
     }
 
     [Fact]

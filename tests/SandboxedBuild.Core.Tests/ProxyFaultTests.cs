@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SandboxedBuild.Network;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -213,15 +214,16 @@ public sealed class ProxyFaultTests : IDisposable
     public void A_fault_keeps_a_failing_commands_status_and_fails_a_run_the_command_called_a_success()
     {
         var fault = (Errors.Errors.ProxyFailed, "test");
-        var failed = ProxyFaultOutcome.Apply(new RunResult(18, TimeSpan.Zero, ["w"], []), fault);
+        var failed = ProxyFaultOutcome.Apply(new RunResult(18, TimeSpan.Zero, [Errors.Errors.AuditMode.With()], []), fault);
         Assert.Equal(18, failed.ExitCode);
-        Assert.Equal("w", failed.Warnings[0]);
-        Assert.StartsWith("SBX6009: ", failed.Warnings[1], StringComparison.Ordinal);
-        Assert.Contains("The command exited with status 18.", failed.Warnings[1], StringComparison.Ordinal);
+        Assert.Equal(Errors.Errors.AuditMode, failed.Warnings[0].Error);
+        Assert.Equal(("SBX6009", Errors.Severity.Error), (failed.Warnings[1].Code, failed.Warnings[1].Severity));
+        Assert.StartsWith("SBX6009: ", failed.Warnings[1].ToString(), StringComparison.Ordinal);
+        Assert.Contains("The command exited with status 18.", failed.Warnings[1].ToString(), StringComparison.Ordinal);
 
         var passed = ProxyFaultOutcome.Apply(new RunResult(0, TimeSpan.Zero, [], []), fault);
         Assert.Equal(125, passed.ExitCode);
-        Assert.Contains("The command exited with status 0.", Assert.Single(passed.Warnings), StringComparison.Ordinal);
+        Assert.Contains("The command exited with status 0.", Assert.Single(passed.Warnings).ToString(), StringComparison.Ordinal);
 
         var clean = new RunResult(0, TimeSpan.Zero, [], []);
         Assert.Same(clean, ProxyFaultOutcome.Apply(clean, null));

@@ -161,22 +161,22 @@ public sealed class ResourceBoundsTests
     public void A_process_bound_asked_for_by_root_warns_SBX4008_and_says_it_is_not_enforced()
     {
         var root = TestHosts.Create() with { IsRoot = true };
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var asked = TestHosts.Policy(new ExecOptions { MaxProcesses = 50 }, root, warnings);
         Assert.False(asked.Bounds.ProcessBoundEnforced);
-        Assert.Contains(warnings, w => w.Contains("SBX4008", StringComparison.Ordinal) && w.Contains("--max-processes 50", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX4008", StringComparison.Ordinal) && w.ToString().Contains("--max-processes 50", StringComparison.Ordinal));
         Assert.Contains("NOT enforced", PolicyWriter.ToText(asked), StringComparison.Ordinal);
 
         // The default bound does not warn on every run of root; an unprivileged caller never does.
-        var quiet = new List<string>();
+        var quiet = new List<Diagnostic>();
         _ = TestHosts.Policy(new ExecOptions(), root, quiet);
         _ = TestHosts.Policy(new ExecOptions { MaxProcesses = 50 }, TestHosts.Create(), quiet);
-        Assert.DoesNotContain(quiet, w => w.Contains("SBX4008", StringComparison.Ordinal));
+        Assert.DoesNotContain(quiet, w => w.ToString().Contains("SBX4008", StringComparison.Ordinal));
 
         // Where root may make a pids cgroup, the bound holds, and nothing warns.
         var withCgroup = TestHosts.Policy(new ExecOptions { MaxProcesses = 50 }, root with { PidsCgroupParent = "/sys/fs/cgroup/pids" }, quiet);
         Assert.True(withCgroup.Bounds.ProcessBoundEnforced);
-        Assert.DoesNotContain(quiet, w => w.Contains("SBX4008", StringComparison.Ordinal));
+        Assert.DoesNotContain(quiet, w => w.ToString().Contains("SBX4008", StringComparison.Ordinal));
         Assert.Contains("at most 50 at once  — --max-processes; held by a pids cgroup per sandbox below /sys/fs/cgroup/pids", PolicyWriter.ToText(withCgroup), StringComparison.Ordinal);
     }
 

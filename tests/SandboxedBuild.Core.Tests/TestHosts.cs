@@ -1,4 +1,5 @@
 using SandboxedBuild.Policy;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -27,6 +28,6 @@ internal static class TestHosts
         ["EDITOR"] = "vim",
     };
 
-    public static SandboxPolicy Policy(ExecOptions? options = null, HostFacts? host = null, List<string>? warnings = null) =>
+    public static SandboxPolicy Policy(ExecOptions? options = null, HostFacts? host = null, List<Diagnostic>? warnings = null) =>
         ExecPolicyBuilder.Build(host ?? Create(), options ?? new ExecOptions(), warnings ?? []);
 }

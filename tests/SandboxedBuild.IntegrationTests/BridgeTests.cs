@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using SandboxedBuild.IntegrationTests.Infrastructure;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.IntegrationTests;
 
@@ -28,7 +29,7 @@ public sealed class BridgeTests
         // and exits with its own status.
         var runs = Enumerable.Range(1, 2).Select(i => Task.Run(() =>
         {
-            var policy = ExecPolicyBuilder.Build(host, new ExecOptions { AllowHosts = [$"127.0.0.1:{server.Port}"] }, new List<string>());
+            var policy = ExecPolicyBuilder.Build(host, new ExecOptions { AllowHosts = [$"127.0.0.1:{server.Port}"] }, new List<Diagnostic>());
             var script = $"{Curl} -p http://127.0.0.1:{server.Port}/; {Curl} -p http://blocked-{i}.invalid/; exit {40 + i}";
             return runner.Run(bwrap, policy, ["/bin/sh", "-c", script], new NetworkHooks { OnBlocked = blocked.Add }, silent: true);
         })).ToList();
@@ -38,7 +39,7 @@ public sealed class BridgeTests
         {
             var result = results[i - 1];
             Assert.True(result.ExitCode == 40 + i, $"exit {result.ExitCode}: {string.Join(" | ", result.Warnings)}");
-            Assert.DoesNotContain(result.Warnings, w => w.Contains("SBX6011", StringComparison.Ordinal));
+            Assert.DoesNotContain(result.Warnings, w => w.ToString().Contains("SBX6011", StringComparison.Ordinal));
             Assert.Contains(result.Connections, c => c.Host == "127.0.0.1" && c.Port == server.Port && c.Allowed);
             var refused = Assert.Single(result.Connections, c => !c.Allowed);
             Assert.Equal($"blocked-{i}.invalid", refused.Host);
@@ -69,13 +70,13 @@ public sealed class BridgeTests
         };
         var host = HostFacts.Current(ws.Project) with { HomeDirectory = ws.Home };
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-        var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<string>());
+        var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<Diagnostic>());
 
         var result = new SandboxRunner(host.FileSystem, path).Run(bwrap, policy, ["/bin/true"], silent: true);
 
         Assert.True(result.ExitCode == 125, $"exit {result.ExitCode}: {string.Join(" | ", result.Warnings)}");
-        var warning = Assert.Single(result.Warnings, w => w.StartsWith("SBX6011: the bridge did not start: it never said it was ready", StringComparison.Ordinal));
-        Assert.Contains($"The sandbox ended with status {status}, which is not the command's.", warning, StringComparison.Ordinal);
+        var warning = Assert.Single(result.Warnings, w => w.ToString().StartsWith("SBX6011: the bridge did not start: it never said it was ready", StringComparison.Ordinal));
+        Assert.Contains($"The sandbox ended with status {status}, which is not the command's.", warning.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +85,7 @@ public sealed class BridgeTests
         using var ws = new Workspace(Identity.Current);
         var host = HostFacts.Current(ws.Project) with { HomeDirectory = ws.Home };
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-        var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<string>());
+        var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<Diagnostic>());
         var marker = Path.Combine(ws.Project, "ran");
         foreach (var bridge in new[] { null, Path.Combine(ws.Outside, "no-such-bridge"), "dotnet-sandbox-bridge" })
         {
@@ -96,7 +97,7 @@ public sealed class BridgeTests
         Assert.False(File.Exists(marker));
 
         // Without network, no bridge is needed.
-        var plain = ExecPolicyBuilder.Build(host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<string>());
+        var plain = ExecPolicyBuilder.Build(host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<Diagnostic>());
         Assert.Equal(0, new SandboxRunner(host.FileSystem).Run(bwrap, plain, ["/bin/true"], silent: true).ExitCode);
     }
 

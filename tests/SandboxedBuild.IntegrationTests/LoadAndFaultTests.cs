@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using SandboxedBuild.IntegrationTests.Infrastructure;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.IntegrationTests;
 

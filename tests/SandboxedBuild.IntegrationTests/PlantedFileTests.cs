@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SandboxedBuild.IntegrationTests.Infrastructure;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.IntegrationTests;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using SandboxedBuild.IntegrationTests.Infrastructure;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.IntegrationTests;
 

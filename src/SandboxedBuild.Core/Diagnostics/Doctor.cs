@@ -161,7 +161,7 @@ public static class Doctor
 
         public IEnumerable<DoctorCheck> RunSelfTest(string bwrap)
         {
-            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<string>());
+            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<Diagnostic>());
             var launcher = new SandboxLauncher(_host.FileSystem);
             int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true).ExitCode;
 
@@ -187,7 +187,7 @@ public static class Doctor
             }
             else
             {
-                var bounded = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None, MaxProcesses = 16 }, new List<string>());
+                var bounded = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None, MaxProcesses = 16 }, new List<Diagnostic>());
                 var forks = launcher.Run(bwrap, bounded, ["/bin/sh", "-c", "(i=0; while [ $i -lt 64 ]; do sleep 1 & i=$((i+1)); done; exit 0) 2>/dev/null; test $? -ne 0"], silent: true).ExitCode;
                 yield return Verdict("fork past the process bound", forks == 0, "64 forks with --max-processes 16: the loop failed to fork", "64 forks succeeded with --max-processes 16");
             }
@@ -223,7 +223,7 @@ public static class Doctor
                 return new DoctorCheck(Name, CheckOutcome.Skip, "needs /bin/bash for /dev/tcp");
             }
 
-            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { ProxyPort = 3128 }, new List<string>());
+            var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { ProxyPort = 3128 }, new List<Diagnostic>());
             var script = "exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT blocked.invalid:443 HTTP/1.1\r\nHost: blocked.invalid:443\r\n\r\n' >&3 && read -r status <&3 && case \"$status\" in *' 403 '*) exit 0;; *) exit 1;; esac";
             RunResult result;
             try

@@ -17,12 +17,15 @@ public sealed record Diagnostic(ErrorCode Error, IReadOnlyList<object?> Argument
     /// <summary>Error or warning.</summary>
     public Severity Severity => Error.Severity;
 
-    /// <summary>The message with its arguments, without code or hint.</summary>
-    public string Message => string.Format(CultureInfo.InvariantCulture, Error.Message, [.. Arguments]);
+    /// <summary>What happened next, said after the message in parentheses (an operating system's error text, for one); none if null.</summary>
+    public string? Note { get; init; }
+
+    /// <summary>The message with its arguments (and the note), without code or hint.</summary>
+    public string Message => string.Format(CultureInfo.InvariantCulture, Error.Message, [.. Arguments]) + (Note is null ? string.Empty : " (" + Note + ")");
 
     /// <summary>What the user can do about it, with its arguments.</summary>
     public string Hint => string.Format(CultureInfo.InvariantCulture, Error.Hint, [.. Arguments]);
 
-    /// <summary>The text as the CLI shows it: code, message and hint (see <see cref="ErrorCode.Format"/>).</summary>
-    public override string ToString() => Error.Format([.. Arguments]);
+    /// <summary>The text as the CLI shows it: <c>[warning ]SBXnnnn: message</c>, then <c>  hint: …</c> on a line of its own.</summary>
+    public override string ToString() => $"{(Severity == Severity.Warning ? "warning " : string.Empty)}{Code}: {Message}{Environment.NewLine}  hint: {Hint}";
 }

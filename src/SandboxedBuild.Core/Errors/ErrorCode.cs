@@ -24,10 +24,5 @@ public sealed record ErrorCode(string Code, Severity Severity, string Message, s
     public Diagnostic With(params object?[] args) => new(this, [.. args]);
 
     /// <summary>Renders the message as the user sees it: <c>SBX1234: message Hint: hint</c>.</summary>
-    public string Format(params object?[] args)
-    {
-        var culture = System.Globalization.CultureInfo.InvariantCulture;
-        var label = Severity == Severity.Warning ? "warning " : string.Empty;
-        return $"{label}{Code}: {string.Format(culture, Message, args)}{Environment.NewLine}  hint: {string.Format(culture, Hint, args)}";
-    }
+    public string Format(params object?[] args) => With(args).ToString();
 }

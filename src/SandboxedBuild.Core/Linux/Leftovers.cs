@@ -1,3 +1,4 @@
+using SandboxedBuild.Errors;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Interop;
 
@@ -23,7 +24,7 @@ internal static class Leftovers
     }
 
     /// <summary>Removes what killed runs left; one coded warning per thing removed.</summary>
-    public static IReadOnlyList<string> Sweep(string lockDirectory)
+    public static IReadOnlyList<Diagnostic> Sweep(string lockDirectory)
     {
         var removed = new List<string>();
         foreach (var root in Roots())
@@ -32,7 +33,7 @@ internal static class Leftovers
         }
 
         PlaceholderLease.Sweep(lockDirectory, removed);
-        return removed.Count == 0 ? [] : [Errors.Errors.LeftoverRemoved.Format(removed.Count, string.Concat(removed.Select(r => "\n    " + r)))];
+        return removed.Count == 0 ? [] : [Errors.Errors.LeftoverRemoved.With(removed.Count, string.Concat(removed.Select(r => "\n    " + r)))];
     }
 
     /// <summary>

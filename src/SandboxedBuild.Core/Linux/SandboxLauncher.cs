@@ -11,7 +11,7 @@ namespace SandboxedBuild.Linux;
 /// <param name="ExitCode">The command's exit status (128+N when a signal killed it).</param>
 /// <param name="Elapsed">Wall time from spawning bubblewrap to its exit.</param>
 /// <param name="Warnings">Coded warnings about what the sandbox had to undo after the run.</param>
-public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<string> Warnings);
+public sealed record LaunchResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<Diagnostic> Warnings);
 
 /// <summary>
 /// Runs a command under bubblewrap with a policy: stdio is inherited, the exit status is passed
@@ -104,7 +104,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         // Concurrent runs share placeholders and clean up after killed ones: see PlaceholderLease, OwnedDirectory.
         var locks = LockDirectory.Ensure();
         CheckLocksNotWritable(policy, locks);
-        var warnings = new List<string>(Leftovers.Sweep(locks));
+        var warnings = new List<Diagnostic>(Leftovers.Sweep(locks));
         var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         PlaceholderLease? lease = null;
@@ -123,16 +123,16 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), cgroup, signals, bridge is null ? 1 : 2, tmpfs);
             foreach (var full in tmpfs.Full)
             {
-                warnings.Add(Errors.Errors.PrivateTmpfsFull.Format(full, ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes)));
+                warnings.Add(Errors.Errors.PrivateTmpfsFull.With(full, ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes)));
             }
 
             if (signals.StartupSignal is { } interrupted)
             {
-                warnings.Add(Errors.Errors.InterruptedBeforeStart.Format(SignalRelay.Name(interrupted), exitCode));
+                warnings.Add(Errors.Errors.InterruptedBeforeStart.With(SignalRelay.Name(interrupted), exitCode));
             }
             else if (signals.Escalated)
             {
-                warnings.Add(Errors.Errors.SandboxKilledOnRepeat.Format(exitCode));
+                warnings.Add(Errors.Errors.SandboxKilledOnRepeat.With(exitCode));
             }
 
             result = new LaunchResult(exitCode, elapsed, warnings);
@@ -346,7 +346,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private void RemoveCreated(IReadOnlyList<PathRule> rules, List<string> warnings, string locks, string home)
+    private void RemoveCreated(IReadOnlyList<PathRule> rules, List<Diagnostic> warnings, string locks, string home)
     {
         foreach (var rule in rules)
         {
@@ -371,11 +371,11 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                     continue;
                 }
 
-                warnings.Add(Errors.Errors.ProtectedPathCreated.Format(rule.Path, rule.Reason));
+                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                warnings.Add(Errors.Errors.ProtectedPathCreated.Format(rule.Path, rule.Reason) + " (could not remove it: " + ex.Message + "; delete it by hand)");
+                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason) with { Note = "could not remove it: " + ex.Message + "; delete it by hand" });
             }
         }
     }

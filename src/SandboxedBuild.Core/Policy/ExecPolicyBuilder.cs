@@ -69,7 +69,7 @@ public static class ExecPolicyBuilder
     /// <param name="options">Explicit widenings.</param>
     /// <param name="warnings">Receives coded warnings about what the options loosen.</param>
     /// <exception cref="SandboxException">An option or the working directory is refused.</exception>
-    public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings)
+    public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<Diagnostic> warnings)
     {
         var cwd = host.WorkingDirectory;
         CommandLineInput.RequireNameablePath("the working directory", cwd);
@@ -88,14 +88,14 @@ public static class ExecPolicyBuilder
     }
 
     /// <summary>
-    /// Builds the policy with the system part of <see cref="Build(HostFacts, ExecOptions, ICollection{string})"/>
+    /// Builds the policy with the system part of <see cref="Build(HostFacts, ExecOptions, ICollection{Diagnostic})"/>
     /// and the project part described by <paramref name="work"/> instead of a writable working directory.
     /// </summary>
     /// <param name="host">Facts about the caller; its working directory is where the command starts.</param>
     /// <param name="options">Explicit widenings from the command line.</param>
     /// <param name="warnings">Receives coded warnings.</param>
     /// <param name="work">The project's paths, variables and hosts, already validated by the caller.</param>
-    public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<string> warnings, WorkArea work)
+    public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<Diagnostic> warnings, WorkArea work)
     {
         var fs = host.FileSystem;
         var cwd = host.WorkingDirectory;
@@ -138,7 +138,7 @@ public static class ExecPolicyBuilder
         {
             if (resolvedPackages.IsUntrusted)
             {
-                warnings.Add(Errors.Errors.InferredPathThroughLink.Format("the packages folder", packages, "NUGET_PACKAGES or the NuGet default", resolvedPackages.Link, resolvedPackages.Target, resolvedPackages.Real));
+                warnings.Add(Errors.Errors.InferredPathThroughLink.With("the packages folder", packages, "NUGET_PACKAGES or the NuGet default", resolvedPackages.Link, resolvedPackages.Target, resolvedPackages.Real));
             }
             else
             {
@@ -163,7 +163,7 @@ public static class ExecPolicyBuilder
 
             if ((DescribeSensitiveRead(path, host.HomeDirectory) ?? DescribeSensitiveRead(real, host.HomeDirectory)) is { } exposed)
             {
-                warnings.Add(Errors.Errors.SensitiveReadAllowed.Format(path, exposed));
+                warnings.Add(Errors.Errors.SensitiveReadAllowed.With(path, exposed));
             }
 
             Add(new PathRule(path, PathAccess.ReadOnly, CommandLineInput.Reason("--allow-read", raw, path, cwd)));
@@ -216,7 +216,7 @@ public static class ExecPolicyBuilder
         var bounds = ResourceBounds.For(host.MemoryTotal, options.TmpfsSize, options.MaxProcesses, host.IsRoot, host.PidsCgroupParent);
         if (options.MaxProcesses is { } max && !bounds.ProcessBoundEnforced)
         {
-            warnings.Add(Errors.Errors.BoundNotApplied.Format(
+            warnings.Add(Errors.Errors.BoundNotApplied.With(
                 $"--max-processes {max}",
                 "the caller is root, the kernel does not hold processes of uid 0 to RLIMIT_NPROC (the sandbox runs as uid 0 on the host), and no pids cgroup can be made here (" + host.PidsCgroupWhy + ")",
                 "run as an unprivileged user, or where root may make cgroups with the pids controller (see 'dotnet sandbox doctor'); the tmpfs sizes hold for every caller."));
@@ -226,7 +226,7 @@ public static class ExecPolicyBuilder
     }
 
     /// <summary>The network part: none, or the proxy with presets, saved hosts and the command line's entries.</summary>
-    internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<string> warnings, IReadOnlyList<HostRule>? projectHosts = null)
+    internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<Diagnostic> warnings, IReadOnlyList<HostRule>? projectHosts = null)
     {
         // Everything is checked whatever the mode: a typo is an error with or without network.
         var allow = new List<HostRule>();
@@ -255,12 +255,12 @@ public static class ExecPolicyBuilder
         allow.AddRange(allowHosts);
         if (options.NetworkMode == NetworkMode.Audit)
         {
-            warnings.Add(Errors.Errors.AuditMode.Format());
+            warnings.Add(Errors.Errors.AuditMode.With());
         }
 
         foreach (var low in allow.Where(r => r.Port is < 1024 && NetworkPolicy.IsLoopbackName(r.Host)))
         {
-            warnings.Add(Errors.Errors.LoopbackPortNotForwarded.Format(low, low.Port));
+            warnings.Add(Errors.Errors.LoopbackPortNotForwarded.With(low, low.Port));
         }
 
         var reason = options.NetworkMode == NetworkMode.Audit
@@ -454,7 +454,7 @@ public static class ExecPolicyBuilder
             ? PathUtil.Normalize(p, host.WorkingDirectory)
             : host.HomeDirectory + "/.nuget/packages";
 
-    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<string> warnings, IReadOnlyList<EnvironmentEntry> workEnvironment)
+    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<Diagnostic> warnings, IReadOnlyList<EnvironmentEntry> workEnvironment)
     {
         var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
         foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
@@ -501,14 +501,14 @@ public static class ExecPolicyBuilder
 
             if (!host.Variables.TryGetValue(name, out var value))
             {
-                warnings.Add(Errors.Errors.PassedVariableUnset.Format(name));
+                warnings.Add(Errors.Errors.PassedVariableUnset.With(name));
                 continue;
             }
 
             var secret = EnvironmentFilter.LooksSecret(name);
             if (secret)
             {
-                warnings.Add(Errors.Errors.SecretPassedExplicitly.Format(name, "--env"));
+                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, "--env"));
             }
 
             env[name] = new EnvironmentEntry(name, value, "--env on the command line", secret || EnvironmentFilter.LooksSecretValue(value));
@@ -531,7 +531,7 @@ public static class ExecPolicyBuilder
             var secret = EnvironmentFilter.LooksSecret(name);
             if (secret)
             {
-                warnings.Add(Errors.Errors.SecretPassedExplicitly.Format(name, "--setenv"));
+                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, "--setenv"));
             }
 
             env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], "--setenv on the command line", secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]));

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Inference;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests.Project;
 
@@ -43,7 +44,7 @@ public sealed class HostileProjectPathTests : IDisposable
         [new SourcedPath(output ?? Repo + "/src/App/bin", "BaseOutputPath")],
         null, null, [], [], true, results, [], []);
 
-    private StepPlan Plan(WorkflowStep step, ProjectEvaluation app, List<string> warnings) =>
+    private StepPlan Plan(WorkflowStep step, ProjectEvaluation app, List<Diagnostic> warnings) =>
         StepPolicyBuilder.Build(Host(), Model(app), step, new ExecOptions(), TrustStore.Load(_root + "/trusted.json"), warnings);
 
     [Theory]
@@ -54,10 +55,10 @@ public sealed class HostileProjectPathTests : IDisposable
     public void An_output_path_through_a_link_in_the_repository_is_not_bound(string target)
     {
         File.CreateSymbolicLink(Repo + "/src/App/h", target);
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Build, App(output: Repo + "/src/App/h/"), warnings);
         Assert.DoesNotContain(plan.Policy.Paths, r => r.Path.StartsWith(Repo + "/src/App/h", StringComparison.Ordinal) && r.Access == PathAccess.ReadWrite);
-        Assert.Contains(warnings, w => w.Contains("SBX3016", StringComparison.Ordinal) && w.Contains(Repo + "/src/App/h", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3016", StringComparison.Ordinal) && w.ToString().Contains(Repo + "/src/App/h", StringComparison.Ordinal));
         Assert.Empty(plan.Pending);
 
         // obj/ is still writable: the rest of the step works.
@@ -69,10 +70,10 @@ public sealed class HostileProjectPathTests : IDisposable
     {
         Directory.CreateDirectory(_root + "/outside");
         File.CreateSymbolicLink(Repo + "/out", _root + "/outside");
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Build, App(output: Repo + "/out/bin/App"), warnings);
         Assert.False(plan.Policy.Paths.Any(r => r.Access == PathAccess.ReadWrite && r.Path.Contains("/out/", StringComparison.Ordinal)));
-        Assert.Contains(warnings, w => w.Contains("SBX3016", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3016", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -83,11 +84,11 @@ public sealed class HostileProjectPathTests : IDisposable
     public void A_results_directory_that_holds_sources_is_refused(string spelled, string why)
     {
         var results = Path.GetFullPath(string.Format(System.Globalization.CultureInfo.InvariantCulture, spelled, Repo));
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Test, App(results: results), warnings);
         Assert.NotEqual(PathAccess.ReadWrite, plan.Policy.RuleFor(Repo + "/Directory.Build.props")?.Access);
         Assert.NotEqual(PathAccess.ReadWrite, plan.Policy.RuleFor(Repo + "/src/App/Program.cs")?.Access);
-        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains(why, StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3013", StringComparison.Ordinal) && w.ToString().Contains(why, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -95,9 +96,9 @@ public sealed class HostileProjectPathTests : IDisposable
     {
         Directory.CreateDirectory(Repo + "/tools");
         File.WriteAllText(Repo + "/tools/Tool.fsproj", "<Project />");
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         Assert.NotEqual(PathAccess.ReadWrite, Plan(WorkflowStep.Test, App(results: Repo + "/tools"), warnings).Policy.RuleFor(Repo + "/tools/Tool.fsproj")?.Access);
-        Assert.Contains(warnings, w => w.Contains("Tool.fsproj", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("Tool.fsproj", StringComparison.Ordinal));
 
         var legit = Plan(WorkflowStep.Test, App(results: Repo + "/artifacts/tr"), []);
         Assert.Equal(PathAccess.ReadWrite, legit.Policy.RuleFor(Repo + "/artifacts/tr/x.trx")!.Access);
@@ -109,11 +110,11 @@ public sealed class HostileProjectPathTests : IDisposable
     [InlineData("/home/someone-else")]
     public void A_directory_in_another_users_home_is_refused_not_offered_for_approval(string path)
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Build, App(output: path), warnings);
         Assert.DoesNotContain(plan.Pending, w => w.Value == path);
         Assert.NotEqual(PathAccess.ReadWrite, plan.Policy.RuleFor(path + "/x")?.Access);
-        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains(path, StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3013", StringComparison.Ordinal) && w.ToString().Contains(path, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -123,13 +124,13 @@ public sealed class HostileProjectPathTests : IDisposable
         File.CreateSymbolicLink(Packages + "/x/1.0.0", "../../..");
         File.CreateSymbolicLink(Packages + "/y", Home);
         File.WriteAllText(Packages + "/x/2.0.0", "not a directory");
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Restore, App(), warnings);
         Assert.DoesNotContain(plan.Policy.Paths, r => r.Path == Packages + "/x/1.0.0" || r.Path == Packages + "/y" || r.Path.StartsWith(Packages + "/y/", StringComparison.Ordinal));
         Assert.Equal(PathAccess.ReadOnly, plan.Policy.RuleFor(Packages + "/xunit/2.9.3/xunit.nuspec")!.Access);
-        Assert.Contains(warnings, w => w.Contains("SBX3023", StringComparison.Ordinal) && w.Contains(Packages + "/x/1.0.0", StringComparison.Ordinal));
-        Assert.Contains(warnings, w => w.Contains("SBX3023", StringComparison.Ordinal) && w.Contains(Packages + "/y", StringComparison.Ordinal));
-        Assert.Contains(warnings, w => w.Contains("SBX3023", StringComparison.Ordinal) && w.Contains("not a directory", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3023", StringComparison.Ordinal) && w.ToString().Contains(Packages + "/x/1.0.0", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3023", StringComparison.Ordinal) && w.ToString().Contains(Packages + "/y", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3023", StringComparison.Ordinal) && w.ToString().Contains("not a directory", StringComparison.Ordinal));
         Assert.Equal([Packages], plan.WritablePackageFolders);
     }
 

@@ -150,7 +150,7 @@ public sealed class NuGetConfigSanitizerTests
               </packageSources>
             </configuration>
             """;
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
 
         var clean = NuGetConfigSanitizer.Sanitize(xml, out _, warnings);
 
@@ -159,8 +159,8 @@ public sealed class NuGetConfigSanitizerTests
         Assert.DoesNotContain("feed.example.com", clean, StringComparison.Ordinal);
         Assert.DoesNotContain("myget", clean, StringComparison.Ordinal);
         var warning = Assert.Single(warnings);
-        Assert.StartsWith("warning SBX3020: package source 'keyed' is left out", warning, StringComparison.Ordinal);
-        Assert.Contains(why, warning, StringComparison.Ordinal);
+        Assert.StartsWith("warning SBX3020: package source 'keyed' is left out", warning.ToString(), StringComparison.Ordinal);
+        Assert.Contains(why, warning.ToString(), StringComparison.Ordinal);
         Assert.Contains("nuget.org", clean, StringComparison.Ordinal);
     }
 
@@ -170,7 +170,7 @@ public sealed class NuGetConfigSanitizerTests
     [InlineData("https://myget.org/F/team/api/v3/index.json")]
     public void Ordinary_feed_urls_are_carried_over(string url)
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var clean = NuGetConfigSanitizer.Sanitize($"""<configuration><packageSources><add key="feed" value="{url}" /></packageSources></configuration>""", out _, warnings);
 
         Assert.Empty(warnings);

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Inference;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests.Project;
 
@@ -79,14 +80,14 @@ public sealed class NuGetProvenanceTests : IDisposable
         Assert.Empty(ProjectInference.FeedsToResolve(nuget, _ => false));
         Assert.Equal([planted], ProjectInference.FeedsToResolve(nuget, s => s == planted)); // once approved
 
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Restore(repo, nuget, warnings: warnings);
         Assert.DoesNotContain(plan.Policy.Paths, r => r.Path == Ssh || r.Path == fallback);
         Assert.DoesNotContain(plan.Policy.Network.Allow, h => h.Host == "127.0.0.1");
         Assert.Contains(plan.Pending, w => w.Kind == WideningKind.Write && w.Value == Ssh);
         Assert.Contains(plan.Pending, w => w.Kind == WideningKind.Host && w.Value == "127.0.0.1:5555");
         Assert.Contains(plan.Pending, w => w.Kind == WideningKind.Read && w.Value == fallback);
-        Assert.Contains(warnings, w => w.StartsWith($"warning SBX3022: '{above}' is a NuGet.config above the repository", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().StartsWith($"warning SBX3022: '{above}' is a NuGet.config above the repository", StringComparison.Ordinal));
 
         // Approved, the feed is reached; the approval is the user's, outside the sandbox.
         var trust = TrustStore.Load(Path.Combine(_tree.Root, "trusted.json"));
@@ -147,7 +148,7 @@ public sealed class NuGetProvenanceTests : IDisposable
         Assert.NotEmpty(repo);
     }
 
-    private StepPlan Restore(string repo, NuGetSettingsSnapshot nuget, string? home = null, TrustStore? trust = null, List<string>? warnings = null)
+    private StepPlan Restore(string repo, NuGetSettingsSnapshot nuget, string? home = null, TrustStore? trust = null, List<Diagnostic>? warnings = null)
     {
         home ??= _tree.Home;
         var app = new ProjectEvaluation(repo + "/App.csproj", [new SourcedPath(repo + "/obj", "BaseIntermediateOutputPath")], [new SourcedPath(repo + "/bin", "BaseOutputPath")], null, null, [], [], false, null, [], []);

@@ -111,9 +111,9 @@ public sealed class ServiceIndexResolverTests
         var result = await Resolve(Source(AzureIndexUrl), handler);
 
         Assert.Equal([("pkgs.dev.azure.com", 443)], result.Hosts);
-        Assert.StartsWith("warning SBX3007: ", result.Error, StringComparison.Ordinal);
-        Assert.Contains("HTTP 401", result.Error, StringComparison.Ordinal);
-        Assert.Contains("credentials", result.Error, StringComparison.Ordinal);
+        Assert.StartsWith("warning SBX3007: ", result.Error?.ToString(), StringComparison.Ordinal);
+        Assert.Contains("HTTP 401", result.Error?.ToString(), StringComparison.Ordinal);
+        Assert.Contains("credentials", result.Error?.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -123,9 +123,9 @@ public sealed class ServiceIndexResolverTests
     {
         var result = await Resolve(Source(url) with { ProtocolVersion = 3 }, new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.NotFound)));
 
-        Assert.Contains("SBX3007", result.Error, StringComparison.Ordinal);
-        Assert.Contains(shown, result.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain("SECRET", result.Error, StringComparison.Ordinal);
+        Assert.Contains("SBX3007", result.Error?.ToString(), StringComparison.Ordinal);
+        Assert.Contains(shown, result.Error?.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", result.Error?.ToString(), StringComparison.Ordinal);
         Assert.Equal(url, result.SourceUrl); // the key of the cached hosts stays the source's own URL
     }
 
@@ -135,8 +135,8 @@ public sealed class ServiceIndexResolverTests
         var result = await Resolve(Source(AzureIndexUrl), new FakeHandler(_ => Json("<html>Sign in</html>")));
 
         Assert.Equal([("pkgs.dev.azure.com", 443)], result.Hosts);
-        Assert.Contains("SBX3007", result.Error, StringComparison.Ordinal);
-        Assert.Contains("not valid JSON", result.Error, StringComparison.Ordinal);
+        Assert.Contains("SBX3007", result.Error?.ToString(), StringComparison.Ordinal);
+        Assert.Contains("not valid JSON", result.Error?.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class ServiceIndexResolverTests
         var result = await Resolve(Source(AzureIndexUrl), handler, TimeSpan.FromMilliseconds(50));
 
         Assert.Equal([("pkgs.dev.azure.com", 443)], result.Hosts);
-        Assert.Contains("no answer within 0.05 s", result.Error, StringComparison.Ordinal);
+        Assert.Contains("no answer within 0.05 s", result.Error?.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -161,7 +161,7 @@ public sealed class ServiceIndexResolverTests
 
         var result = await Resolve(Source(AzureIndexUrl), handler);
 
-        Assert.Contains("Name or service not known", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Name or service not known", result.Error?.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -188,7 +188,7 @@ public sealed class ServiceIndexResolverTests
         var result = await Resolve(Source(AzureIndexUrl), new FakeHandler(_ => Json(huge)));
 
         Assert.Equal([("pkgs.dev.azure.com", 443)], result.Hosts);
-        Assert.Contains("larger than", result.Error, StringComparison.Ordinal);
+        Assert.Contains("larger than", result.Error?.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Inference;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests.Project;
 
@@ -49,7 +50,7 @@ public sealed class StepPolicyBuilderTests : IDisposable
     {
         var bait = Directory.CreateDirectory(_root + "/elsewhere/bait").FullName;
         var model = Model(App() with { FallbackFolders = [bait, Home], RestorePackagesPath = bait });
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         foreach (var step in Enum.GetValues<WorkflowStep>())
         {
             var plan = Plan(step, model, warnings: warnings);
@@ -58,7 +59,7 @@ public sealed class StepPolicyBuilderTests : IDisposable
             Assert.Contains(plan.Pending, w => w.Value == bait);
         }
 
-        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains(Home, StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3013", StringComparison.Ordinal) && w.ToString().Contains(Home, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -69,12 +70,12 @@ public sealed class StepPolicyBuilderTests : IDisposable
     public void Output_and_packages_folders_inside_protected_locations_are_refused(string relative)
     {
         var path = Repo + "/" + relative;
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var build = Plan(WorkflowStep.Build, Model(App(outputPath: path)), warnings: warnings);
         Assert.NotEqual(PathAccess.ReadWrite, build.Policy.RuleFor(path + "/x")!.Access);
         var restore = Plan(WorkflowStep.Restore, Model(App() with { RestorePackagesPath = path }), warnings: warnings);
         Assert.NotEqual(PathAccess.ReadWrite, restore.Policy.RuleFor(path + "/x")!.Access);
-        Assert.Equal(2, warnings.Count(w => w.Contains("SBX3013", StringComparison.Ordinal)));
+        Assert.Equal(2, warnings.Count(w => w.ToString().Contains("SBX3013", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -97,25 +98,25 @@ public sealed class StepPolicyBuilderTests : IDisposable
     [Fact]
     public void A_source_with_credentials_is_said_to_keep_them_outside()
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var secret = new NuGetSource("internal", "https://pkgs.example.org/v3/index.json", UserConfig, HasCredentials: true);
         Plan(WorkflowStep.Restore, Model(null, secret), warnings: warnings);
-        Assert.Contains(warnings, w => w.StartsWith("warning SBX3014: package source 'internal' has credentials", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().StartsWith("warning SBX3014: package source 'internal' has credentials", StringComparison.Ordinal));
         warnings.Clear();
         Plan(WorkflowStep.Build, Model(null, secret), warnings: warnings);
-        Assert.DoesNotContain(warnings, w => w.Contains("SBX3014", StringComparison.Ordinal)); // only the restore reaches feeds
+        Assert.DoesNotContain(warnings, w => w.ToString().Contains("SBX3014", StringComparison.Ordinal)); // only the restore reaches feeds
     }
 
     [Fact]
     public void A_malformed_allowed_host_is_reported_not_offered_for_approval()
     {
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Test, Model(App(hosts: "not a host")), warnings: warnings);
         Assert.Empty(plan.Pending);
-        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains("not a host pattern", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3013", StringComparison.Ordinal) && w.ToString().Contains("not a host pattern", StringComparison.Ordinal));
     }
 
-    private StepPlan Plan(WorkflowStep step, ProjectModel? model = null, TrustStore? trust = null, List<string>? warnings = null, ExecOptions? options = null) =>
+    private StepPlan Plan(WorkflowStep step, ProjectModel? model = null, TrustStore? trust = null, List<Diagnostic>? warnings = null, ExecOptions? options = null) =>
         StepPolicyBuilder.Build(Host(), model ?? Model(), step, options ?? new ExecOptions(), trust ?? TrustStore.Load(_root + "/trusted.json"), warnings ?? []);
 
     [Fact]
@@ -194,14 +195,14 @@ public sealed class StepPolicyBuilderTests : IDisposable
     public void Output_paths_outside_the_repository_wait_for_approval_and_homes_are_refused_outright()
     {
         var outside = _root + "/build-out";
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = Plan(WorkflowStep.Build, Model(App(outputPath: outside)), warnings: warnings);
         Assert.NotEqual(PathAccess.ReadWrite, plan.Policy.RuleFor(outside + "/App.dll")?.Access); // at most the private /tmp the tests live in
         Assert.Equal(outside, Assert.Single(plan.Pending).Value);
 
         plan = Plan(WorkflowStep.Build, Model(App(outputPath: Home)), warnings: warnings);
         Assert.Equal(PathAccess.Scratch, plan.Policy.RuleFor(Home + "/.ssh/id_ed25519")!.Access);
-        Assert.Contains(warnings, w => w.Contains("SBX3013", StringComparison.Ordinal) && w.Contains("your home directory", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.ToString().Contains("SBX3013", StringComparison.Ordinal) && w.ToString().Contains("your home directory", StringComparison.Ordinal));
 
         plan = Plan(WorkflowStep.Build, Model(App(outputPath: Repo + "/.git/hooks")), warnings: warnings);
         Assert.NotEqual(PathAccess.ReadWrite, plan.Policy.RuleFor(Repo + "/.git/hooks/pre-commit")!.Access);

@@ -3,6 +3,7 @@ using System.Reflection;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Inference;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Core.Tests.Project;
 
@@ -56,7 +57,7 @@ public sealed class StepPolicySnapshotTests : IDisposable
     {
         var fs = Tree();
         var host = new HostFacts(Home, Repo, TestHosts.DefaultVariables(), fs) { MemoryTotal = TestHosts.MemoryTotal };
-        var warnings = new List<string>();
+        var warnings = new List<Diagnostic>();
         var plan = StepPolicyBuilder.Build(host, Model(), step, new ExecOptions(), TrustStore.Load(_temp + "/trusted.json"), warnings);
         Assert.Empty(warnings);
         Assert.Empty(plan.Pending);

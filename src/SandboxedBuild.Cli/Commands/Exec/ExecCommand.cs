@@ -147,11 +147,11 @@ internal static class ExecCommand
             };
 
             CommandLineInput.Check(options);
-            var warnings = new List<string>();
+            var warnings = new List<Diagnostic>();
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
             }
 
             if (print)
@@ -176,7 +176,7 @@ internal static class ExecCommand
             var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks);
             foreach (var warning in result.Warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
             }
 
             var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode);

@@ -16,7 +16,7 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
     public IHostPrompt? Prompt { get; } = TerminalPrompt.IfInteractive();
 
     /// <inheritdoc/>
-    public void Warning(string message) => Say(message);
+    public void Warning(Diagnostic warning) => Say(warning.ToString());
 
     /// <inheritdoc/>
     public void Blocked(string message) => Say(message);

@@ -64,7 +64,7 @@ internal static class PolicyCommand
 
             var context = Workflow.Open(options.Request(parse, projectArgument, "policy"), new ConsoleWorkflowObserver());
             var host = context.Host;
-            var warnings = new List<string>();
+            var warnings = new List<Diagnostic>();
             var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
             var sanitized = context.Model.NuGet.UserConfigFile is { } user && File.Exists(user) ? "(a credential-free copy made for each run)" : null;
             if (sanitized is not null && chosenStep == WorkflowStep.Restore)
@@ -77,7 +77,7 @@ internal static class PolicyCommand
             var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
             }
 
             var command = Workflow.DotnetArguments(chosenStep, context.Entry, [.. options.SharedArguments(parse)], []);

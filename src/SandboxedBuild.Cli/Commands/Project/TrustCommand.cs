@@ -60,12 +60,12 @@ internal static class TrustCommand
 
             Policy.CommandLineInput.RequireProjectWithoutLink(host, entry, "trust");
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true)));
-            var refused = new List<string>();
+            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true)));
+            var refused = new List<Diagnostic>();
             var all = StepPolicyBuilder.AllWidenings(host, model, refused);
             foreach (var warning in refused)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning, keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
             }
 
             if (all.Count == 0)
