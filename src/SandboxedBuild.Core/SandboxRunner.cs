@@ -24,6 +24,12 @@ public sealed record NetworkHooks
 
     /// <summary>Told when the user allows a host for good.</summary>
     public Action<HostRule>? OnAlways { get; init; }
+
+    /// <summary>Told of every connection record as the proxy makes it: each decision, with its remedy when refused.</summary>
+    public Action<ConnectionRecord>? OnConnection { get; init; }
+
+    /// <summary>How this host names a widening in refusals (the CLI: <c>--allow-host X</c>); neutral when <see langword="null"/>.</summary>
+    public IRemedyWording? Wording { get; init; }
 }
 
 /// <summary>
@@ -96,7 +102,7 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
             EgressProxy proxy;
             try
             {
-                proxy = EgressProxy.Start(policy.Network, socket, AddressGuard.ForThisHost(), hooks?.Prompt, hooks?.OnBlocked, hooks?.OnAlways);
+                proxy = EgressProxy.Start(policy.Network, socket, AddressGuard.ForThisHost(), hooks?.Prompt, hooks?.OnBlocked, hooks?.OnAlways, wording: hooks?.Wording, onConnection: hooks?.OnConnection);
             }
             catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException or ArgumentException)
             {

@@ -67,6 +67,9 @@ public interface IWorkflowObserver
     /// <summary>Asks about hosts no rule decides; <see langword="null"/> denies them.</summary>
     IHostPrompt? Prompt { get; }
 
+    /// <summary>How the host names a widening in refusals and summaries (the CLI: <c>--allow-host X</c>).</summary>
+    IRemedyWording Wording { get; }
+
     /// <summary>A connection the egress proxy refused, as it happens.</summary>
     void Blocked(string message);
 }
@@ -253,6 +256,7 @@ public sealed class Workflow
                 Prompt = observer.Prompt,
                 OnBlocked = observer.Blocked,
                 OnAlways = rule => UserHostsFile.Append(SavedHostsFile, rule),
+                Wording = observer.Wording,
             };
 
             // Restore and build write obj/ and bin/: concurrent runs of them in one repository take turns.

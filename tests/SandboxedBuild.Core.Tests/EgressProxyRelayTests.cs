@@ -202,6 +202,56 @@ public sealed class EgressProxyRelayTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_decision_reaches_the_host_as_a_record_with_its_remedy_and_refusals_use_the_hosts_words()
+    {
+        using var target = new CountingListener();
+        var seen = new ConcurrentQueue<ConnectionRecord>();
+        var said = new ConcurrentQueue<string>();
+        var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: said.Enqueue, wording: new ItemWording(), onConnection: seen.Enqueue);
+        try
+        {
+            // Refused: told at once, with the widening as data; the command and the host read it in the host's words.
+            using (var refused = Connect(proxy))
+            {
+                refused.Send(Encoding.ASCII.GetBytes("CONNECT blocked.example:443 HTTP/1.1\r\n\r\n"));
+                var (latin1, closed) = ReadToClose(refused);
+                var text = Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(latin1));
+                Assert.True(closed);
+                Assert.StartsWith("HTTP/1.1 403", text, StringComparison.Ordinal);
+                Assert.Contains("blocked: blocked.example:443 — not on the allowlist; allow with <SandboxAllowedHost Include=\"blocked.example\" />", text, StringComparison.Ordinal);
+            }
+
+            var record = Assert.Single(seen);
+            Assert.Equal(("blocked.example", 443, false, "not on the allowlist", new HostRemedy("blocked.example")), (record.Host, record.Port, record.Allowed, record.Reason, record.Remedy));
+            Assert.Contains("<SandboxAllowedHost Include=\"blocked.example\" />", Assert.Single(said), StringComparison.Ordinal);
+
+            // Allowed: told when the tunnel ends, with its bytes and the rule that let it through.
+            using (var allowed = Connect(proxy))
+            {
+                allowed.Send(Encoding.ASCII.GetBytes($"CONNECT 127.0.0.1:{target.Port} HTTP/1.1\r\n\r\n"));
+                var buffer = new byte[64];
+                Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(buffer, 0, allowed.Receive(buffer)), StringComparison.Ordinal);
+            }
+
+            Assert.True(SpinWait.SpinUntil(() => seen.Count == 2, TimeSpan.FromSeconds(10)), $"{seen.Count} records told");
+            var through = seen.Last();
+            Assert.True(through.Allowed);
+            Assert.Null(through.Remedy);
+            Assert.NotNull(through.Rule);
+            Assert.Equal(proxy.Records, seen);
+        }
+        finally
+        {
+            await proxy.DisposeAsync();
+        }
+    }
+
+    private sealed class ItemWording : IRemedyWording
+    {
+        public string AllowHost(string pattern) => $"<SandboxAllowedHost Include=\"{pattern}\" />";
+    }
+
+    [Fact]
     public async Task Connections_over_the_bound_are_refused_and_said_once_per_burst()
     {
         using var target = new CountingListener();

@@ -74,7 +74,8 @@ public sealed class NetworkPolicyTests
         Assert.Equal(Verdict.Allowed, policy.Decide("pkgs.example.com", 8443).Verdict);
         var other = policy.Decide("pkgs.example.com", 443);
         Assert.Equal(Verdict.Denied, other.Verdict);
-        Assert.Contains("--allow-host pkgs.example.com:443", other.Reason, StringComparison.Ordinal);
+        Assert.Equal(new HostRemedy("pkgs.example.com:443"), other.Remedy);
+        Assert.DoesNotContain("--allow-host", other.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -90,8 +91,14 @@ public sealed class NetworkPolicyTests
     {
         var decision = Policy([]).Decide("deb.debian.org", 443);
         Assert.Equal(Verdict.Undecided, decision.Verdict);
-        Assert.Equal("not on the allowlist; allow with --allow-host deb.debian.org", decision.Reason);
-        Assert.Contains("--allow-host 10.0.0.5:8080", Policy([]).Decide("10.0.0.5", 8080).Reason, StringComparison.Ordinal);
+        // The remedy is data; the reason says only why, and each host words the remedy its own way.
+        Assert.Equal(("not on the allowlist", new HostRemedy("deb.debian.org")), (decision.Reason, decision.Remedy));
+        Assert.Equal(new HostRemedy("10.0.0.5:8080"), Policy([]).Decide("10.0.0.5", 8080).Remedy);
+        var record = new ConnectionRecord("deb.debian.org", 443, false, decision.Reason, 0, 0, Remedy: decision.Remedy);
+        Assert.Equal("not on the allowlist; allow with --allow-host deb.debian.org", record.ReasonWithRemedy(Cli));
+        Assert.Equal("not on the allowlist; allow with an allow entry for 'deb.debian.org'", record.ReasonWithRemedy(RemedyWording.Neutral));
+        Assert.Equal("not on the allowlist; allow with <SandboxAllowedHost Include=\"deb.debian.org\" />", record.ReasonWithRemedy(new ItemWording()));
+        Assert.Null(Policy(["deb.debian.org"]).Decide("deb.debian.org", 443).Remedy);
     }
 
     [Fact]
@@ -145,7 +152,8 @@ public sealed class NetworkPolicyTests
     public void The_rebinding_refusal_names_the_request_that_works()
     {
         var text = EgressProxy.RebindingRefusal("db.example.com", IPAddress.IPv6Loopback, "loopback", 5432);
-        Assert.Contains("(http://[::1]:5432/ rather than http://db.example.com:5432/) and allow it with --allow-host [::1]:5432", text, StringComparison.Ordinal);
+        Assert.Contains("(http://[::1]:5432/ rather than http://db.example.com:5432/)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("--allow-host", text, StringComparison.Ordinal);
         Assert.DoesNotContain("local network", text, StringComparison.Ordinal);
     }
 
@@ -297,13 +305,14 @@ public sealed class NetworkPolicyTests
         ConnectionRecord[] records =
         [
             new("api.nuget.org", 443, true, "preset", 1000, 5_000_000),
-            new("deb.debian.org", 443, false, "not on the allowlist; allow with --allow-host deb.debian.org", 0, 0),
-            new("deb.debian.org", 443, false, "not on the allowlist; allow with --allow-host deb.debian.org", 0, 0),
+            new("deb.debian.org", 443, false, "not on the allowlist", 0, 0, Remedy: new HostRemedy("deb.debian.org")),
+            new("deb.debian.org", 443, false, "not on the allowlist", 0, 0, Remedy: new HostRemedy("deb.debian.org")),
         ];
-        var text = NetworkSummary.Format(records, NetworkMode.Filtered);
+        var text = NetworkSummary.Format(records, NetworkMode.Filtered, Cli);
         Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with --allow-host deb.debian.org", text, StringComparison.Ordinal);
-        Assert.Equal(string.Empty, NetworkSummary.Format(records[..1], NetworkMode.Filtered));
-        Assert.Contains("--allow-host api.nuget.org", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
+        Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with an allow entry for 'deb.debian.org'", NetworkSummary.Format(records, NetworkMode.Filtered), StringComparison.Ordinal);
+        Assert.Equal(string.Empty, NetworkSummary.Format(records[..1], NetworkMode.Filtered, Cli));
+        Assert.Contains("--allow-host api.nuget.org", NetworkSummary.Format(records[..1], NetworkMode.Audit, Cli), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -318,7 +327,7 @@ public sealed class NetworkPolicyTests
             new("deb.debian.org", 443, true, "audit mode: let through and recorded", 100, 2000),
             new("pkgs.example.com", 8443, true, "audit mode: let through and recorded", 100, 2000),
         ];
-        var lines = NetworkSummary.Format(records, NetworkMode.Audit).Split('\n');
+        var lines = NetworkSummary.Format(records, NetworkMode.Audit, Cli).Split('\n');
         var options = lines.Single(l => l.Contains("audit: to allow exactly these:", StringComparison.Ordinal));
         Assert.EndsWith(": --allow-host deb.debian.org --allow-host pkgs.example.com:8443", options, StringComparison.Ordinal);
         var covered = lines.Single(l => l.Contains("already allowed", StringComparison.Ordinal));
@@ -326,6 +335,20 @@ public sealed class NetworkPolicyTests
         Assert.Contains("127.0.0.1:8080 (--allow-host on the command line)", covered, StringComparison.Ordinal);
 
         Assert.Contains("audit: to allow exactly these: nothing to add", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
+    }
+
+    /// <summary>The CLI's wording (the CLI's own class is internal to it).</summary>
+    private static readonly IRemedyWording Cli = new OptionWording();
+
+    private sealed class OptionWording : IRemedyWording
+    {
+        public string AllowHost(string pattern) => "--allow-host " + pattern;
+    }
+
+    /// <summary>How an MSBuild task would say it.</summary>
+    private sealed class ItemWording : IRemedyWording
+    {
+        public string AllowHost(string pattern) => $"<SandboxAllowedHost Include=\"{pattern}\" />";
     }
 }
 

@@ -98,7 +98,7 @@ public sealed class EgressProxyTests
         var refused = Cli.Sh(id, ws, $"{Curl} -p http://localhost:{port}/", null, null, "--allow-host", $"localhost:{port}", "--allow-host", $"127.0.0.1:{port}");
         Assert.Equal(0, server.Connections);
         var hint = System.Text.RegularExpressions.Regex.Match(refused.StandardError,
-            $@"request the address itself \((http://\S+/) rather than http://localhost:{port}/\) and allow it with --allow-host (\S+)");
+            $@"request the address itself \((http://\S+/) rather than http://localhost:{port}/\); allow with --allow-host (\S+)");
         Assert.True(hint.Success, refused.ToString());
         Assert.DoesNotContain("local network", refused.StandardError, StringComparison.Ordinal);
 

@@ -14,4 +14,9 @@ namespace SandboxedBuild.Network;
 /// head in time), the catalog code that says so; <see cref="Host"/> then holds the request line as
 /// sent, escaped and bounded, or <c>?</c>.
 /// </param>
-public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false, HostRule? Rule = null, string? Code = null);
+/// <param name="Remedy">For a refused connection that a widening would allow, that widening, as data.</param>
+public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false, HostRule? Rule = null, string? Code = null, HostRemedy? Remedy = null)
+{
+    /// <summary>The reason, with the remedy in <paramref name="wording"/>'s words after it.</summary>
+    public string ReasonWithRemedy(IRemedyWording wording) => Remedy is null ? Reason : Reason + "; " + wording.Sentence(Remedy);
+}

@@ -30,6 +30,8 @@ public sealed class EgressProxy : IAsyncDisposable
     private readonly IHostPrompt? _prompt;
     private readonly Action<string>? _onBlocked;
     private readonly Action<HostRule>? _onAlways;
+    private readonly Action<ConnectionRecord>? _onConnection;
+    private readonly IRemedyWording _wording;
     private readonly Socket _listener;
     private readonly ConcurrentQueue<ConnectionRecord> _records = new();
     private readonly ConcurrentDictionary<(string, int), PromptAnswer> _answers = new();
@@ -53,7 +55,7 @@ public sealed class EgressProxy : IAsyncDisposable
     private volatile bool _bridgeReady;
     private string? _bridgeFailure;
 
-    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection)
+    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.HeadTimeout, TimeSpan.Zero);
@@ -70,6 +72,8 @@ public sealed class EgressProxy : IAsyncDisposable
         _prompt = prompt;
         _onBlocked = onBlocked;
         _onAlways = onAlways;
+        _onConnection = onConnection;
+        _wording = wording ?? RemedyWording.Neutral;
         SocketPath = socketPath;
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -105,6 +109,21 @@ public sealed class EgressProxy : IAsyncDisposable
     /// <summary>Every decision so far, in order.</summary>
     public IReadOnlyList<ConnectionRecord> Records => [.. _records];
 
+    /// <summary>Keeps a record and tells the host of it; a host's failure to listen takes nothing down.</summary>
+    private void Record(ConnectionRecord record)
+    {
+        _records.Enqueue(record);
+        try
+        {
+            _onConnection?.Invoke(record);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The record is kept; the host's handler is its own business.
+            _ = ex;
+        }
+    }
+
     /// <summary>Whether the bridge said it listens (see <see cref="Bridge.ReadyMessage"/>); the command starts only after.</summary>
     public bool BridgeReady => _bridgeReady;
 
@@ -122,8 +141,10 @@ public sealed class EgressProxy : IAsyncDisposable
     /// <param name="onBlocked">Told about every refusal, as a one-line message.</param>
     /// <param name="onAlways">Told when the user allows a host for good.</param>
     /// <param name="limits">Bounds on connections and time; <see cref="ProxyLimits.Default"/> when <see langword="null"/>.</param>
-    public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<string>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null) =>
-        new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default, ProxyFaultInjection.FromEnvironment());
+    /// <param name="wording">How the host names a widening, in refusals the command and <paramref name="onBlocked"/> see; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>.</param>
+    /// <param name="onConnection">Told of every record as it is made (see <see cref="Records"/>), on the connection's thread: a refusal at once, an allowed connection when it ends.</param>
+    public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<string>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null) =>
+        new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default, ProxyFaultInjection.FromEnvironment(), wording, onConnection);
 
     /// <summary>Starts the proxy with a simulated fault (tests).</summary>
     internal static EgressProxy StartWithFault(NetworkPolicy policy, string socketPath, AddressGuard guard, ProxyFaultInjection? injection, ProxyLimits? limits = null, Action<string>? onBlocked = null) =>
@@ -266,7 +287,7 @@ public sealed class EgressProxy : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
         {
             // A bug or an unexpected state in one connection must not take the others down; it is recorded.
-            _records.Enqueue(new ConnectionRecord("?", 0, false, "proxy error: " + ex.Message, 0, 0));
+            Record(new ConnectionRecord("?", 0, false, "proxy error: " + ex.Message, 0, 0));
             _onBlocked?.Invoke(TerminalText.EscapeLine("egress proxy error: " + ex.GetType().Name + ": " + ex.Message));
         }
         finally
@@ -299,7 +320,7 @@ public sealed class EgressProxy : IAsyncDisposable
         if (Interlocked.Exchange(ref _overloaded, 1) == 0)
         {
             var reason = $"{_limits.MaxConnections} connections were open (or {2 * _limits.MaxConnections} counting those closing), the most the proxy serves at once; it refuses more until half of them have closed";
-            _records.Enqueue(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
+            Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
             _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.Format(_limits.MaxConnections));
         }
 
@@ -389,7 +410,7 @@ public sealed class EgressProxy : IAsyncDisposable
     {
         var seconds = _limits.HeadTimeout.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
         var code = Errors.Errors.ProxyHeadTimeout;
-        _records.Enqueue(new ConnectionRecord("?", 0, false, $"no complete request head within {seconds} s", 0, 0, Code: code.Code));
+        Record(new ConnectionRecord("?", 0, false, $"no complete request head within {seconds} s", 0, 0, Code: code.Code));
         if (_reported.TryAdd(code.Code, 0))
         {
             _onBlocked?.Invoke(code.Format(seconds));
@@ -403,7 +424,7 @@ public sealed class EgressProxy : IAsyncDisposable
     private void Malformed(Socket client, string reason, string requestLine, bool tooLong)
     {
         var code = Errors.Errors.ProxyRequestMalformed;
-        _records.Enqueue(new ConnectionRecord(requestLine, 0, false, reason, 0, 0, Code: code.Code));
+        Record(new ConnectionRecord(requestLine, 0, false, reason, 0, 0, Code: code.Code));
         if (Interlocked.Increment(ref _malformedLines) <= MaxMalformedLines)
         {
             _onBlocked?.Invoke(code.Format(reason, requestLine));
@@ -442,8 +463,9 @@ public sealed class EgressProxy : IAsyncDisposable
         const string host = "127.0.0.1";
         if (_policy.LoopbackForwards().FirstOrDefault(f => f.Port == port) is not { Rule: { } rule })
         {
-            _records.Enqueue(new ConnectionRecord(host, port, false, "no allow entry names this loopback port", 0, 0));
-            _onBlocked?.Invoke($"blocked: {host}:{port} — no allow entry names this loopback port; allow with --allow-host 127.0.0.1:{port}");
+            var record = new ConnectionRecord(host, port, false, "no allow entry names this loopback port", 0, 0, Remedy: new HostRemedy($"127.0.0.1:{port}"));
+            Record(record);
+            _onBlocked?.Invoke($"blocked: {host}:{port} — {record.ReasonWithRemedy(_wording)}");
             return;
         }
 
@@ -454,7 +476,7 @@ public sealed class EgressProxy : IAsyncDisposable
         }
         catch (SocketException ex)
         {
-            _records.Enqueue(new ConnectionRecord(host, port, false, "connection failed: " + ex.Message, 0, 0, Failed: true));
+            Record(new ConnectionRecord(host, port, false, "connection failed: " + ex.Message, 0, 0, Failed: true));
             return;
         }
 
@@ -464,7 +486,7 @@ public sealed class EgressProxy : IAsyncDisposable
             (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout, _monitor, sandboxSideDone);
         }
 
-        _records.Enqueue(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
+        Record(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
     }
 
     /// <summary>Serves one request with blocking calls on the calling thread, which relays the download when allowed.</summary>
@@ -500,21 +522,21 @@ public sealed class EgressProxy : IAsyncDisposable
         var decision = Decide(host, head.Port);
         if (decision.Verdict != Verdict.Allowed)
         {
-            Refuse(client, host, head.Port, decision.Reason);
+            Refuse(client, host, head.Port, decision.Reason, decision.Remedy);
             return;
         }
 
         var (addresses, refusal, unresolved) = Resolve(host, head.Port, decision);
         if (unresolved is not null)
         {
-            _records.Enqueue(new ConnectionRecord(host, head.Port, false, unresolved, 0, 0, Failed: true));
+            Record(new ConnectionRecord(host, head.Port, false, unresolved, 0, 0, Failed: true));
             Respond(client, "502 Bad Gateway", "dotnet-sandbox: " + unresolved);
             return;
         }
 
-        if (refusal is not null)
+        if (refusal is { } refused)
         {
-            Refuse(client, host, head.Port, refusal);
+            Refuse(client, host, head.Port, refused.Reason, refused.Remedy);
             return;
         }
 
@@ -525,7 +547,7 @@ public sealed class EgressProxy : IAsyncDisposable
         }
         catch (SocketException ex)
         {
-            _records.Enqueue(new ConnectionRecord(host, head.Port, false, "connection failed: " + ex.Message, 0, 0, Failed: true));
+            Record(new ConnectionRecord(host, head.Port, false, "connection failed: " + ex.Message, 0, 0, Failed: true));
             Respond(client, "502 Bad Gateway", $"dotnet-sandbox: could not connect to {host}:{head.Port}: {ex.Message}");
             return;
         }
@@ -548,7 +570,7 @@ public sealed class EgressProxy : IAsyncDisposable
             }
         }
 
-        _records.Enqueue(new ConnectionRecord(host, head.Port, true, decision.Reason, up, down, Rule: decision.Rule));
+        Record(new ConnectionRecord(host, head.Port, true, decision.Reason, up, down, Rule: decision.Rule));
     }
 
     /// <summary>
@@ -637,13 +659,13 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private (IPAddress[] Addresses, string? Refusal, string? Unresolved) Resolve(string host, int port, Decision decision)
+    private (IPAddress[] Addresses, (string Reason, HostRemedy Remedy)? Refusal, string? Unresolved) Resolve(string host, int port, Decision decision)
     {
         if (IPAddress.TryParse(host, out var literal))
         {
             // A literal address is reached only as typed: a refused kind needs an explicit entry for that very address.
             return _guard.WhyRefused(literal) is { } why && decision.Rule?.IsAddress != true
-                ? ([], $"{host} is {why}; allow that address explicitly with --allow-host {RuleText(host, port)}", null)
+                ? ([], ($"{host} is {why}, reached only with an allow entry for that very address", new HostRemedy(RuleText(host, port))), null)
                 : ([literal], null, null);
         }
 
@@ -668,28 +690,30 @@ public sealed class EgressProxy : IAsyncDisposable
         var first = resolved.FirstOrDefault();
         return first is null
             ? ([], null, $"{host} resolves to no address")
-            : ([], RebindingRefusal(host, HostRule.Normalize(first), _guard.WhyRefused(first)!, port), null);
+            : ([], (RebindingRefusal(host, HostRule.Normalize(first), _guard.WhyRefused(first)!, port), new HostRemedy(RuleText(HostRule.Normalize(first).ToString(), port))), null);
     }
 
     /// <summary>
     /// Why a name that resolves only to refused addresses is refused, and what does work: a name
-    /// never leads there, even when its address is allowed; only a request for the address does.
+    /// never leads there, even when its address is allowed; only a request for the address does
+    /// (which the remedy, an entry for the address, then allows).
     /// </summary>
     internal static string RebindingRefusal(string host, IPAddress address, string why, int port)
     {
         var target = RuleText(address.ToString(), port);
         return $"{host} resolves to {address} ({why}); a name is never let through to such an address, not even when the address itself is allowed, " +
             $"so that no allowed name can be made to lead there (DNS rebinding); to reach it, request the address itself " +
-            $"(http://{target}/ rather than http://{RuleText(host, port)}/) and allow it with --allow-host {target}";
+            $"(http://{target}/ rather than http://{RuleText(host, port)}/)";
     }
 
     private static string RuleText(string host, int port) => (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port;
 
-    private void Refuse(Socket client, string host, int port, string reason)
+    private void Refuse(Socket client, string host, int port, string reason, HostRemedy? remedy)
     {
-        _records.Enqueue(new ConnectionRecord(host, port, false, reason, 0, 0));
+        var record = new ConnectionRecord(host, port, false, reason, 0, 0, Remedy: remedy);
+        Record(record);
         var display = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
-        var message = $"blocked: {TerminalText.Name(display)} — {reason}";
+        var message = $"blocked: {TerminalText.Name(display)} — {record.ReasonWithRemedy(_wording)}";
         if (_reported.TryAdd(display, 0))
         {
             // Once per destination while the command runs; the summary at the end counts them all.

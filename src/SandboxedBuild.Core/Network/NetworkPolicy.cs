@@ -30,9 +30,10 @@ public enum Verdict
 
 /// <summary>A decision with its reason and the rule that made it.</summary>
 /// <param name="Verdict">The verdict.</param>
-/// <param name="Reason">Why, in words; for refusals, how to allow it.</param>
+/// <param name="Reason">Why, in words, without the remedy.</param>
 /// <param name="Rule">The deciding rule, if one did.</param>
-public sealed record Decision(Verdict Verdict, string Reason, HostRule? Rule = null);
+/// <param name="Remedy">For a refusal that a widening would lift, that widening, as data.</param>
+public sealed record Decision(Verdict Verdict, string Reason, HostRule? Rule = null, HostRemedy? Remedy = null);
 
 /// <summary>The network part of a policy: the mode, the allowlist and the deny-list.</summary>
 /// <param name="Mode">None, filtered or audit.</param>
@@ -95,7 +96,7 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
 
         var display = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
         return named.Count > 0
-            ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} (only 443 and 80 unless a port is named); allow with --allow-host {display}:{port}")
-            : new Decision(Verdict.Undecided, $"not on the allowlist; allow with --allow-host {display}" + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}"));
+            ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} (only 443 and 80 unless a port is named)", Remedy: new HostRemedy($"{display}:{port}"))
+            : new Decision(Verdict.Undecided, "not on the allowlist", Remedy: new HostRemedy(display + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}")));
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using SandboxedBuild.Diagnostics;
 using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Network;
@@ -13,10 +12,13 @@ public static class NetworkSummary
     /// would allow exactly those. Empty when there is nothing worth saying. Names from the sandbox
     /// are escaped (<see cref="TerminalText"/>), so the text is safe for a terminal.
     /// </summary>
-    public static string Format(IReadOnlyList<ConnectionRecord> records, NetworkMode mode) =>
-        TerminalText.EscapeLine(Unescaped(records, mode), keepNewlines: true);
+    /// <param name="records">The run's connection records.</param>
+    /// <param name="mode">The run's network mode.</param>
+    /// <param name="wording">How the host names a widening; neutral when <see langword="null"/>.</param>
+    public static string Format(IReadOnlyList<ConnectionRecord> records, NetworkMode mode, IRemedyWording? wording = null) =>
+        TerminalText.EscapeLine(Unescaped(records, mode, wording ?? RemedyWording.Neutral), keepNewlines: true);
 
-    private static string Unescaped(IReadOnlyList<ConnectionRecord> records, NetworkMode mode)
+    private static string Unescaped(IReadOnlyList<ConnectionRecord> records, NetworkMode mode, IRemedyWording wording)
     {
         if (records.Count == 0 || (mode != NetworkMode.Audit && records.All(r => r.Allowed)))
         {
@@ -44,7 +46,7 @@ public static class NetworkSummary
         foreach (var group in blocked.Take(20))
         {
             var count = group.Count() > 1 ? $" ({group.Count()}×)" : string.Empty;
-            sb.Append(CultureInfo.InvariantCulture, $"  blocked: {Display(group.Key.Host, group.Key.Port)}{count} — {group.First().Reason}").AppendLine();
+            sb.Append(CultureInfo.InvariantCulture, $"  blocked: {Display(group.Key.Host, group.Key.Port)}{count} — {group.First().ReasonWithRemedy(wording)}").AppendLine();
         }
 
         if (blocked.Count > 20)
@@ -73,7 +75,7 @@ public static class NetworkSummary
             var covered = allowed.Where(r => r.Rule is not null).GroupBy(r => (r.Host, r.Port)).OrderBy(g => g.Key.Host, StringComparer.Ordinal)
                 .Select(g => $"{Display(g.Key.Host, g.Key.Port)} ({Source(g.First().Rule!)})").ToList();
             sb.Append("  audit: to allow exactly these: ").AppendLine(options.Count > 0
-                ? string.Join(' ', options.Select(o => "--allow-host " + o))
+                ? string.Join(' ', options.Select(wording.AllowHost))
                 : "nothing to add");
             if (covered.Count > 0)
             {

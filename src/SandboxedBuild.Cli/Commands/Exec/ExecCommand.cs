@@ -172,6 +172,7 @@ internal static class ExecCommand
                 Prompt = TerminalPrompt.IfInteractive(),
                 OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(message, keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
+                Wording = CommandLineWording.Instance,
             };
             var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks);
             foreach (var warning in result.Warnings)
@@ -179,7 +180,7 @@ internal static class ExecCommand
                 Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
             }
 
-            var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode);
+            var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode, CommandLineWording.Instance);
             if (summary.Length > 0)
             {
                 Console.Error.Write("dotnet-sandbox: " + summary);

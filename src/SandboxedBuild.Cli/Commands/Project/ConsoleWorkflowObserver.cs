@@ -16,6 +16,9 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
     public IHostPrompt? Prompt { get; } = TerminalPrompt.IfInteractive();
 
     /// <inheritdoc/>
+    public IRemedyWording Wording => CommandLineWording.Instance;
+
+    /// <inheritdoc/>
     public void Warning(Diagnostic warning) => Say(warning.ToString());
 
     /// <inheritdoc/>
@@ -43,7 +46,7 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
     /// <inheritdoc/>
     public void StepEnded(StepOutcome outcome, SandboxPolicy policy)
     {
-        var summary = NetworkSummary.Format(outcome.Connections, policy.Network.Mode);
+        var summary = NetworkSummary.Format(outcome.Connections, policy.Network.Mode, Wording);
         if (summary.Length > 0)
         {
             Console.Error.Write("dotnet-sandbox: " + summary);

@@ -1,0 +1,40 @@
+namespace SandboxedBuild.Network;
+
+/// <summary>
+/// The widening that would let a refused connection through, as data: the host pattern to allow
+/// (<c>host</c>, <c>host:port</c>, <c>[v6]:port</c>, as <see cref="HostRule.Parse"/> reads it).
+/// Each host of the sandbox says it in its own words (<see cref="IRemedyWording"/>).
+/// </summary>
+/// <param name="Pattern">The host pattern that would allow it.</param>
+public sealed record HostRemedy(string Pattern);
+
+/// <summary>
+/// How a host of the sandbox names a widening: the CLI as an option (<c>--allow-host X</c>), an
+/// MSBuild task as an item (<c>&lt;SandboxAllowedHost Include="X" /&gt;</c>). The sentence around it
+/// ("allow with …") is the library's.
+/// </summary>
+public interface IRemedyWording
+{
+    /// <summary>What allows <paramref name="pattern"/>, in this host's words.</summary>
+    string AllowHost(string pattern);
+}
+
+/// <summary>The wordings the library knows.</summary>
+public static class RemedyWording
+{
+    /// <summary>For a host that has said nothing: the bare pattern, quoted.</summary>
+    public static IRemedyWording Neutral { get; } = new NeutralWording();
+
+    /// <summary>"allow with X", X in <paramref name="wording"/>'s words.</summary>
+    public static string Sentence(this IRemedyWording wording, HostRemedy remedy)
+    {
+        ArgumentNullException.ThrowIfNull(wording);
+        ArgumentNullException.ThrowIfNull(remedy);
+        return "allow with " + wording.AllowHost(remedy.Pattern);
+    }
+
+    private sealed class NeutralWording : IRemedyWording
+    {
+        public string AllowHost(string pattern) => $"an allow entry for '{pattern}'";
+    }
+}
