@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace SandboxedBuild.Interop;
 
 /// <summary>
-/// The process bound of a sandbox: <c>RLIMIT_NPROC</c>, soft and hard, set with <c>NativeMethods.prlimit(2)</c>
+/// The process bound of a sandbox: <c>RLIMIT_NPROC</c>, soft and hard, set with <c>prlimit(2)</c>
 /// on the sandbox's first process while bubblewrap holds it on <c>--block-fd</c>, so that the
 /// command and everything it starts inherit it and none of them can raise it.
 /// </summary>
@@ -25,7 +25,7 @@ internal static class ProcessLimit
         var limit = new NativeMethods.RLimit { Current = (ulong)max, Maximum = (ulong)max };
         if (NativeMethods.prlimit(pid, RLIMIT_NPROC, &limit, null) != 0)
         {
-            return "NativeMethods.prlimit(" + pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + ", RLIMIT_NPROC): " + NativeMethods.StrError(Marshal.GetLastPInvokeError());
+            return "prlimit(" + pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + ", RLIMIT_NPROC): " + NativeMethods.StrError(Marshal.GetLastPInvokeError());
         }
 
         // Read back: what counts is what the process has now.

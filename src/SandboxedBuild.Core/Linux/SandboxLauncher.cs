@@ -352,21 +352,25 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         {
             try
             {
-                // A placeholder a concurrent run made there is not something this command created.
-                if (PlaceholderLease.IsPlaceholder(RealLocationOrSelf(rule.Path, home), locks))
+                // A placeholder a concurrent run made there is not something this command created; the
+                // look and the removal are one step under the placeholders' guard.
+                var removed = PlaceholderLease.RemoveUnlessPlaceholder(RealLocationOrSelf(rule.Path, home), locks, () =>
                 {
-                    continue;
-                }
+                    if (Directory.Exists(rule.Path))
+                    {
+                        Directory.Delete(rule.Path, recursive: true);
+                        return true;
+                    }
 
-                if (Directory.Exists(rule.Path))
-                {
-                    Directory.Delete(rule.Path, recursive: true);
-                }
-                else if (File.Exists(rule.Path) || new FileInfo(rule.Path).LinkTarget is not null)
-                {
-                    File.Delete(rule.Path);
-                }
-                else
+                    if (File.Exists(rule.Path) || new FileInfo(rule.Path).LinkTarget is not null)
+                    {
+                        File.Delete(rule.Path);
+                        return true;
+                    }
+
+                    return false;
+                });
+                if (!removed)
                 {
                     continue;
                 }
