@@ -96,7 +96,7 @@ public sealed class NetworkPolicyTests
         Assert.Equal(new HostRemedy("10.0.0.5:8080"), Policy([]).Decide("10.0.0.5", 8080).Remedy);
         var record = new ConnectionRecord("deb.debian.org", 443, false, decision.Reason, 0, 0, Remedy: decision.Remedy);
         Assert.Equal("not on the allowlist; allow with --allow-host deb.debian.org", record.ReasonWithRemedy(Cli));
-        Assert.Equal("not on the allowlist; allow with an allow entry for 'deb.debian.org'", record.ReasonWithRemedy(RemedyWording.Neutral));
+        Assert.Equal("not on the allowlist; allow with the host pattern 'deb.debian.org'", record.ReasonWithRemedy(RemedyWording.Neutral));
         Assert.Equal("not on the allowlist; allow with <SandboxAllowedHost Include=\"deb.debian.org\" />", record.ReasonWithRemedy(new ItemWording()));
         Assert.Null(Policy(["deb.debian.org"]).Decide("deb.debian.org", 443).Remedy);
     }
@@ -310,7 +310,7 @@ public sealed class NetworkPolicyTests
         ];
         var text = NetworkSummary.Format(records, NetworkMode.Filtered, Cli);
         Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with --allow-host deb.debian.org", text, StringComparison.Ordinal);
-        Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with an allow entry for 'deb.debian.org'", NetworkSummary.Format(records, NetworkMode.Filtered), StringComparison.Ordinal);
+        Assert.Contains("blocked: deb.debian.org:443 (2×) — not on the allowlist; allow with the host pattern 'deb.debian.org'", NetworkSummary.Format(records, NetworkMode.Filtered), StringComparison.Ordinal);
         Assert.Equal(string.Empty, NetworkSummary.Format(records[..1], NetworkMode.Filtered, Cli));
         Assert.Contains("--allow-host api.nuget.org", NetworkSummary.Format(records[..1], NetworkMode.Audit, Cli), StringComparison.Ordinal);
     }

@@ -35,6 +35,6 @@ public static class RemedyWording
 
     private sealed class NeutralWording : IRemedyWording
     {
-        public string AllowHost(string pattern) => $"an allow entry for '{pattern}'";
+        public string AllowHost(string pattern) => $"the host pattern '{pattern}'";
     }
 }
