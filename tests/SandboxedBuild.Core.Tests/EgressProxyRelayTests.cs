@@ -207,7 +207,7 @@ public sealed class EgressProxyRelayTests : IDisposable
         using var target = new CountingListener();
         var seen = new ConcurrentQueue<ConnectionRecord>();
         var said = new ConcurrentQueue<string>();
-        var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: said.Enqueue, wording: new ItemWording(), onConnection: seen.Enqueue);
+        var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: said.Enqueue, wording: TestWordings.Item, onConnection: seen.Enqueue);
         try
         {
             // Refused: told at once, with the widening as data; the command and the host read it in the host's words.
@@ -244,11 +244,6 @@ public sealed class EgressProxyRelayTests : IDisposable
         {
             await proxy.DisposeAsync();
         }
-    }
-
-    private sealed class ItemWording : IRemedyWording
-    {
-        public string AllowHost(string pattern) => $"<SandboxAllowedHost Include=\"{pattern}\" />";
     }
 
     [Fact]

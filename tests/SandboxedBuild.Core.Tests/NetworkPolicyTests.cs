@@ -97,7 +97,7 @@ public sealed class NetworkPolicyTests
         var record = new ConnectionRecord("deb.debian.org", 443, false, decision.Reason, 0, 0, Remedy: decision.Remedy);
         Assert.Equal("not on the allowlist; allow with --allow-host deb.debian.org", record.ReasonWithRemedy(Cli));
         Assert.Equal("not on the allowlist; allow with the host pattern 'deb.debian.org'", record.ReasonWithRemedy(RemedyWording.Neutral));
-        Assert.Equal("not on the allowlist; allow with <SandboxAllowedHost Include=\"deb.debian.org\" />", record.ReasonWithRemedy(new ItemWording()));
+        Assert.Equal("not on the allowlist; allow with <SandboxAllowedHost Include=\"deb.debian.org\" />", record.ReasonWithRemedy(TestWordings.Item));
         Assert.Null(Policy(["deb.debian.org"]).Decide("deb.debian.org", 443).Remedy);
     }
 
@@ -337,19 +337,7 @@ public sealed class NetworkPolicyTests
         Assert.Contains("audit: to allow exactly these: nothing to add", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
     }
 
-    /// <summary>The CLI's wording (the CLI's own class is internal to it).</summary>
-    private static readonly IRemedyWording Cli = new OptionWording();
-
-    private sealed class OptionWording : IRemedyWording
-    {
-        public string AllowHost(string pattern) => "--allow-host " + pattern;
-    }
-
-    /// <summary>How an MSBuild task would say it.</summary>
-    private sealed class ItemWording : IRemedyWording
-    {
-        public string AllowHost(string pattern) => $"<SandboxAllowedHost Include=\"{pattern}\" />";
-    }
+    private static IRemedyWording Cli => TestWordings.Option;
 }
 
 internal static class BwrapCommandLineTestsAccess

@@ -305,13 +305,11 @@ internal static unsafe partial class NativeMethods
         return (buffer.Mode & S_IFMT, buffer.Uid, buffer.Inode, buffer.DevMajor, buffer.DevMinor);
     }
 
-    // ---- mkdir, rmdir and access by path, with their errors (for cgroup directories, which no sandbox can reach).
+    // ---- rmdir and access by path, with their errors (for cgroup directories, which no sandbox can reach).
 
     internal const int EBUSY = 16;
+    internal const int X_OK = 1;
     internal const int W_OK = 2;
-
-    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int MakeDirectory(string path, uint mode);
 
     [LibraryImport("libc", EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int RemoveDirectory(string path);

@@ -25,9 +25,6 @@ public interface IFileSystem
 /// <summary>The real file system.</summary>
 public sealed class HostFileSystem : IFileSystem
 {
-    private const int WriteOk = 2;
-    private const int ExecuteOk = 1;
-
     /// <summary>The shared instance.</summary>
     public static HostFileSystem Instance { get; } = new();
 
@@ -54,8 +51,8 @@ public sealed class HostFileSystem : IFileSystem
     }
 
     /// <inheritdoc/>
-    public bool IsWritableDirectory(string path) => Directory.Exists(path) && Interop.NativeMethods.Access(path, WriteOk) == 0;
+    public bool IsWritableDirectory(string path) => Directory.Exists(path) && Interop.NativeMethods.Access(path, Interop.NativeMethods.W_OK) == 0;
 
     /// <inheritdoc/>
-    public bool IsExecutableFile(string path) => File.Exists(path) && Interop.NativeMethods.Access(path, ExecuteOk) == 0;
+    public bool IsExecutableFile(string path) => File.Exists(path) && Interop.NativeMethods.Access(path, Interop.NativeMethods.X_OK) == 0;
 }
