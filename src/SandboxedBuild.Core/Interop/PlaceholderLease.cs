@@ -126,8 +126,7 @@ internal sealed class PlaceholderLease : IDisposable
     public static bool IsPlaceholder(string real, string directory)
     {
         using var guard = Guard(directory);
-        using var file = LockFile.Open(LockDirectory.FileFor(directory, Prefix, real), create: false);
-        return file is not null && Record.Parse(file.Read()) is { } record && record.StillThere(real);
+        return IsPlaceholderUnderGuard(real, directory);
     }
 
     /// <summary>
@@ -143,15 +142,13 @@ internal sealed class PlaceholderLease : IDisposable
     {
         ArgumentNullException.ThrowIfNull(remove);
         using var guard = Guard(directory);
-        using (var file = LockFile.Open(LockDirectory.FileFor(directory, Prefix, real), create: false))
-        {
-            if (file is not null && Record.Parse(file.Read()) is { } record && record.StillThere(real))
-            {
-                return false;
-            }
-        }
+        return !IsPlaceholderUnderGuard(real, directory) && remove();
+    }
 
-        return remove();
+    private static bool IsPlaceholderUnderGuard(string real, string directory)
+    {
+        using var file = LockFile.Open(LockDirectory.FileFor(directory, Prefix, real), create: false);
+        return file is not null && Record.Parse(file.Read()) is { } record && record.StillThere(real);
     }
 
     /// <summary>Gives the placeholders up; those no other run holds are removed.</summary>
