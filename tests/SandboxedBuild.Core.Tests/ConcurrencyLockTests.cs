@@ -2,6 +2,7 @@ using System.Globalization;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Interop;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -62,7 +63,7 @@ public sealed class ConcurrencyLockTests : IDisposable
         var removed = PlaceholderLease.RemoveUnlessPlaceholder(name, Locks, () =>
         {
             // While this removal looks and removes, another run wants a placeholder at the same name...
-            other = new Thread(() => made = PlaceholderLease.Acquire([(name, false)], [], [], Locks)) { IsBackground = true };
+            other = new Thread(() => made = PlaceholderLease.Acquire([(name, false)], [], Locks)) { IsBackground = true };
             other.Start();
             Assert.False(other.Join(TimeSpan.FromMilliseconds(500)), "a placeholder was made between the look and the removal");
             return File.Exists(name);
@@ -107,12 +108,12 @@ public sealed class ConcurrencyLockTests : IDisposable
     {
         var envrc = Path.Combine(Work, ".envrc");
         var vscode = Path.Combine(Work, ".vscode");
-        var first = PlaceholderLease.Acquire([(envrc, false), (vscode, true)], [], [], Locks);
+        var first = PlaceholderLease.Acquire([(envrc, false), (vscode, true)], [], Locks);
         Assert.True(File.Exists(envrc) && Directory.Exists(vscode));
         Assert.True(PlaceholderLease.IsPlaceholder(envrc, Locks));
 
         // The second run finds them existing: it joins them instead of failing or making new ones.
-        var second = PlaceholderLease.Acquire([], [(envrc, false), (vscode, true)], [], Locks);
+        var second = PlaceholderLease.Acquire([(envrc, false), (vscode, true)], [], Locks);
         Assert.Equal([envrc, vscode], second.Paths.Order(StringComparer.Ordinal));
         first.Dispose();
         Assert.True(File.Exists(envrc) && Directory.Exists(vscode), "removed while another run still binds it");
@@ -126,17 +127,51 @@ public sealed class ConcurrencyLockTests : IDisposable
     {
         var real = Path.Combine(Work, ".envrc");
         File.WriteAllText(real, "the user's own");
-        using (var lease = PlaceholderLease.Acquire([], [(real, false)], [], Locks))
+        using (var lease = PlaceholderLease.Acquire([(real, false)], [], Locks))
         {
             Assert.Empty(lease.Paths);
         }
 
         Assert.Equal("the user's own", File.ReadAllText(real));
         Assert.False(PlaceholderLease.IsPlaceholder(real, Locks));
+        Assert.Empty(Directory.EnumerateFiles(Locks, "ph-*"));
+    }
 
-        // Found missing when the policy was read, there by the time of the launch: refused, kept.
-        Assert.Throws<IOException>(() => PlaceholderLease.Acquire([(real, false)], [], [], Locks));
-        Assert.Equal("the user's own", File.ReadAllText(real));
+    [Fact]
+    public void A_run_holds_what_is_there_at_its_lease_not_what_was_there_when_its_policy_was_read()
+    {
+        // The race behind SBX4009 in the 32-exec test: run A reads its policy while run B's
+        // placeholder is at .bash_login, then B ends and removes it, then A leases. A that went by its
+        // first look held nothing there, bound the name all the same, and found it vanished (or, had
+        // a third run made it again, would have had its bind detached when that run ended).
+        var fs = new HostFileSystem();
+        var name = Path.Combine(Work, ".bash_login");
+        var dir = Path.Combine(Work, ".vscode");
+        var policy = new SandboxPolicy(Work, [
+            new PathRule(Work, PathAccess.ReadWrite, "the working directory"),
+            new PathRule(name, PathAccess.Protected, "shell startup file", PathKind.File),
+            new PathRule(dir, PathAccess.Protected, "editor tasks")], [], Network.NetworkPolicy.None);
+        var b = Leftovers.HoldPlaceholders(policy, fs, p => p, Locks, []);
+        Assert.Equal([name, dir], b.Paths.Order(StringComparer.Ordinal));
+
+        var bound = new List<string>();
+        _ = BwrapCommandLine.Build(policy, ["/bin/true"], fs, bound: bound); // A's command line, while B's are there
+        Assert.Contains(name, bound);
+        b.Dispose();
+        Assert.False(Path.Exists(name) || Path.Exists(dir));
+
+        using (var a = Leftovers.HoldPlaceholders(policy, fs, p => p, Locks, []))
+        {
+            Assert.Equal([name, dir], a.Paths.Order(StringComparer.Ordinal));
+            _ = MountCheck.Create().Record(bound, "/nonexistent", fs); // SBX4009 when the name was not held
+
+            // A third run joins A's; its end does not take them from A.
+            Leftovers.HoldPlaceholders(policy, fs, p => p, Locks, []).Dispose();
+            Assert.True(File.Exists(name) && Directory.Exists(dir));
+        }
+
+        Assert.False(Path.Exists(name) || Path.Exists(dir));
+        Assert.Empty(Directory.EnumerateFiles(Locks, "ph-*"));
     }
 
     [Fact]
@@ -150,7 +185,7 @@ public sealed class ConcurrencyLockTests : IDisposable
         File.Delete(replaced);
         File.WriteAllText(replaced, "a real file took its place");
         var removed = new List<string>();
-        using var live = PlaceholderLease.Acquire([(held, false)], [], removed, Locks); // sweeps first
+        using var live = PlaceholderLease.Acquire([(held, false)], removed, Locks); // sweeps first
         PlaceholderLease.Sweep(Locks, removed); // and a sweep while it lives leaves it alone
         Assert.Equal([left], removed);
         Assert.False(File.Exists(left));
@@ -210,11 +245,9 @@ public sealed class ConcurrencyLockTests : IDisposable
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
         {
-            var missing = names.Where(n => !Path.Exists(n.Item1)).ToList();
-            var existing = names.Except(missing).ToList();
             try
             {
-                using var lease = PlaceholderLease.Acquire(missing, existing, [], Locks);
+                using var lease = PlaceholderLease.Acquire(names, [], Locks);
                 Thread.Sleep(i % 5);
                 foreach (var (path, _) in names)
                 {

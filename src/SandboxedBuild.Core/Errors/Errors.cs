@@ -350,7 +350,7 @@ public static partial class Errors
     public static readonly ErrorCode PlaceholderFailed = new(
         "SBX4010", Severity.Error,
         "cannot hold '{0}' read-only for the run: {1}.",
-        "nothing ran. Another sandbox may be running in the same directory and have made it meanwhile, or a directory on the way was replaced by a link; run again, and look for links you did not make (find . -type l).");
+        "nothing ran. A directory on the way was replaced by a link, or the placeholder could not be created there; look for links you did not make (find . -type l), and run again.");
 
     /// <summary>A signal came while the sandbox was being set up; the command never started.</summary>
     public static readonly ErrorCode InterruptedBeforeStart = new(

@@ -48,17 +48,15 @@ internal sealed class PlaceholderLease : IDisposable
     public IReadOnlyList<string> Paths => [.. _held.Select(h => h.Real)];
 
     /// <summary>
-    /// Holds a placeholder at each path: joins the one another run holds there, or creates it.
-    /// <paramref name="missing"/> are the paths found missing when the policy was rendered; they
-    /// are created if still missing. <paramref name="existing"/> are joined only if a placeholder
-    /// of a live run is what is there now, and created if they have gone meanwhile.
+    /// Holds a placeholder at each of <paramref name="names"/> that is missing (one is made) or is
+    /// a live run's placeholder (it is joined), as found under the guard; a name that something else
+    /// is at is left alone and not held.
     /// </summary>
-    /// <param name="missing">Real paths to hold, and whether each is a directory.</param>
-    /// <param name="existing">Real paths that existed, to hold if they are placeholders.</param>
+    /// <param name="names">Real paths to hold, and whether each is a directory.</param>
     /// <param name="removed">Receives what a killed run had left and the sweep removed.</param>
     /// <param name="directory">The lock directory (<see cref="LockDirectory.Ensure"/>).</param>
-    /// <exception cref="IOException">A placeholder could not be created (something real is there, or a link is in the way).</exception>
-    public static PlaceholderLease Acquire(IReadOnlyList<(string Real, bool IsDirectory)> missing, IReadOnlyList<(string Real, bool IsDirectory)> existing, ICollection<string> removed, string directory)
+    /// <exception cref="IOException">A placeholder could not be made (a link in the way, a parent not writable).</exception>
+    public static PlaceholderLease Acquire(IReadOnlyList<(string Real, bool IsDirectory)> names, ICollection<string> removed, string directory)
     {
         using var guard = Guard(directory);
         SweepUnderGuard(directory, removed);
@@ -66,7 +64,7 @@ internal sealed class PlaceholderLease : IDisposable
         try
         {
             // Parents first: a placeholder directory may hold another.
-            foreach (var (real, isDirectory, wasMissing) in missing.Select(m => (m.Real, m.IsDirectory, true)).Concat(existing.Select(e => (e.Real, e.IsDirectory, false))).OrderBy(c => c.Real.Length))
+            foreach (var (real, isDirectory) in names.Distinct().OrderBy(c => c.Real.Length))
             {
                 var lockPath = LockDirectory.FileFor(directory, Prefix, real);
                 var file = LockFile.Open(lockPath, create: true)!;
@@ -74,25 +72,27 @@ internal sealed class PlaceholderLease : IDisposable
                 var there = NativeMethods.Lstat(real);
                 if (there is null)
                 {
-                    // Missing (again: a name that existed when the policy was read may have gone since,
-                    // and bubblewrap must find something to bind): held by a new placeholder.
-                    var identity = NoFollowDirectory.CreatePlaceholder(real, isDirectory);
-                    file.Write(new Record(real, isDirectory, identity, Birth(real)).ToString());
+                    // Missing: held by a new placeholder (bubblewrap must find something to bind).
+                    try
+                    {
+                        var identity = NoFollowDirectory.CreatePlaceholder(real, isDirectory);
+                        file.Write(new Record(real, isDirectory, identity, Birth(real)).ToString());
+                    }
+                    catch (IOException ex)
+                    {
+                        file.Dispose();
+                        throw new Failure(real, ex);
+                    }
                 }
                 else if (record is null || !record.StillThere(real))
                 {
-                    // Something that is no placeholder of ours: as before, only a missing name is held.
+                    // Something that is no placeholder of ours (the user's own file): bound as it is, not held.
                     if (record is null && file.TryLock(exclusive: true))
                     {
                         file.Unlink();
                     }
 
                     file.Dispose();
-                    if (wasMissing)
-                    {
-                        throw new IOException($"'{real}' appeared before its placeholder could be made");
-                    }
-
                     continue;
                 }
 
@@ -250,6 +250,13 @@ internal sealed class PlaceholderLease : IDisposable
     }
 
     private static (long, uint) Birth(string real) => NativeMethods.SizeAndBirth(real) is { } b ? (b.BirthSeconds, b.BirthNanoseconds) : (0, 0);
+
+    /// <summary>A placeholder could not be made at <see cref="Real"/>; the message says why.</summary>
+    public sealed class Failure(string real, Exception inner) : IOException(inner.Message, inner)
+    {
+        /// <summary>The name that could not be held.</summary>
+        public string Real { get; } = real;
+    }
 
     /// <summary>What a lock file says: the placeholder's real path, its kind, the inode and device made, and its birth time.</summary>
     private sealed record Record(string Real, bool IsDirectory, (ulong Inode, uint DevMajor, uint DevMinor) Identity, (long Seconds, uint Nanoseconds) Born)

@@ -139,23 +139,20 @@ public static class BwrapCommandLine
         }
     }
 
-    /// <summary>
-    /// The protected paths that do not exist and that the command could create: the caller creates
-    /// each as an empty placeholder (file or directory, by <see cref="PathRule.Kind"/>) before the
-    /// run, bound read-only over itself, and removes it after the run.
-    /// </summary>
-    public static IReadOnlyList<PathRule> Placeholders(SandboxPolicy policy, IFileSystem fs) =>
-        [.. policy.Paths.Where(r => NeedsPlaceholder(r, fs))];
-
     /// <summary>Protected paths that are missing and cannot be held by a placeholder: the caller removes them after the run if the command created them.</summary>
     public static IReadOnlyList<PathRule> RemoveIfCreated(SandboxPolicy policy, IFileSystem fs) =>
         [.. policy.Paths.Where(r => r.Access == PathAccess.Protected && r.RemoveIfCreated && !fs.DirectoryExists(r.Path) && !fs.FileExists(r.Path))];
 
     private static bool NeedsPlaceholder(PathRule rule, IFileSystem fs) =>
-        rule.Access == PathAccess.Protected
-        && !rule.RemoveIfCreated
-        && !fs.DirectoryExists(rule.Path) && !fs.FileExists(rule.Path)
-        && fs.IsWritableDirectory(Path.GetDirectoryName(rule.Path)!);
+        MayHoldPlaceholder(rule, fs) && !fs.DirectoryExists(rule.Path) && !fs.FileExists(rule.Path);
+
+    /// <summary>
+    /// Whether a placeholder may hold <paramref name="rule"/>'s name when it is missing: a protected
+    /// name not removed after the run instead, whose parent the caller can write. The launcher holds
+    /// these (<see cref="Leftovers.HoldPlaceholders"/>), and a missing one is bound all the same.
+    /// </summary>
+    internal static bool MayHoldPlaceholder(PathRule rule, IFileSystem fs) =>
+        rule.Access == PathAccess.Protected && !rule.RemoveIfCreated && fs.IsWritableDirectory(Path.GetDirectoryName(rule.Path)!);
 
     private static bool IsSymlinkWorthKeeping(string path, string target, SandboxPolicy policy)
     {

@@ -37,33 +37,52 @@ internal static class Leftovers
     }
 
     /// <summary>
-    /// Holds the run's placeholders (<see cref="PlaceholderLease"/>): <paramref name="placeholders"/>
-    /// (missing when the policy was read), and any other protected name of the policy that is now a
-    /// placeholder of a concurrent run, which this run must keep from being removed while it binds it.
+    /// Holds the run's placeholders (<see cref="PlaceholderLease"/>): at every protected name of the
+    /// policy that could hold one (its parent is writable by the caller), a placeholder is made if
+    /// the name is missing, or joined if a concurrent run's placeholder is there.
     /// </summary>
+    /// <remarks>
+    /// What is there is looked at only under the placeholders' guard, never earlier: a name seen as
+    /// another run's placeholder when the policy was read may be gone by the time of the lease (that
+    /// run ended), and one seen missing may be another run's placeholder by then. A run that went by
+    /// the earlier look held neither, bound the name all the same, and found it vanished (SBX4009),
+    /// or, once its command ran, had its bind detached by the other run's removal.
+    /// </remarks>
     /// <param name="policy">The policy.</param>
-    /// <param name="placeholders">The rules <see cref="BwrapCommandLine.Placeholders"/> gave.</param>
     /// <param name="fs">The file system.</param>
     /// <param name="realLocation">Where a rule's path really is; an <see cref="IOException"/> for a link on the way.</param>
     /// <param name="lockDirectory">The lock directory.</param>
     /// <param name="removed">Receives what the sweep of killed runs' placeholders removed.</param>
-    /// <exception cref="IOException">A placeholder could not be made.</exception>
-    public static PlaceholderLease HoldPlaceholders(SandboxPolicy policy, IReadOnlyList<PathRule> placeholders, IFileSystem fs, Func<string, string> realLocation, string lockDirectory, ICollection<string> removed)
+    /// <exception cref="PlaceholderLease.Failure">A placeholder could not be made (for a missing name, a link on the way).</exception>
+    public static PlaceholderLease HoldPlaceholders(SandboxPolicy policy, IFileSystem fs, Func<string, string> realLocation, string lockDirectory, ICollection<string> removed)
     {
-        var missing = placeholders.Select(r => (realLocation(r.Path), r.Kind == PathKind.Directory)).ToList();
-        var existing = new List<(string, bool)>();
-        foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.Protected && !r.RemoveIfCreated && !placeholders.Contains(r) && (fs.DirectoryExists(r.Path) || fs.FileExists(r.Path))))
+        var names = new List<(string, bool)>();
+        foreach (var rule in Candidates(policy, fs))
         {
+            string real;
             try
             {
-                existing.Add((realLocation(rule.Path), rule.Kind == PathKind.Directory));
+                real = realLocation(rule.Path);
             }
-            catch (IOException)
+            catch (IOException ex)
             {
-                // A link on the way: no placeholder of ours is there.
+                // A link on the way to something that exists: no placeholder of ours is there, and the
+                // mount check refuses the link. Missing, the name would need one: refused.
+                if (fs.DirectoryExists(rule.Path) || fs.FileExists(rule.Path))
+                {
+                    continue;
+                }
+
+                throw new PlaceholderLease.Failure(rule.Path, ex);
             }
+
+            names.Add((real, rule.Kind == PathKind.Directory));
         }
 
-        return PlaceholderLease.Acquire(missing, existing, removed, lockDirectory);
+        return PlaceholderLease.Acquire(names, removed, lockDirectory);
     }
+
+    /// <summary>The protected names a placeholder could hold: not those removed after the run instead, and only where the caller may create one.</summary>
+    public static IEnumerable<PathRule> Candidates(SandboxPolicy policy, IFileSystem fs) =>
+        policy.Paths.Where(r => BwrapCommandLine.MayHoldPlaceholder(r, fs));
 }

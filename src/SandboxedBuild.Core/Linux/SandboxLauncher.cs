@@ -105,7 +105,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         var locks = LockDirectory.Ensure();
         CheckLocksNotWritable(policy, locks);
         var warnings = new List<Diagnostic>(Leftovers.Sweep(locks));
-        var placeholders = BwrapCommandLine.Placeholders(policy, _fs);
         var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
         PlaceholderLease? lease = null;
         PidsCgroup? cgroup = null;
@@ -115,7 +114,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         try
         {
             cgroup = CreateCgroup(policy.Bounds);
-            lease = HoldPlaceholders(policy, placeholders, home, locks);
+            lease = HoldPlaceholders(policy, home, locks);
             var mounts = MountCheck.Create();
             var bound = new List<string>();
             var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
@@ -334,15 +333,19 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     // Created and removed through their real parent opened without following links: a sandbox
     // running meanwhile in the same tree may swap a parent for a link, and neither the creation nor
     // the removal may then land elsewhere. Shared with concurrent runs: see PlaceholderLease.
-    private PlaceholderLease HoldPlaceholders(SandboxPolicy policy, IReadOnlyList<PathRule> placeholders, string home, string locks)
+    private PlaceholderLease HoldPlaceholders(SandboxPolicy policy, string home, string locks)
     {
         try
         {
-            return Leftovers.HoldPlaceholders(policy, placeholders, _fs, path => RealLocation(path, home), locks, []);
+            return Leftovers.HoldPlaceholders(policy, _fs, path => RealLocation(path, home), locks, []);
+        }
+        catch (PlaceholderLease.Failure ex)
+        {
+            throw new SandboxException(Errors.Errors.PlaceholderFailed, ex.Real, ex.Message);
         }
         catch (IOException ex)
         {
-            throw new SandboxException(Errors.Errors.PlaceholderFailed, placeholders.Count == 1 ? placeholders[0].Path : string.Join(", ", placeholders.Select(p => p.Path)), ex.Message);
+            throw new SandboxException(Errors.Errors.PlaceholderFailed, string.Join(", ", Leftovers.Candidates(policy, _fs).Select(r => r.Path)), ex.Message);
         }
     }
 
