@@ -10,4 +10,7 @@ internal sealed class CommandLineWording : IRemedyWording
 
     /// <inheritdoc/>
     public string AllowHost(string pattern) => "--allow-host " + pattern;
+
+    /// <inheritdoc/>
+    public string FromSetting(string setting) => "--" + setting + " on the command line";
 }

@@ -84,7 +84,7 @@ public static class StepPolicyBuilder
 
             if ((PathUtil.IsSameOrUnder(path, root) && PathUtil.IsSameOrUnder(real, root)) || Approved(new ProjectWidening(WideningKind.Write, path, $"{what} of {project}", [step])))
             {
-                rules.Add(new PathRule(path, PathAccess.ReadWrite, $"{reason}: {what} of {project}", CreateIfMissing: true));
+                rules.Add(new PathRule(path, PathAccess.ReadWrite, $"{reason}: {what} of {project}", CreateIfMissing: true, Origin: new Origin(OriginKind.ProjectProperty, IsPropertyName(what) ? what : null, project)));
             }
         }
 
@@ -135,7 +135,7 @@ public static class StepPolicyBuilder
 
             if (Approved(new ProjectWidening(WideningKind.Read, path, $"{reason} of {origin}", [step])))
             {
-                rules.Add(new PathRule(path, PathAccess.ReadOnly, $"{reason}, read-only: {origin}, approved"));
+                rules.Add(new PathRule(path, PathAccess.ReadOnly, $"{reason}, read-only: {origin}, approved", Origin: new Origin(OriginKind.NuGetConfig)));
             }
         }
 
@@ -166,7 +166,7 @@ public static class StepPolicyBuilder
                 }
                 else if (trusted || (PathUtil.IsSameOrUnder(folder, root) && PathUtil.IsSameOrUnder(real, root)) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore])))
                 {
-                    rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true));
+                    rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true, Origin: new Origin(OriginKind.NuGetConfig)));
                     unprotected.Add(folder);
                     packageWrites.Add(folder);
                     var refusedEntries = new List<(string Path, string Why)>();
@@ -184,7 +184,7 @@ public static class StepPolicyBuilder
                     continue;
                 }
 
-                rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")"));
+                rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")", Origin: new Origin(OriginKind.NuGetConfig)));
             }
             else if (!trusted)
             {
@@ -192,7 +192,7 @@ public static class StepPolicyBuilder
             }
         }
 
-        env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")"));
+        env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")", Origin: new Origin(OriginKind.NuGetConfig)));
 
         // Fallback folders of your own NuGet configuration (user or machine files, NUGET_FALLBACK_PACKAGES)
         // are trusted like its packages folder. Those a NuGet.config of the project names (in the
@@ -310,7 +310,7 @@ public static class StepPolicyBuilder
                         var w = new ProjectWidening(WideningKind.Host, pattern, "SandboxAllowedHost in " + Rel(project.ProjectPath), [WorkflowStep.Test, WorkflowStep.Run]);
                         if (Approved(w))
                         {
-                            hosts.Add(HostRule.Parse(pattern, "SandboxAllowedHost", "SandboxAllowedHost in " + Rel(project.ProjectPath) + ", approved with 'dotnet sandbox trust'"));
+                            hosts.Add(HostRule.Parse(pattern, "SandboxAllowedHost", "SandboxAllowedHost in " + Rel(project.ProjectPath) + ", approved with 'dotnet sandbox trust'", new Origin(OriginKind.ProjectItem, "SandboxAllowedHost", project.ProjectPath)));
                         }
                     }
                 }
@@ -383,14 +383,14 @@ public static class StepPolicyBuilder
 
                 if (!needsApproval || approved(new ProjectWidening(WideningKind.Read, folder, origin, [WorkflowStep.Restore])))
                 {
-                    rules.Add(new PathRule(folder, PathAccess.ReadOnly, "local package " + origin));
+                    rules.Add(new PathRule(folder, PathAccess.ReadOnly, "local package " + origin, Origin: new Origin(OriginKind.NuGetConfig, source.Name, source.ConfigFile)));
                 }
 
                 continue;
             }
 
             var request = FeedWidening(source);
-            var rule = HostRule.Parse(request.Value, "NuGet.config", "package " + origin);
+            var rule = HostRule.Parse(request.Value, "NuGet.config", "package " + origin, new Origin(OriginKind.NuGetConfig, source.Name, source.ConfigFile));
             if (preset.Decide(rule.Host, source.Port ?? 443).Verdict == Verdict.Allowed)
             {
                 continue;
@@ -407,7 +407,7 @@ public static class StepPolicyBuilder
                 foreach (var resource in resources.Where(r => !r.StartsWith(source.Host + ":", StringComparison.OrdinalIgnoreCase)))
                 {
                     var (h, port) = (resource[..resource.LastIndexOf(':')], int.Parse(resource[(resource.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
-                    hosts.Add(HostRule.Parse(HostRule.DefaultPorts.Contains(port) ? h : resource, "service index", $"named by the service index of {origin}"));
+                    hosts.Add(HostRule.Parse(HostRule.DefaultPorts.Contains(port) ? h : resource, "service index", $"named by the service index of {origin}", new Origin(OriginKind.ServiceIndex, source.Url, source.ConfigFile)));
                 }
             }
         }
@@ -429,7 +429,7 @@ public static class StepPolicyBuilder
 
                 if (approved(new ProjectWidening(WideningKind.Host, pattern, "RestoreSources of " + Path.GetRelativePath(root, project.ProjectPath), [WorkflowStep.Restore])))
                 {
-                    hosts.Add(HostRule.Parse(pattern, "RestoreSources", "RestoreSources of " + Path.GetRelativePath(root, project.ProjectPath) + ", approved"));
+                    hosts.Add(HostRule.Parse(pattern, "RestoreSources", "RestoreSources of " + Path.GetRelativePath(root, project.ProjectPath) + ", approved", new Origin(OriginKind.ProjectProperty, "RestoreSources", project.ProjectPath)));
                 }
             }
         }
@@ -515,4 +515,7 @@ public static class StepPolicyBuilder
 
         return null;
     }
+
+    /// <summary>Whether <paramref name="what"/> names an MSBuild property (a default such as "TestResults/ (…)" does not).</summary>
+    private static bool IsPropertyName(string what) => what.Length > 0 && what.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 }

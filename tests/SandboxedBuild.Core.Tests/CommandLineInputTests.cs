@@ -1,5 +1,6 @@
 using SandboxedBuild.Errors;
 using SandboxedBuild.Policy;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -134,11 +135,15 @@ public sealed class CommandLineInputTests
         var fs = FakeFileSystem.Debian().Dir("/home/dev/src/out");
         var policy = TestHosts.Policy(new ExecOptions { AllowRead = ["/home/dev/src/out/"] }, TestHosts.Create(fs));
         var rule = policy.Paths.Single(r => r.Path == "/home/dev/src/out");
-        Assert.Equal("--allow-read on the command line (given as '/home/dev/src/out/', resolved against the working directory '/home/dev/src/app')", rule.Reason);
+        Assert.Equal("--allow-read on the command line (given as '/home/dev/src/out/', resolved against the working directory '/home/dev/src/app')", rule.Reason(TestWordings.Option));
+        Assert.Equal(new Origin(OriginKind.Setting, Origin.Settings.AllowRead, Given: "/home/dev/src/out/", ResolvedAgainst: "/home/dev/src/app"), rule.Origin);
+        Assert.Equal("SandboxReadablePath (given as '/home/dev/src/out/', resolved against the working directory '/home/dev/src/app')", rule.Reason(TestWordings.Item));
+        Assert.DoesNotContain("--", rule.Reason(), StringComparison.Ordinal);
         var written = TestHosts.Policy(new ExecOptions { AllowWrite = ["../out"] }, TestHosts.Create(fs)).Paths.Single(r => r.Path == "/home/dev/src/out");
-        Assert.Equal("--allow-write on the command line (given as '../out', resolved against the working directory '/home/dev/src/app')", written.Reason);
+        Assert.Equal("--allow-write on the command line (given as '../out', resolved against the working directory '/home/dev/src/app')", written.Reason(TestWordings.Option));
         var absolute = TestHosts.Policy(new ExecOptions { AllowWrite = ["/home/dev/src/out"] }, TestHosts.Create(fs)).Paths.Single(r => r.Path == "/home/dev/src/out");
-        Assert.Equal("--allow-write on the command line", absolute.Reason);
+        Assert.Equal("--allow-write on the command line", absolute.Reason(TestWordings.Option));
+        Assert.Equal(Origin.Setting(Origin.Settings.AllowWrite), absolute.Origin);
     }
 
     [Fact]

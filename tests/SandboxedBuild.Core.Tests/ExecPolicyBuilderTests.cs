@@ -40,8 +40,8 @@ public sealed class ExecPolicyBuilderTests
     public void Every_entry_states_a_reason()
     {
         var policy = TestHosts.Policy();
-        Assert.All(policy.Paths, p => Assert.False(string.IsNullOrWhiteSpace(p.Reason)));
-        Assert.All(policy.Environment, e => Assert.False(string.IsNullOrWhiteSpace(e.Reason)));
+        Assert.All(policy.Paths, p => Assert.False(string.IsNullOrWhiteSpace(p.Reason())));
+        Assert.All(policy.Environment, e => Assert.False(string.IsNullOrWhiteSpace(e.Reason())));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class ExecPolicyBuilderTests
         var policy = TestHosts.Policy(new ExecOptions { AllowWrite = [".vscode"] }, host);
         var rule = policy.RuleFor(TestHosts.Project + "/.vscode/tasks.json")!;
         Assert.Equal(PathAccess.ReadWrite, rule.Access);
-        Assert.Contains("--allow-write", rule.Reason, StringComparison.Ordinal);
+        Assert.Contains("--allow-write", rule.Reason(TestWordings.Option), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -139,7 +139,7 @@ public sealed class ExecPolicyBuilderTests
         var policy = TestHosts.Policy(new ExecOptions { AllowRead = ["/home/dev/.ssh"] });
         var rule = policy.RuleFor("/home/dev/.ssh/id_ed25519")!;
         Assert.Equal(PathAccess.ReadOnly, rule.Access);
-        Assert.Equal("--allow-read on the command line", rule.Reason);
+        Assert.Equal("--allow-read on the command line", rule.Reason(TestWordings.Option));
     }
 
     [Fact]

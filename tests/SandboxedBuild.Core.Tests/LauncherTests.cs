@@ -62,4 +62,32 @@ public sealed class LauncherTests
         Assert.DoesNotContain("ghp_bait", token.GetProperty("value").GetString()!, StringComparison.Ordinal);
         Assert.DoesNotContain("ghp_bait", PolicyWriter.ToText(policy), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Json_policy_says_where_each_entry_comes_from_as_data_and_each_host_words_the_reason()
+    {
+        var fs = FakeFileSystem.Debian().Dir("/home/dev/src/out");
+        var policy = TestHosts.Policy(new ExecOptions { AllowWrite = ["../out"], AllowHosts = ["pkgs.example.com"], PassVariables = ["GITHUB_TOKEN"] }, TestHosts.Create(fs));
+        using var doc = JsonDocument.Parse(PolicyWriter.ToJson(policy, wording: TestWordings.Option));
+        var root = doc.RootElement;
+        var written = root.GetProperty("paths").EnumerateArray().Single(p => p.GetProperty("path").GetString() == "/home/dev/src/out");
+        Assert.Equal("--allow-write on the command line (given as '../out', resolved against the working directory '/home/dev/src/app')", written.GetProperty("reason").GetString());
+        var origin = written.GetProperty("origin");
+        Assert.Equal(("setting", "allow-write", "../out", "/home/dev/src/app"), (origin.GetProperty("kind").GetString(), origin.GetProperty("name").GetString(), origin.GetProperty("given").GetString(), origin.GetProperty("resolvedAgainst").GetString()));
+        Assert.False(origin.TryGetProperty("file", out _));
+        Assert.Equal("builtIn", root.GetProperty("paths")[0].GetProperty("origin").GetProperty("kind").GetString());
+
+        var allow = root.GetProperty("network").GetProperty("allow").EnumerateArray().ToList();
+        var host = allow.Single(h => h.GetProperty("host").GetString() == "pkgs.example.com");
+        Assert.Equal(("setting", "allow-host"), (host.GetProperty("origin").GetProperty("kind").GetString(), host.GetProperty("origin").GetProperty("name").GetString()));
+        var nuget = allow.Single(h => h.GetProperty("host").GetString() == "api.nuget.org").GetProperty("origin");
+        Assert.Equal(("preset", "nuget"), (nuget.GetProperty("kind").GetString(), nuget.GetProperty("name").GetString()));
+        var token = root.GetProperty("environment").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "GITHUB_TOKEN");
+        Assert.Equal("env", token.GetProperty("origin").GetProperty("name").GetString());
+
+        // Another host, its own words; the library's own are neutral and name no option.
+        Assert.Contains("pkgs.example.com                  — SandboxAllowedHost", PolicyWriter.ToText(policy, TestWordings.Item), StringComparison.Ordinal);
+        Assert.DoesNotContain("--allow-", PolicyWriter.ToText(policy), StringComparison.Ordinal);
+        Assert.Contains("— the setting 'allow-host'", PolicyWriter.ToText(policy), StringComparison.Ordinal);
+    }
 }

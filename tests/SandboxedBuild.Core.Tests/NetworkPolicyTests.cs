@@ -319,11 +319,11 @@ public sealed class NetworkPolicyTests
     public void The_audit_list_leaves_out_hosts_the_rules_already_allow()
     {
         var preset = Presets.Get("nuget")!.Single(r => r.Host == "api.nuget.org");
-        var flag = HostRule.Parse("127.0.0.1:8080", "--allow-host", "--allow-host on the command line");
+        var flag = HostRule.Parse("127.0.0.1:8080", "--allow-host", string.Empty, Origin.Setting(Origin.Settings.AllowHost));
         ConnectionRecord[] records =
         [
-            new("api.nuget.org", 443, true, preset.Reason, 1000, 5_000_000, Rule: preset),
-            new("127.0.0.1", 8080, true, flag.Reason, 10, 10, Rule: flag),
+            new("api.nuget.org", 443, true, preset.Reason(Cli), 1000, 5_000_000, Rule: preset),
+            new("127.0.0.1", 8080, true, flag.Reason(Cli), 10, 10, Rule: flag),
             new("deb.debian.org", 443, true, "audit mode: let through and recorded", 100, 2000),
             new("pkgs.example.com", 8443, true, "audit mode: let through and recorded", 100, 2000),
         ];
@@ -335,6 +335,10 @@ public sealed class NetworkPolicyTests
         Assert.Contains("127.0.0.1:8080 (--allow-host on the command line)", covered, StringComparison.Ordinal);
 
         Assert.Contains("audit: to allow exactly these: nothing to add", NetworkSummary.Format(records[..1], NetworkMode.Audit), StringComparison.Ordinal);
+
+        // Where each entry comes from is data: another host says it in its own words, no text is split.
+        Assert.Contains("127.0.0.1:8080 (SandboxAllowedHost)", NetworkSummary.Format(records, NetworkMode.Audit, TestWordings.Item), StringComparison.Ordinal);
+        Assert.Equal(new Origin(OriginKind.Preset, "nuget"), preset.Origin);
     }
 
     private static IRemedyWording Cli => TestWordings.Option;

@@ -6,13 +6,21 @@ namespace SandboxedBuild.Core.Tests;
 internal static class TestWordings
 {
     /// <summary>As the CLI says it (its own class is internal to it).</summary>
-    public static IRemedyWording Option { get; } = new Wording(pattern => "--allow-host " + pattern);
+    public static IRemedyWording Option { get; } = new Wording(pattern => "--allow-host " + pattern, setting => "--" + setting + " on the command line");
 
     /// <summary>As an MSBuild task would say it.</summary>
-    public static IRemedyWording Item { get; } = new Wording(pattern => $"<SandboxAllowedHost Include=\"{pattern}\" />");
+    public static IRemedyWording Item { get; } = new Wording(pattern => $"<SandboxAllowedHost Include=\"{pattern}\" />", setting => setting switch
+    {
+        Origin.Settings.AllowRead => "SandboxReadablePath",
+        Origin.Settings.AllowWrite => "SandboxWritablePath",
+        Origin.Settings.AllowHost => "SandboxAllowedHost",
+        _ => "Sandbox " + setting,
+    });
 
-    private sealed class Wording(Func<string, string> allowHost) : IRemedyWording
+    private sealed class Wording(Func<string, string> allowHost, Func<string, string> fromSetting) : IRemedyWording
     {
         public string AllowHost(string pattern) => allowHost(pattern);
+
+        public string FromSetting(string setting) => fromSetting(setting);
     }
 }

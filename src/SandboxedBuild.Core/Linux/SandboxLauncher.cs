@@ -378,11 +378,11 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                     continue;
                 }
 
-                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason));
+                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason()));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason) with { Note = "could not remove it: " + ex.Message + "; delete it by hand" });
+                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason()) with { Note = "could not remove it: " + ex.Message + "; delete it by hand" });
             }
         }
     }

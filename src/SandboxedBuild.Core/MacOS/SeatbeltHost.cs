@@ -18,4 +18,8 @@ namespace SandboxedBuild.MacOS;
 /// use the real path are refused there. Keep the path short: unix socket paths are limited to
 /// 104 bytes on macOS, and programs put sockets in <c>TMPDIR</c>.
 /// </param>
-public sealed record SeatbeltHost(string HomeDirectory, string PrivateTempDirectory);
+public sealed record SeatbeltHost(string HomeDirectory, string PrivateTempDirectory)
+{
+    /// <summary>How the host names the settings rules come from, in the profile's comments; <see cref="Network.RemedyWording.Neutral"/> when <see langword="null"/>.</summary>
+    public Network.IRemedyWording? Wording { get; init; }
+}

@@ -271,7 +271,7 @@ public static class SeatbeltProfile
         foreach (var rule in rules)
         {
             var path = rule.Path;
-            var comment = PolicyWriter.Label(rule.Access).PadRight(10) + " " + path + " — " + rule.Reason;
+            var comment = PolicyWriter.Label(rule.Access).PadRight(10) + " " + path + " — " + rule.Reason(host.Wording ?? Network.RemedyWording.Neutral);
             switch (rule.Access)
             {
                 case PathAccess.ReadOnly:
@@ -585,6 +585,9 @@ public static class SeatbeltProfile
     /// The macOS seatbelt profile that would enforce the policy, readable on any OS; the private
     /// directories are shown under a placeholder run directory.
     /// </summary>
-    public static string ForPrinting(SandboxPolicy policy, string home) =>
-        Build(policy, new SeatbeltHost(home, "/private/tmp/dotnet-sandbox-RUN"));
+    /// <param name="policy">The policy.</param>
+    /// <param name="home">The caller's home directory.</param>
+    /// <param name="wording">How the host names the settings rules come from, in the comments.</param>
+    public static string ForPrinting(SandboxPolicy policy, string home, Network.IRemedyWording? wording = null) =>
+        Build(policy, new SeatbeltHost(home, "/private/tmp/dotnet-sandbox-RUN") { Wording = wording });
 }

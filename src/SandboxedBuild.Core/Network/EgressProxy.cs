@@ -486,7 +486,7 @@ public sealed class EgressProxy : IAsyncDisposable
             (up, down) = SocketRelay.Relay(client, server, default, _limits.IdleTimeout, _monitor, sandboxSideDone);
         }
 
-        Record(new ConnectionRecord(host, port, true, rule.Reason + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
+        Record(new ConnectionRecord(host, port, true, rule.Reason(_wording) + " (forwarded from the sandbox's loopback)", up, down, Rule: rule));
     }
 
     /// <summary>Serves one request with blocking calls on the calling thread, which relays the download when allowed.</summary>
@@ -623,7 +623,7 @@ public sealed class EgressProxy : IAsyncDisposable
 
     private Decision Decide(string host, int port)
     {
-        var decision = _policy.Decide(host, port);
+        var decision = _policy.Decide(host, port, _wording);
         if (decision.Verdict != Verdict.Undecided)
         {
             return decision;
@@ -641,7 +641,7 @@ public sealed class EgressProxy : IAsyncDisposable
             var answer = _answers.GetOrAdd((host, port), _ => _prompt.Ask(host, port));
             if (answer == PromptAnswer.Always && _answers.TryUpdate((host, port), PromptAnswer.Once, PromptAnswer.Always))
             {
-                _onAlways?.Invoke(new HostRule(host, HostRule.DefaultPorts.Contains(port) ? null : port, "allowed always at a prompt"));
+                _onAlways?.Invoke(new HostRule(host, HostRule.DefaultPorts.Contains(port) ? null : port, "allowed always at a prompt", new Origin(OriginKind.Prompt)));
             }
 
             if (answer == PromptAnswer.Deny)
@@ -651,7 +651,7 @@ public sealed class EgressProxy : IAsyncDisposable
 
             // The user named this very host and port, so a literal address counts as explicitly allowed.
             var reason = answer == PromptAnswer.Always ? "allowed always at the prompt" : "allowed once at the prompt";
-            return new Decision(Verdict.Allowed, reason, new HostRule(host, port, reason));
+            return new Decision(Verdict.Allowed, reason, new HostRule(host, port, reason, new Origin(OriginKind.Prompt)));
         }
         finally
         {

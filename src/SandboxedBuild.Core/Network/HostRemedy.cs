@@ -9,14 +9,20 @@ namespace SandboxedBuild.Network;
 public sealed record HostRemedy(string Pattern);
 
 /// <summary>
-/// How a host of the sandbox names a widening: the CLI as an option (<c>--allow-host X</c>), an
-/// MSBuild task as an item (<c>&lt;SandboxAllowedHost Include="X" /&gt;</c>). The sentence around it
-/// ("allow with …") is the library's.
+/// How a host of the sandbox names a widening and a setting: the CLI as an option
+/// (<c>--allow-host X</c>), an MSBuild task as an item (<c>&lt;SandboxAllowedHost Include="X" /&gt;</c>).
+/// The sentence around it ("allow with …") is the library's.
 /// </summary>
 public interface IRemedyWording
 {
     /// <summary>What allows <paramref name="pattern"/>, in this host's words.</summary>
     string AllowHost(string pattern);
+
+    /// <summary>
+    /// Where a rule from the setting <paramref name="setting"/> (<see cref="Origin.Settings"/>) comes
+    /// from, in this host's words: "--allow-read on the command line", "SandboxReadablePath".
+    /// </summary>
+    string FromSetting(string setting);
 }
 
 /// <summary>The wordings the library knows.</summary>
@@ -36,5 +42,7 @@ public static class RemedyWording
     private sealed class NeutralWording : IRemedyWording
     {
         public string AllowHost(string pattern) => $"the host pattern '{pattern}'";
+
+        public string FromSetting(string setting) => $"the setting '{setting}'";
     }
 }

@@ -10,9 +10,27 @@ namespace SandboxedBuild.Network;
 /// </summary>
 /// <param name="Host">Lower-case host name, <c>*.suffix</c>, or a normalized IP address.</param>
 /// <param name="Port">The one port the entry covers, or <see langword="null"/> for the default ports.</param>
-/// <param name="Reason">Why the entry exists.</param>
-public sealed record HostRule(string Host, int? Port, string Reason)
+/// <param name="Why">Why the entry exists; for a user's setting, without the host's words for the setting (<see cref="Origin"/>).</param>
+/// <param name="Origin">Where the entry comes from; <see langword="null"/> for the sandbox's own defaults.</param>
+public sealed record HostRule(string Host, int? Port, string Why, Origin? Origin = null)
 {
+    /// <summary>The whole reason, with the origin in <paramref name="wording"/>'s words.</summary>
+    public string Reason(IRemedyWording wording) => (Origin ?? Network.Origin.BuiltIn).Reason(Why, wording);
+
+    /// <summary>The whole reason in neutral words.</summary>
+    public string Reason() => Reason(RemedyWording.Neutral);
+
+    /// <summary>
+    /// Where the entry comes from, without its explanation, in <paramref name="wording"/>'s words:
+    /// "preset 'nuget'", "--allow-host on the command line", the whole reason for the rest.
+    /// </summary>
+    public string Source(IRemedyWording wording) => Origin switch
+    {
+        { Kind: OriginKind.Setting } o => o.Describe(wording)!,
+        { Kind: OriginKind.Preset, Name: { } preset } => $"preset '{preset}'",
+        _ => Reason(wording),
+    };
+
     /// <summary>The ports an entry without a port covers.</summary>
     public static readonly int[] DefaultPorts = [443, 80];
 
@@ -21,7 +39,7 @@ public sealed record HostRule(string Host, int? Port, string Reason)
 
     /// <summary>Parses <c>host</c>, <c>host:port</c>, <c>*.suffix[:port]</c>, <c>1.2.3.4[:port]</c> or <c>[::1][:port]</c>.</summary>
     /// <exception cref="SandboxException">SBX6001 when the text is not a host pattern.</exception>
-    public static HostRule Parse(string text, string option, string reason)
+    public static HostRule Parse(string text, string option, string reason, Origin? origin = null)
     {
         var host = text.Trim();
         int? port = null;
@@ -54,7 +72,7 @@ public sealed record HostRule(string Host, int? Port, string Reason)
             throw Invalid(text, option);
         }
 
-        return new HostRule(normalized, port, reason);
+        return new HostRule(normalized, port, reason, origin);
     }
 
     /// <summary>Lower-cases a host, drops a trailing dot and brackets, and normalizes IP literals.</summary>

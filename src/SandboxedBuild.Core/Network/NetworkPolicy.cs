@@ -70,8 +70,12 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
     internal static bool IsLoopbackName(string host) => LoopbackNames.Contains(host, StringComparer.Ordinal);
 
     /// <summary>Decides a connection to <paramref name="host"/>:<paramref name="port"/> by name (addresses are checked later, at dial time).</summary>
-    public Decision Decide(string host, int port)
+    /// <param name="host">The host asked for.</param>
+    /// <param name="port">The port asked for.</param>
+    /// <param name="wording">How the host names the settings rules come from, in the decision's reason; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>.</param>
+    public Decision Decide(string host, int port, IRemedyWording? wording = null)
     {
+        wording ??= RemedyWording.Neutral;
         host = HostRule.NormalizeHost(host);
         if (Mode == NetworkMode.None)
         {
@@ -80,13 +84,13 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
 
         if (Deny.FirstOrDefault(r => r.MatchesHost(host) && (r.Port is null || r.Port == port)) is { } deny)
         {
-            return new Decision(Verdict.Denied, $"on the deny-list ({deny}: {deny.Reason})", deny);
+            return new Decision(Verdict.Denied, $"on the deny-list ({deny}: {deny.Reason(wording)})", deny);
         }
 
         var named = Allow.Where(r => r.MatchesHost(host)).ToList();
         if (named.FirstOrDefault(r => r.MatchesPort(port)) is { } allow)
         {
-            return new Decision(Verdict.Allowed, allow.Reason, allow);
+            return new Decision(Verdict.Allowed, allow.Reason(wording), allow);
         }
 
         if (Mode == NetworkMode.Audit)

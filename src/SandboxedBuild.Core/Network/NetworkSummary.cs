@@ -73,7 +73,7 @@ public static class NetworkSummary
             var options = allowed.Where(r => r.Rule is null)
                 .Select(r => new HostRule(r.Host, HostRule.DefaultPorts.Contains(r.Port) ? null : r.Port, string.Empty).ToString()).Distinct().Order(StringComparer.Ordinal).ToList();
             var covered = allowed.Where(r => r.Rule is not null).GroupBy(r => (r.Host, r.Port)).OrderBy(g => g.Key.Host, StringComparer.Ordinal)
-                .Select(g => $"{Display(g.Key.Host, g.Key.Port)} ({Source(g.First().Rule!)})").ToList();
+                .Select(g => $"{Display(g.Key.Host, g.Key.Port)} ({g.First().Rule!.Source(wording)})").ToList();
             sb.Append("  audit: to allow exactly these: ").AppendLine(options.Count > 0
                 ? string.Join(' ', options.Select(wording.AllowHost))
                 : "nothing to add");
@@ -85,9 +85,6 @@ public static class NetworkSummary
 
         return sb.ToString();
     }
-
-    /// <summary>Where an entry comes from, without its explanation: "preset 'nuget'", "--allow-host on the command line".</summary>
-    private static string Source(HostRule rule) => rule.Reason.Split(": ", 2)[0];
 
     private static string Display(string host, int port) => TerminalText.Name(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
 

@@ -39,6 +39,6 @@ public static class Presets
     /// <summary>The rules of a preset, or <see langword="null"/> for an unknown name.</summary>
     public static IReadOnlyList<HostRule>? Get(string name) =>
         All.TryGetValue(name, out var hosts)
-            ? [.. hosts.Select(h => new HostRule(h.Host, null, $"preset '{name.ToLowerInvariant()}': {h.Why}"))]
+            ? [.. hosts.Select(h => new HostRule(h.Host, null, $"preset '{name.ToLowerInvariant()}': {h.Why}", new Origin(OriginKind.Preset, name.ToLowerInvariant())))]
             : null;
 }

@@ -33,7 +33,7 @@ public static class UserHostsFile
 
             try
             {
-                rules.Add(HostRule.Parse(line, "allowed-hosts", $"allowed always at a prompt (saved in {path})"));
+                rules.Add(HostRule.Parse(line, "allowed-hosts", $"allowed always at a prompt (saved in {path})", new Origin(OriginKind.SavedHost, File: path)));
             }
             catch (Errors.SandboxException)
             {

@@ -182,7 +182,7 @@ public static class CommandLineInput
             throw new SandboxException(Errors.Errors.InvalidHostPattern, option, TerminalText.Name(host));
         }
 
-        _ = HostRule.Parse(host, option, option + " on the command line");
+        _ = HostRule.Parse(host, option, string.Empty);
     }
 
     /// <summary>
@@ -202,15 +202,6 @@ public static class CommandLineInput
                 TerminalText.Name(resolved.Real), verb);
         }
     }
-
-    /// <summary>
-    /// The reason a path option's rule shows: the option, and for a path that was not given as the
-    /// absolute path it became, what was typed and the directory it was resolved against.
-    /// </summary>
-    public static string Reason(string option, string raw, string path, string workingDirectory) =>
-        string.Equals(raw, path, StringComparison.Ordinal)
-            ? option + " on the command line"
-            : $"{option} on the command line (given as '{raw}', resolved against the working directory '{workingDirectory}')";
 
     /// <summary>Names a control character for the message: its code point, and what it is when it has a common name.</summary>
     internal static string Describe(char c)

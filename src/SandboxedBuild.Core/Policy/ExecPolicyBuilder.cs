@@ -166,7 +166,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SensitiveReadAllowed.With(path, exposed));
             }
 
-            Add(new PathRule(path, PathAccess.ReadOnly, CommandLineInput.Reason("--allow-read", raw, path, cwd)));
+            Add(new PathRule(path, PathAccess.ReadOnly, string.Empty, Origin: Origin.Setting(Origin.Settings.AllowRead, raw, path, cwd)));
         }
 
         foreach (var raw in options.AllowWrite)
@@ -179,7 +179,7 @@ public static class ExecPolicyBuilder
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-write", path, broad);
             }
 
-            Add(new PathRule(path, PathAccess.ReadWrite, CommandLineInput.Reason("--allow-write", raw, path, cwd)));
+            Add(new PathRule(path, PathAccess.ReadWrite, string.Empty, Origin: Origin.Setting(Origin.Settings.AllowWrite, raw, path, cwd)));
         }
 
         // Protect what executes later below every writable directory. An explicit --allow-write of a
@@ -200,7 +200,7 @@ public static class ExecPolicyBuilder
         {
             if (rule.Access == PathAccess.Protected && fs.LinkTarget(rule.Path) is { } protectedTarget)
             {
-                throw new SandboxException(Errors.Errors.ProtectedPathIsLink, rule.Path, protectedTarget, rule.Reason);
+                throw new SandboxException(Errors.Errors.ProtectedPathIsLink, rule.Path, protectedTarget, rule.Reason());
             }
 
             if ((rule.Access != PathAccess.Protected || fs.DirectoryExists(rule.Path) || fs.FileExists(rule.Path))
@@ -235,8 +235,8 @@ public static class ExecPolicyBuilder
             allow.AddRange(Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, name, string.Join(", ", Presets.Names)));
         }
 
-        var allowHosts = options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", "--allow-host on the command line")).ToList();
-        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", "--deny-host on the command line")).ToImmutableArray();
+        var allowHosts = options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", string.Empty, Origin.Setting(Origin.Settings.AllowHost))).ToList();
+        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", string.Empty, Origin.Setting(Origin.Settings.DenyHost))).ToImmutableArray();
         if (options.NetworkMode == NetworkMode.None)
         {
             // Without network there is no proxy to apply them: refusing the combination is more
@@ -511,7 +511,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, "--env"));
             }
 
-            env[name] = new EnvironmentEntry(name, value, "--env on the command line", secret || EnvironmentFilter.LooksSecretValue(value));
+            env[name] = new EnvironmentEntry(name, value, string.Empty, secret || EnvironmentFilter.LooksSecretValue(value), Origin.Setting(Origin.Settings.Env));
         }
 
         foreach (var assignment in options.SetVariables)
@@ -534,7 +534,7 @@ public static class ExecPolicyBuilder
                 warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, "--setenv"));
             }
 
-            env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], "--setenv on the command line", secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]));
+            env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], string.Empty, secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]), Origin.Setting(Origin.Settings.SetEnv));
         }
 
         return [.. env.Values.OrderBy(e => e.Name, StringComparer.Ordinal)];

@@ -1,3 +1,5 @@
+using SandboxedBuild.Network;
+
 namespace SandboxedBuild.Policy;
 
 /// <summary>What the sandboxed command may do with a path.</summary>
@@ -39,7 +41,7 @@ public enum PathKind
 /// <summary>One entry of the policy's file system part, with the reason it is there.</summary>
 /// <param name="Path">An absolute, normalized path.</param>
 /// <param name="Access">What the command may do with it.</param>
-/// <param name="Reason">Why the entry exists, in words a reviewer can check.</param>
+/// <param name="Why">Why the entry exists, in words a reviewer can check; for a rule from a user's setting, without the host's words for the setting (<see cref="Origin"/>).</param>
 /// <param name="Kind">For <see cref="PathAccess.Protected"/>: what to hold the path with if it is missing.</param>
 /// <param name="RemoveIfCreated">
 /// For <see cref="PathAccess.Protected"/> paths that cannot be held by a placeholder because the
@@ -54,4 +56,12 @@ public enum PathKind
 /// For <see cref="PathAccess.ReadOnly"/>: show this host file at <paramref name="Path"/> instead of
 /// what is there (a sanitized copy of a configuration file).
 /// </param>
-public sealed record PathRule(string Path, PathAccess Access, string Reason, PathKind Kind = PathKind.Directory, bool RemoveIfCreated = false, bool CreateIfMissing = false, string? Source = null);
+/// <param name="Origin">Where the entry comes from; <see langword="null"/> for the sandbox's own defaults.</param>
+public sealed record PathRule(string Path, PathAccess Access, string Why, PathKind Kind = PathKind.Directory, bool RemoveIfCreated = false, bool CreateIfMissing = false, string? Source = null, Origin? Origin = null)
+{
+    /// <summary>The whole reason, with the origin in <paramref name="wording"/>'s words.</summary>
+    public string Reason(IRemedyWording wording) => (Origin ?? Network.Origin.BuiltIn).Reason(Why, wording);
+
+    /// <summary>The whole reason in neutral words (<see cref="RemedyWording.Neutral"/>).</summary>
+    public string Reason() => Reason(RemedyWording.Neutral);
+}

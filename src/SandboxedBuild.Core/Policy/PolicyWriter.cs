@@ -14,8 +14,11 @@ public static class PolicyWriter
     internal const string Masked = "<hidden: looks like a secret>";
 
     /// <summary>A one-screen, human-readable listing with a reason per entry.</summary>
-    public static string ToText(SandboxPolicy policy)
+    /// <param name="policy">The policy.</param>
+    /// <param name="wording">How the host names the settings rules come from; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>.</param>
+    public static string ToText(SandboxPolicy policy, IRemedyWording? wording = null)
     {
+        wording ??= RemedyWording.Neutral;
         var sb = new StringBuilder();
         sb.Append("working directory: ").AppendLine(policy.WorkingDirectory);
         sb.AppendLine();
@@ -26,7 +29,7 @@ public static class PolicyWriter
             (Bridge.SocketDirectoryInside, "the egress proxy's socket: a private directory of this run on the host, read-only"),
             (BridgeMounts.ToolDirectoryInside, "the bridge (dotnet-sandbox-bridge), read-only: it runs first, relays connections to the proxy, then starts the command"),
         ];
-        var lines = TextLines(policy.Paths);
+        var lines = TextLines(policy.Paths, wording);
         var width = lines.Select(l => l.Path).Concat(bridge.Select(b => b.Path)).Max(p => p.Length);
         foreach (var (label, path, reason) in lines)
         {
@@ -49,12 +52,12 @@ public static class PolicyWriter
                 var forwarded = policy.Network.LoopbackForwards().Any(f => f.Rule == rule)
                     ? $" (forwarded: port {rule.Port} on the sandbox's loopback leads to this machine's 127.0.0.1:{rule.Port})"
                     : string.Empty;
-                sb.Append("  allow  ").Append(rule.ToString().PadRight(32)).Append("  — ").Append(rule.Reason).AppendLine(forwarded);
+                sb.Append("  allow  ").Append(rule.ToString().PadRight(32)).Append("  — ").Append(rule.Reason(wording)).AppendLine(forwarded);
             }
 
             foreach (var rule in policy.Network.Deny)
             {
-                sb.Append("  deny   ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason);
+                sb.Append("  deny   ").Append(rule.ToString().PadRight(32)).Append("  — ").AppendLine(rule.Reason(wording));
             }
 
             sb.AppendLine("  an allow entry without a port covers 443 and 80; a deny entry without a port, every port");
@@ -73,7 +76,7 @@ public static class PolicyWriter
         sb.AppendLine("environment (nothing else is passed):");
         foreach (var env in policy.Environment)
         {
-            sb.Append("  ").Append(env.Name).Append('=').Append(env.LooksSecret ? Masked : env.Value).Append("  — ").AppendLine(env.Reason);
+            sb.Append("  ").Append(env.Name).Append('=').Append(env.LooksSecret ? Masked : env.Value).Append("  — ").AppendLine(env.Reason(wording));
         }
 
         return sb.ToString();
@@ -84,18 +87,18 @@ public static class PolicyWriter
     /// screen: many entries of one directory with the same access and reason (package versions kept
     /// read-only), and the protected names below one writable directory. JSON lists every entry.
     /// </summary>
-    internal static List<(string Label, string Path, string Reason)> TextLines(IReadOnlyList<PathRule> rules)
+    internal static List<(string Label, string Path, string Reason)> TextLines(IReadOnlyList<PathRule> rules, IRemedyWording wording)
     {
         const int FoldAt = 4;
         const int FoldAnywhereAt = 8;
 
         // Many entries with one reason fold into one line wherever they are (package versions below
         // their ids); fewer fold when they share a directory.
-        var many = rules.GroupBy(r => (r.Access, r.Reason)).Where(g => g.Count() >= FoldAnywhereAt && g.Key.Access != PathAccess.Protected)
+        var many = rules.GroupBy(r => (r.Access, Reason: r.Reason(wording))).Where(g => g.Count() >= FoldAnywhereAt && g.Key.Access != PathAccess.Protected)
             .Select(g => g.Key).ToHashSet();
-        string Key(PathRule r) => r.Access == PathAccess.Protected && r.Reason.EndsWith("runs outside the sandbox", StringComparison.Ordinal)
+        string Key(PathRule r) => r.Access == PathAccess.Protected && r.Why.EndsWith("runs outside the sandbox", StringComparison.Ordinal)
             ? "protected\n" + Path.GetDirectoryName(r.Path)
-            : many.Contains((r.Access, r.Reason)) ? $"{r.Access}\n{r.Reason}" : $"{r.Access}\n{r.Reason}\n{Path.GetDirectoryName(r.Path)}";
+            : many.Contains((r.Access, r.Reason(wording))) ? $"{r.Access}\n{r.Reason(wording)}" : $"{r.Access}\n{r.Reason(wording)}\n{Path.GetDirectoryName(r.Path)}";
         var groups = rules.GroupBy(Key).ToDictionary(g => g.Key, g => g.ToList());
         var lines = new List<(string, string, string)>();
         var done = new HashSet<string>(StringComparer.Ordinal);
@@ -105,7 +108,7 @@ public static class PolicyWriter
             var group = groups[key];
             if (group.Count < FoldAt)
             {
-                lines.Add((Label(rule.Access), rule.Path, rule.Reason));
+                lines.Add((Label(rule.Access), rule.Path, rule.Reason(wording)));
                 continue;
             }
 
@@ -114,10 +117,10 @@ public static class PolicyWriter
                 continue;
             }
 
-            if (many.Contains((rule.Access, rule.Reason)))
+            if (many.Contains((rule.Access, rule.Reason(wording))))
             {
                 var ancestor = group.Select(r => Path.GetDirectoryName(r.Path)!).Aggregate(CommonAncestor);
-                lines.Add((Label(rule.Access), $"{(ancestor == "/" ? string.Empty : ancestor)}/*/*", $"{rule.Reason} ({group.Count} entries, such as {Path.GetRelativePath(ancestor, group[0].Path)})"));
+                lines.Add((Label(rule.Access), $"{(ancestor == "/" ? string.Empty : ancestor)}/*/*", $"{rule.Reason(wording)} ({group.Count} entries, such as {Path.GetRelativePath(ancestor, group[0].Path)})"));
                 continue;
             }
 
@@ -125,7 +128,7 @@ public static class PolicyWriter
             var shown = names.Count > 8 ? string.Join(',', names.Take(6)) + $",… {names.Count - 6} more" : string.Join(',', names);
             var reason = rule.Access == PathAccess.Protected
                 ? "run code outside the sandbox later (shell startup files, direnv, IDE, dev container and git hook folders); read-only, missing ones held by placeholders"
-                : rule.Reason;
+                : rule.Reason(wording);
             var parent = Path.GetDirectoryName(rule.Path) is "/" ? string.Empty : Path.GetDirectoryName(rule.Path);
             lines.Add((Label(rule.Access), $"{parent}/{{{shown}}}", reason));
         }
@@ -146,8 +149,10 @@ public static class PolicyWriter
     /// <summary>The policy as JSON (schema version <see cref="JsonSchemaVersion"/>).</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="extra">Writes more properties into the top-level object (the project commands add the step and the widenings).</param>
-    public static string ToJson(SandboxPolicy policy, Action<Utf8JsonWriter>? extra = null)
+    /// <param name="wording">How the host names the settings rules come from, in each <c>reason</c>; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>. Each <c>origin</c> says the same as data.</param>
+    public static string ToJson(SandboxPolicy policy, Action<Utf8JsonWriter>? extra = null, IRemedyWording? wording = null)
     {
+        wording ??= RemedyWording.Neutral;
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
@@ -160,7 +165,8 @@ public static class PolicyWriter
                 json.WriteStartObject();
                 json.WriteString("path", rule.Path);
                 json.WriteString("access", Label(rule.Access));
-                json.WriteString("reason", rule.Reason);
+                json.WriteString("reason", rule.Reason(wording));
+                WriteOrigin(json, rule.Origin);
                 json.WriteEndObject();
             }
 
@@ -171,8 +177,8 @@ public static class PolicyWriter
             if (policy.Network.Mode != NetworkMode.None)
             {
                 json.WriteNumber("proxyPort", policy.Network.ProxyPort);
-                WriteRules(json, "allow", policy.Network.Allow);
-                WriteRules(json, "deny", policy.Network.Deny);
+                WriteRules(json, "allow", policy.Network.Allow, wording);
+                WriteRules(json, "deny", policy.Network.Deny, wording);
             }
 
             json.WriteEndObject();
@@ -200,7 +206,8 @@ public static class PolicyWriter
                 json.WriteStartObject();
                 json.WriteString("name", env.Name);
                 json.WriteString("value", env.LooksSecret ? Masked : env.Value);
-                json.WriteString("reason", env.Reason);
+                json.WriteString("reason", env.Reason(wording));
+                WriteOrigin(json, env.Origin);
                 json.WriteEndObject();
             }
 
@@ -212,7 +219,7 @@ public static class PolicyWriter
         return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
     }
 
-    private static void WriteRules(Utf8JsonWriter json, string name, IEnumerable<HostRule> rules)
+    private static void WriteRules(Utf8JsonWriter json, string name, IEnumerable<HostRule> rules, IRemedyWording wording)
     {
         json.WriteStartArray(name);
         foreach (var rule in rules)
@@ -228,11 +235,29 @@ public static class PolicyWriter
                 json.WriteNull("port");
             }
 
-            json.WriteString("reason", rule.Reason);
+            json.WriteString("reason", rule.Reason(wording));
+            WriteOrigin(json, rule.Origin);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+    }
+
+    /// <summary>Where an entry comes from, as data: <c>{"kind": …}</c> and, where known, the setting, property or item (<c>name</c>), the <c>file</c>, and for a path typed relative, <c>given</c> and <c>resolvedAgainst</c>.</summary>
+    private static void WriteOrigin(Utf8JsonWriter json, Origin? origin)
+    {
+        origin ??= Origin.BuiltIn;
+        json.WriteStartObject("origin");
+        json.WriteString("kind", JsonNamingPolicy.CamelCase.ConvertName(origin.Kind.ToString()));
+        foreach (var (key, value) in new[] { ("name", origin.Name), ("file", origin.File), ("given", origin.Given), ("resolvedAgainst", origin.ResolvedAgainst) })
+        {
+            if (value is not null)
+            {
+                json.WriteString(key, value);
+            }
+        }
+
+        json.WriteEndObject();
     }
 
     /// <summary>The word a listing uses for <paramref name="access"/>; the seatbelt profile's comments use it too.</summary>

@@ -132,7 +132,8 @@ public sealed class StepPolicyBuilderTests : IDisposable
         Assert.Equal(NetworkMode.Filtered, policy.Network.Mode);
         Assert.Contains(policy.Network.Allow, h => h.Host == "api.nuget.org");
         Assert.False(policy.IsVisible(Home + "/.ssh/id_ed25519"));
-        Assert.Contains("BaseIntermediateOutputPath of src/App/App.csproj", policy.RuleFor(Repo + "/src/App/obj")!.Reason, StringComparison.Ordinal);
+        Assert.Contains("BaseIntermediateOutputPath of src/App/App.csproj", policy.RuleFor(Repo + "/src/App/obj")!.Reason(), StringComparison.Ordinal);
+        Assert.Equal(new Origin(OriginKind.ProjectProperty, "BaseIntermediateOutputPath", "src/App/App.csproj"), policy.RuleFor(Repo + "/src/App/obj")!.Origin);
     }
 
     [Fact]

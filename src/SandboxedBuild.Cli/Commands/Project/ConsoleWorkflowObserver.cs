@@ -56,7 +56,7 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
     /// <summary>One line on what the step may do: where it writes and what it reaches.</summary>
     internal static string Describe(SandboxPolicy policy)
     {
-        var writes = policy.Paths.Count(r => r.Access == PathAccess.ReadWrite && !r.Reason.StartsWith("git repository", StringComparison.Ordinal));
+        var writes = policy.Paths.Count(r => r.Access == PathAccess.ReadWrite && !r.Why.StartsWith("git repository", StringComparison.Ordinal));
         var network = policy.Network.Mode switch
         {
             NetworkMode.None => "no network",

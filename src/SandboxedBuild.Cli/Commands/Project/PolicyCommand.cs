@@ -94,19 +94,19 @@ internal static class PolicyCommand
                         json.WriteString("repositoryRoot", context.Model.RepositoryRoot);
                         WriteWidenings(json, "approvedWidenings", plan.Applied);
                         WriteWidenings(json, "pendingWidenings", plan.Pending);
-                    }));
+                    }, CommandLineWording.Instance));
                     break;
                 case "bwrap":
                     Console.Out.Write(BwrapCommandLine.ToShell(plan.Policy, command, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"));
                     break;
                 case "seatbelt":
-                    Console.Out.Write(SeatbeltProfile.ForPrinting(plan.Policy, host.HomeDirectory));
+                    Console.Out.Write(SeatbeltProfile.ForPrinting(plan.Policy, host.HomeDirectory, CommandLineWording.Instance));
                     break;
                 default:
                     Console.Out.WriteLine($"step: {chosenStep.ToString().ToLowerInvariant()} — {string.Join(' ', command.Select(BwrapCommandLine.ShellQuote))}");
                     Console.Out.WriteLine($"project: {context.Entry} (repository {context.Model.RepositoryRoot}; {context.Model.Projects.Length} project(s))");
                     Console.Out.WriteLine();
-                    Console.Out.Write(PolicyWriter.ToText(plan.Policy));
+                    Console.Out.Write(PolicyWriter.ToText(plan.Policy, CommandLineWording.Instance));
                     if (plan.Applied.Count > 0)
                     {
                         Console.Out.WriteLine();
