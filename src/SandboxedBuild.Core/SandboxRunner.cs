@@ -19,8 +19,8 @@ public sealed record NetworkHooks
     /// <summary>Asks about hosts no rule decides; <see langword="null"/> denies them.</summary>
     public IHostPrompt? Prompt { get; init; }
 
-    /// <summary>Told about each refusal as it happens.</summary>
-    public Action<string>? OnBlocked { get; init; }
+    /// <summary>Told about refusals as they happen, as coded warnings (SBX6013 with its remedy as data, SBX6006–SBX6008, SBX6014): see <see cref="EgressProxy.Start"/>.</summary>
+    public Action<Diagnostic>? OnBlocked { get; init; }
 
     /// <summary>Told when the user allows a host for good.</summary>
     public Action<HostRule>? OnAlways { get; init; }

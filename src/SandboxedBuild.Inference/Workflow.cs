@@ -70,8 +70,8 @@ public interface IWorkflowObserver
     /// <summary>How the host names a widening in refusals and summaries (the CLI: <c>--allow-host X</c>).</summary>
     IRemedyWording Wording { get; }
 
-    /// <summary>A connection the egress proxy refused, as it happens.</summary>
-    void Blocked(string message);
+    /// <summary>A refusal of the egress proxy, as it happens: a coded warning (SBX6013 for a refused destination, with its remedy as data; SBX6006–SBX6008, SBX6014).</summary>
+    void Blocked(Diagnostic refusal);
 }
 
 /// <summary>One step that ran: its <c>dotnet</c> command line, status, time and network decisions.</summary>

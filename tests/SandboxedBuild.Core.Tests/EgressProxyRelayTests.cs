@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using SandboxedBuild.Errors;
 using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Core.Tests;
@@ -206,7 +207,7 @@ public sealed class EgressProxyRelayTests : IDisposable
     {
         using var target = new CountingListener();
         var seen = new ConcurrentQueue<ConnectionRecord>();
-        var said = new ConcurrentQueue<string>();
+        var said = new ConcurrentQueue<Diagnostic>();
         var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: said.Enqueue, wording: TestWordings.Item, onConnection: seen.Enqueue);
         try
         {
@@ -223,7 +224,11 @@ public sealed class EgressProxyRelayTests : IDisposable
 
             var record = Assert.Single(seen);
             Assert.Equal(("blocked.example", 443, false, "not on the allowlist", new HostRemedy("blocked.example")), (record.Host, record.Port, record.Allowed, record.Reason, record.Remedy));
-            Assert.Contains("<SandboxAllowedHost Include=\"blocked.example\" />", Assert.Single(said), StringComparison.Ordinal);
+            // Said as a coded warning whose remedy is data, worded by the host.
+            var refusal = Assert.Single(said);
+            Assert.Equal(("SBX6013", Severity.Warning, new HostRemedy("blocked.example")), (refusal.Code, refusal.Severity, refusal.Remedy));
+            Assert.Equal("blocked: blocked.example:443 — not on the allowlist", refusal.Message);
+            Assert.Equal("blocked: blocked.example:443 — not on the allowlist; allow with <SandboxAllowedHost Include=\"blocked.example\" />", TestWordings.Item.MessageWithRemedy(refusal));
 
             // Allowed: told when the tunnel ends, with its bytes and the rule that let it through.
             using (var allowed = Connect(proxy))
@@ -252,7 +257,7 @@ public sealed class EgressProxyRelayTests : IDisposable
         using var target = new CountingListener();
         var messages = new ConcurrentQueue<string>();
         var limits = new ProxyLimits { MaxConnections = 4, HeadTimeout = TimeSpan.FromSeconds(30) };
-        var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: messages.Enqueue, limits: limits);
+        var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: d => messages.Enqueue(d.ToString()), limits: limits);
         var idle = new List<Socket>();
         try
         {
@@ -345,7 +350,7 @@ public sealed class EgressProxyRelayTests : IDisposable
         using var target = new CountingListener();
         var messages = new ConcurrentQueue<string>();
         var limits = new ProxyLimits { HeadTimeout = TimeSpan.FromSeconds(1) };
-        await using var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: messages.Enqueue, limits: limits);
+        await using var proxy = EgressProxy.Start(AllowLoopback(target.Port), Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onBlocked: d => messages.Enqueue(d.ToString()), limits: limits);
 
         // Half a head, then nothing; and nothing at all.
         using var partial = Connect(proxy);

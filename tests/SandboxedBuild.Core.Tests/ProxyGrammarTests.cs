@@ -258,7 +258,7 @@ public sealed class ProxyRequestRefusalTests : IDisposable
         var messages = new ConcurrentQueue<string>();
         var policy = Policy(mode == "audit" ? NetworkMode.Audit : NetworkMode.Filtered,
             allow.Length > 0 ? [string.Format(allow, port)] : [], deny.Length > 0 ? [deny] : []);
-        await using var proxy = EgressProxy.Start(policy, Path.Combine(_directory, "p.sock"), new AddressGuard([]), onBlocked: messages.Enqueue);
+        await using var proxy = EgressProxy.Start(policy, Path.Combine(_directory, "p.sock"), new AddressGuard([]), onBlocked: d => messages.Enqueue(d.ToString()));
 
         var answer = Exchange(proxy, string.Format(request, port));
         if (request.Contains("127.0.0.1.:", StringComparison.Ordinal))
@@ -319,7 +319,7 @@ public sealed class ProxyRequestRefusalTests : IDisposable
     public async Task Escape_sequences_in_a_refused_request_reach_the_terminal_escaped()
     {
         var messages = new ConcurrentQueue<string>();
-        await using var proxy = EgressProxy.Start(Policy(NetworkMode.Audit, [], []), Path.Combine(_directory, "p.sock"), new AddressGuard([]), onBlocked: messages.Enqueue);
+        await using var proxy = EgressProxy.Start(Policy(NetworkMode.Audit, [], []), Path.Combine(_directory, "p.sock"), new AddressGuard([]), onBlocked: d => messages.Enqueue(d.ToString()));
         Assert.StartsWith("HTTP/1.1 400", Exchange(proxy, "CONNECT a\x1b]0;owned\x07\u009b2J.example:443 HTTP/1.1\r\n\r\n"), StringComparison.Ordinal);
         var line = Assert.Single(messages);
         Assert.Contains("CONNECT a\\x1B]0;owned\\x07\\x9B2J.example:443 HTTP/1.1", line, StringComparison.Ordinal);

@@ -31,7 +31,7 @@ public sealed class BridgeTests
         {
             var policy = ExecPolicyBuilder.Build(host, new ExecOptions { AllowHosts = [$"127.0.0.1:{server.Port}"] }, new List<Diagnostic>());
             var script = $"{Curl} -p http://127.0.0.1:{server.Port}/; {Curl} -p http://blocked-{i}.invalid/; exit {40 + i}";
-            return runner.Run(bwrap, policy, ["/bin/sh", "-c", script], new NetworkHooks { OnBlocked = blocked.Add }, silent: true);
+            return runner.Run(bwrap, policy, ["/bin/sh", "-c", script], new NetworkHooks { OnBlocked = d => blocked.Add(d.Code + " " + d.Message) }, silent: true);
         })).ToList();
         var results = await Task.WhenAll(runs);
 
@@ -43,7 +43,7 @@ public sealed class BridgeTests
             Assert.Contains(result.Connections, c => c.Host == "127.0.0.1" && c.Port == server.Port && c.Allowed);
             var refused = Assert.Single(result.Connections, c => !c.Allowed);
             Assert.Equal($"blocked-{i}.invalid", refused.Host);
-            Assert.Contains(blocked, m => m.Contains($"blocked-{i}.invalid", StringComparison.Ordinal));
+            Assert.Contains(blocked, m => m.StartsWith("SBX6013 blocked: ", StringComparison.Ordinal) && m.Contains($"blocked-{i}.invalid", StringComparison.Ordinal));
         }
     }
 

@@ -20,6 +20,9 @@ public sealed record Diagnostic(ErrorCode Error, IReadOnlyList<object?> Argument
     /// <summary>What happened next, said after the message in parentheses (an operating system's error text, for one); none if null.</summary>
     public string? Note { get; init; }
 
+    /// <summary>For a refused connection: the widening that would allow it, as data, for the host to word (<see cref="HostRemedy"/>); none if null.</summary>
+    public HostRemedy? Remedy { get; init; }
+
     /// <summary>The message with its arguments (and the note), without code or hint.</summary>
     public string Message => string.Format(CultureInfo.InvariantCulture, Error.Message, [.. Arguments]) + (Note is null ? string.Empty : " (" + Note + ")");
 

@@ -488,6 +488,18 @@ public static partial class Errors
         "a networked run needs the bridge executable, and {0}; nothing was run.",
         "the tool looks for dotnet-sandbox-bridge next to itself: reinstall it. A program that hosts SandboxedBuild names the bridge it ships (the native dotnet-sandbox-bridge, or dotnet-sandbox-bridge.dll on the JIT) when it creates the SandboxRunner.");
 
+    /// <summary>The egress proxy refused a connection by its policy; said once per destination while the command runs.</summary>
+    public static readonly ErrorCode ConnectionBlocked = new(
+        "SBX6013", Severity.Warning,
+        "blocked: {0} — {1}",
+        "the command was answered 403 (or its connection closed); if it needs the host, allow it as the remedy says, else nothing needs doing. The run's summary counts every refusal.");
+
+    /// <summary>One connection through the egress proxy ended on an error of the proxy's own; the others go on.</summary>
+    public static readonly ErrorCode ProxyConnectionError = new(
+        "SBX6014", Severity.Warning,
+        "the egress proxy dropped one connection after an error of its own: {0}",
+        "the command saw that connection close; the others were not affected. Run the command again; report it with this message if it keeps happening.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -513,6 +525,6 @@ public static partial class Errors
         InterruptedBeforeStart, SandboxKilledOnRepeat,
         AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull,
         ProxyFailed, ProxyStalled,
-        BridgeDidNotStart, BridgeMissing,
+        BridgeDidNotStart, BridgeMissing, ConnectionBlocked, ProxyConnectionError,
     ];
 }

@@ -1,3 +1,5 @@
+using SandboxedBuild.Errors;
+
 namespace SandboxedBuild.Network;
 
 /// <summary>One connection the sandbox asked the proxy for: what was decided, and how much went through.</summary>

@@ -28,7 +28,7 @@ public sealed class EgressProxy : IAsyncDisposable
     private readonly NetworkPolicy _policy;
     private readonly AddressGuard _guard;
     private readonly IHostPrompt? _prompt;
-    private readonly Action<string>? _onBlocked;
+    private readonly Action<Diagnostic>? _onBlocked;
     private readonly Action<HostRule>? _onAlways;
     private readonly Action<ConnectionRecord>? _onConnection;
     private readonly IRemedyWording _wording;
@@ -55,7 +55,7 @@ public sealed class EgressProxy : IAsyncDisposable
     private volatile bool _bridgeReady;
     private string? _bridgeFailure;
 
-    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<string>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null)
+    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<Diagnostic>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.HeadTimeout, TimeSpan.Zero);
@@ -138,16 +138,16 @@ public sealed class EgressProxy : IAsyncDisposable
     /// <param name="socketPath">Where to listen; its directory should be private to the caller.</param>
     /// <param name="guard">Which resolved addresses are refused.</param>
     /// <param name="prompt">Asks about undecided hosts; <see langword="null"/> denies them.</param>
-    /// <param name="onBlocked">Told about every refusal, as a one-line message.</param>
+    /// <param name="onBlocked">Told about refusals as they happen, as coded warnings: a refused destination once (SBX6013, with its remedy as data), a malformed head (SBX6006, a bounded number), a burst over the connection bound (SBX6007), a head timeout (SBX6008, once), a connection lost to the proxy's own error (SBX6014).</param>
     /// <param name="onAlways">Told when the user allows a host for good.</param>
     /// <param name="limits">Bounds on connections and time; <see cref="ProxyLimits.Default"/> when <see langword="null"/>.</param>
     /// <param name="wording">How the host names a widening, in refusals the command and <paramref name="onBlocked"/> see; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>.</param>
     /// <param name="onConnection">Told of every record as it is made (see <see cref="Records"/>), on the connection's thread: a refusal at once, an allowed connection when it ends.</param>
-    public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<string>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null) =>
+    public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<Diagnostic>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null) =>
         new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default, ProxyFaultInjection.FromEnvironment(), wording, onConnection);
 
     /// <summary>Starts the proxy with a simulated fault (tests).</summary>
-    internal static EgressProxy StartWithFault(NetworkPolicy policy, string socketPath, AddressGuard guard, ProxyFaultInjection? injection, ProxyLimits? limits = null, Action<string>? onBlocked = null) =>
+    internal static EgressProxy StartWithFault(NetworkPolicy policy, string socketPath, AddressGuard guard, ProxyFaultInjection? injection, ProxyLimits? limits = null, Action<Diagnostic>? onBlocked = null) =>
         new(policy, socketPath, guard, null, onBlocked, null, limits ?? ProxyLimits.Default, injection);
 
     /// <summary>Stops accepting and waits (briefly) for open connections to finish.</summary>
@@ -288,7 +288,7 @@ public sealed class EgressProxy : IAsyncDisposable
         {
             // A bug or an unexpected state in one connection must not take the others down; it is recorded.
             Record(new ConnectionRecord("?", 0, false, "proxy error: " + ex.Message, 0, 0));
-            _onBlocked?.Invoke(TerminalText.EscapeLine("egress proxy error: " + ex.GetType().Name + ": " + ex.Message));
+            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionError.With(ex.GetType().Name + ": " + ex.Message));
         }
         finally
         {
@@ -321,7 +321,7 @@ public sealed class EgressProxy : IAsyncDisposable
         {
             var reason = $"{_limits.MaxConnections} connections were open (or {2 * _limits.MaxConnections} counting those closing), the most the proxy serves at once; it refuses more until half of them have closed";
             Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
-            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.Format(_limits.MaxConnections));
+            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.With(_limits.MaxConnections));
         }
 
         if (Interlocked.Increment(ref _overloadAnswers) > MaxOverloadAnswers)
@@ -413,7 +413,7 @@ public sealed class EgressProxy : IAsyncDisposable
         Record(new ConnectionRecord("?", 0, false, $"no complete request head within {seconds} s", 0, 0, Code: code.Code));
         if (_reported.TryAdd(code.Code, 0))
         {
-            _onBlocked?.Invoke(code.Format(seconds));
+            _onBlocked?.Invoke(code.With(seconds));
         }
     }
 
@@ -427,7 +427,7 @@ public sealed class EgressProxy : IAsyncDisposable
         Record(new ConnectionRecord(requestLine, 0, false, reason, 0, 0, Code: code.Code));
         if (Interlocked.Increment(ref _malformedLines) <= MaxMalformedLines)
         {
-            _onBlocked?.Invoke(code.Format(reason, requestLine));
+            _onBlocked?.Invoke(code.With(reason, requestLine));
         }
 
         Respond(client, tooLong ? "431 Request Header Fields Too Large" : "400 Bad Request", $"dotnet-sandbox: {code.Code}: the egress proxy refused the request: {reason}");
@@ -465,7 +465,7 @@ public sealed class EgressProxy : IAsyncDisposable
         {
             var record = new ConnectionRecord(host, port, false, "no allow entry names this loopback port", 0, 0, Remedy: new HostRemedy($"127.0.0.1:{port}"));
             Record(record);
-            _onBlocked?.Invoke($"blocked: {host}:{port} — {record.ReasonWithRemedy(_wording)}");
+            _onBlocked?.Invoke(Errors.Errors.ConnectionBlocked.With($"{host}:{port}", record.Reason) with { Remedy = record.Remedy });
             return;
         }
 
@@ -717,7 +717,7 @@ public sealed class EgressProxy : IAsyncDisposable
         if (_reported.TryAdd(display, 0))
         {
             // Once per destination while the command runs; the summary at the end counts them all.
-            _onBlocked?.Invoke(TerminalText.EscapeLine(message));
+            _onBlocked?.Invoke(Errors.Errors.ConnectionBlocked.With(TerminalText.Name(display), reason) with { Remedy = remedy });
         }
 
         Respond(client, "403 Forbidden", "dotnet-sandbox: " + message);

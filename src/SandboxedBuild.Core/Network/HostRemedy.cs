@@ -1,12 +1,7 @@
+using SandboxedBuild.Errors;
+
 namespace SandboxedBuild.Network;
 
-/// <summary>
-/// The widening that would let a refused connection through, as data: the host pattern to allow
-/// (<c>host</c>, <c>host:port</c>, <c>[v6]:port</c>, as <see cref="HostRule.Parse"/> reads it).
-/// Each host of the sandbox says it in its own words (<see cref="IRemedyWording"/>).
-/// </summary>
-/// <param name="Pattern">The host pattern that would allow it.</param>
-public sealed record HostRemedy(string Pattern);
 
 /// <summary>
 /// How a host of the sandbox names a widening and a setting: the CLI as an option
@@ -30,6 +25,17 @@ public static class RemedyWording
 {
     /// <summary>For a host that has said nothing: the bare pattern, quoted.</summary>
     public static IRemedyWording Neutral { get; } = new NeutralWording();
+
+    /// <summary>
+    /// A diagnostic's message followed by its remedy in <paramref name="wording"/>'s words, as a
+    /// refusal is said in one line: "blocked: host:443 — not on the allowlist; allow with X".
+    /// </summary>
+    public static string MessageWithRemedy(this IRemedyWording wording, Diagnostic diagnostic)
+    {
+        ArgumentNullException.ThrowIfNull(wording);
+        ArgumentNullException.ThrowIfNull(diagnostic);
+        return diagnostic.Remedy is { } remedy ? diagnostic.Message + "; " + wording.Sentence(remedy) : diagnostic.Message;
+    }
 
     /// <summary>"allow with X", X in <paramref name="wording"/>'s words.</summary>
     public static string Sentence(this IRemedyWording wording, HostRemedy remedy)

@@ -1,3 +1,4 @@
+using SandboxedBuild.Errors;
 using System.Collections.Immutable;
 
 namespace SandboxedBuild.Network;

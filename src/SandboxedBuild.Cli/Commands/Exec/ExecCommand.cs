@@ -170,7 +170,7 @@ internal static class ExecCommand
             var hooks = new NetworkHooks
             {
                 Prompt = TerminalPrompt.IfInteractive(),
-                OnBlocked = message => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(message, keepNewlines: true)),
+                OnBlocked = refusal => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Said(refusal), keepNewlines: true)),
                 OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
                 Wording = CommandLineWording.Instance,
             };

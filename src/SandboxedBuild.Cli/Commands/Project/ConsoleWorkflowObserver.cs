@@ -22,7 +22,7 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
     public void Warning(Diagnostic warning) => Say(warning.ToString());
 
     /// <inheritdoc/>
-    public void Blocked(string message) => Say(message);
+    public void Blocked(Diagnostic refusal) => Say(CommandLineWording.Said(refusal));
 
     /// <inheritdoc/>
     public void RestoreSkipped() => Console.Error.WriteLine("dotnet-sandbox: restore: up to date, skipped (run 'dotnet sandbox restore' to force it)");
