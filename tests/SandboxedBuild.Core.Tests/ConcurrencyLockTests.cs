@@ -175,6 +175,43 @@ public sealed class ConcurrencyLockTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_entry_of_another_user_at_a_protected_name_is_refused_not_bound()
+    {
+        // It may be the placeholder of that user's sandbox, whose lease this user cannot share.
+        Assert.SkipUnless(NativeMethods.geteuid() == 0, "making a file of another user needs root");
+        var theirs = Path.Combine(Work, ".envrc");
+        var dir = Path.Combine(Work, ".vscode");
+        var full = Path.Combine(Work, ".bashrc");
+        File.WriteAllText(theirs, string.Empty);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(full, "a real file of theirs");
+        foreach (var path in new[] { theirs, dir, full })
+        {
+            Chown(path, "65534:65534");
+        }
+
+        var e = Assert.Throws<PlaceholderLease.Failure>(() => PlaceholderLease.Acquire([(theirs, false)], [], Locks));
+        Assert.Equal(theirs, e.Real);
+        Assert.Contains("empty file of user 65534", e.Message, StringComparison.Ordinal);
+        Assert.Contains("empty directory of user 65534", Assert.Throws<PlaceholderLease.Failure>(() => PlaceholderLease.Acquire([(dir, true)], [], Locks)).Message, StringComparison.Ordinal);
+
+        // Not empty: no placeholder; bound as it is, not held. And the caller's own empty file is the caller's.
+        using (var lease = PlaceholderLease.Acquire([(full, false)], [], Locks))
+        {
+            Assert.Empty(lease.Paths);
+        }
+
+        Chown(theirs, "0:0");
+        using (var lease = PlaceholderLease.Acquire([(theirs, false)], [], Locks))
+        {
+            Assert.Empty(lease.Paths);
+        }
+
+        Assert.True(File.Exists(theirs) && Directory.Exists(dir) && File.Exists(full));
+        Assert.Empty(Directory.EnumerateFiles(Locks, "ph-*"));
+    }
+
+    [Fact]
     public void What_a_killed_run_left_is_swept_only_when_no_one_holds_it_and_only_as_it_was_made()
     {
         var left = Path.Combine(Work, ".envrc");
@@ -266,6 +303,13 @@ public sealed class ConcurrencyLockTests : IDisposable
         Assert.Empty(failures);
         Assert.False(Path.Exists(names[0].Item1) || Path.Exists(names[1].Item1));
         Assert.Empty(Directory.EnumerateFiles(Locks, "ph-*"));
+    }
+
+    private static void Chown(string path, string owner)
+    {
+        using var chown = System.Diagnostics.Process.Start("chown", [owner, path])!;
+        chown.WaitForExit();
+        Assert.Equal(0, chown.ExitCode);
     }
 
     /// <summary>A placeholder and its record, as a run that was then killed leaves them: no one holds the lock file.</summary>

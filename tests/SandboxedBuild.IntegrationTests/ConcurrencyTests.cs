@@ -50,6 +50,36 @@ public sealed class ConcurrencyTests
         Assert.Empty(LockFilesNaming(id, ws.Project));
     }
 
+    [Fact]
+    public void A_sandbox_of_another_user_in_the_same_directory_is_refused_rather_than_bound_to_its_placeholders()
+    {
+        // Each user's placeholder leases are in that user's own lock directory: a run cannot join
+        // another user's placeholder, and a read-only bind of it is lost when that user's run ends
+        // and removes it (the kernel detaches a mount whose mount point is unlinked elsewhere).
+        Assert.SkipUnless(Cli.IsRoot, "two users' sandboxes in one directory need root to run as both");
+        using var ws = new Workspace(Identity.Unprivileged);
+        var envrc = Path.Combine(ws.Project, ".envrc");
+        using var rootRun = Cli.Start(Identity.Current, ws, ["exec", "--no-network", "--", "/bin/sh", "-c", "echo started; sleep 3"]);
+        Assert.True(rootRun.StandardOutput.ReadLine() == "started", rootRun.HasExited ? rootRun.StandardError.ReadToEnd() : "no output");
+        Assert.True(File.Exists(envrc) && new FileInfo(envrc).Length == 0, "root's run holds no placeholder: the test proves nothing");
+
+        // The user's sandbox starts while root's holds it, and tries .envrc after root's has ended.
+        var user = Cli.Sh(Identity.Unprivileged, ws, "sleep 5; if (echo evil > .envrc) 2>/dev/null; then echo BROKEN; fi; echo ran");
+        Assert.True(rootRun.WaitForExit(30_000));
+        Assert.True(user.ExitCode == 125, user.ToString());
+        Assert.Contains("SBX4010", user.StandardError, StringComparison.Ordinal);
+        Assert.Contains("user 0", user.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("ran", user.StandardOutput, StringComparison.Ordinal);
+        Assert.False(File.Exists(envrc), "root's placeholder was left, or the user's command wrote one");
+
+        // Once root's sandbox has ended, the user's runs as usual, still protected.
+        var after = Cli.Sh(Identity.Unprivileged, ws, "if (echo evil > .envrc) 2>/dev/null; then echo BROKEN; fi; echo ok");
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Contains("ok", after.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("BROKEN", after.StandardOutput, StringComparison.Ordinal);
+        Assert.False(File.Exists(envrc));
+    }
+
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void A_killed_run_takes_its_sandbox_with_it_and_the_next_run_removes_only_what_it_left(Identity id)

@@ -350,7 +350,7 @@ public static partial class Errors
     public static readonly ErrorCode PlaceholderFailed = new(
         "SBX4010", Severity.Error,
         "cannot hold '{0}' read-only for the run: {1}.",
-        "nothing ran. A directory on the way was replaced by a link, or the placeholder could not be created there; look for links you did not make (find . -type l), and run again.");
+        "nothing ran. A directory on the way was replaced by a link, the placeholder could not be created, or another user's sandbox holds the name (run again once it has ended; an empty entry of another user left there can be removed); look for links you did not make (find . -type l).");
 
     /// <summary>A signal came while the sandbox was being set up; the command never started.</summary>
     public static readonly ErrorCode InterruptedBeforeStart = new(

@@ -93,6 +93,13 @@ internal sealed class PlaceholderLease : IDisposable
                     }
 
                     file.Dispose();
+                    if (MayBeAnotherUsersPlaceholder(real, there.Value.Type, there.Value.Uid))
+                    {
+                        throw new Failure(real, new IOException(
+                            $"it is an empty {(there.Value.Type == NativeMethods.S_IFDIR ? "directory" : "file")} of user {there.Value.Uid}, which may be the placeholder of a sandbox that user runs here: " +
+                            "its lease is not this user's to share, and when that sandbox ends and removes it, this sandbox's read-only bind of it would go with it"));
+                    }
+
                     continue;
                 }
 
@@ -113,6 +120,38 @@ internal sealed class PlaceholderLease : IDisposable
         }
 
         return new PlaceholderLease(directory, held);
+    }
+
+    /// <summary>
+    /// Whether the entry at <paramref name="real"/> could be a placeholder of a sandbox of another
+    /// user: empty, and not the caller's. Each user's leases are in that user's own lock directory,
+    /// so a run cannot join another user's placeholder, and binding it would be unsafe: its removal
+    /// at the end of that user's run detaches every bind of it (the name would become writable in
+    /// this sandbox). So such a name is refused (SBX4010) rather than bound. An empty protected
+    /// name that belongs to someone else and is no placeholder is rare (an empty <c>.vscode</c> made
+    /// with sudo): the error says to remove it.
+    /// </summary>
+    private static bool MayBeAnotherUsersPlaceholder(string real, int type, uint owner)
+    {
+        if (owner == NativeMethods.geteuid())
+        {
+            return false;
+        }
+
+        try
+        {
+            return type switch
+            {
+                NativeMethods.S_IFREG => NativeMethods.SizeAndBirth(real) is { Size: 0 },
+                NativeMethods.S_IFDIR => !Directory.EnumerateFileSystemEntries(real).Any(),
+                _ => false,
+            };
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable: nothing says it is empty; the mount check still compares what is bound.
+            return false;
+        }
     }
 
     /// <summary>Removes what killed runs left: placeholders no live run holds, and their lock files.</summary>
