@@ -222,6 +222,25 @@ public sealed class Workflow
     }
 
     /// <summary>
+    /// The policy of one step, as <see cref="RunStep"/> runs it and <c>dotnet sandbox policy</c>
+    /// prints it: the step's inferred policy with the widenings the trust store approves, the saved
+    /// hosts, and, for a restore, the credential-free copy of the user's NuGet.Config in place of it.
+    /// </summary>
+    /// <param name="step">The step.</param>
+    /// <param name="options">The user's settings for the step.</param>
+    /// <param name="warnings">Receives what planning had to say (refused inferred paths, pending widenings are in the plan).</param>
+    /// <param name="sanitizedUserConfig">
+    /// For a restore: the host file to show at the user's NuGet.Config (<see cref="NuGetConfigSanitizer"/>'s copy);
+    /// <see langword="null"/> when there is no user configuration, or to describe one without making it.
+    /// </param>
+    public StepPlan Plan(WorkflowStep step, ExecOptions options, ICollection<Diagnostic> warnings, string? sanitizedUserConfig)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
+        return StepPolicyBuilder.Build(Host, Model, step, options with { SavedHosts = UserHostsFile.Load(SavedHostsFile) }, trust, warnings, sanitizedUserConfig);
+    }
+
+    /// <summary>
     /// Runs one step: the credential-free NuGet.Config for a restore, the step's policy with the
     /// approved widenings, the repository's turn for a restore or build, the sandbox, and the check
     /// of the links the step left in the packages folder.
@@ -231,7 +250,6 @@ public sealed class Workflow
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         var warnings = new List<Diagnostic>();
-        var trust = TrustStore.Load(TrustStore.PathFor(Host.Variables, Host.HomeDirectory));
         OwnedDirectory? runDir = null;
         try
         {
@@ -243,7 +261,7 @@ public sealed class Workflow
                 File.WriteAllText(sanitized, NuGetConfigSanitizer.Sanitize(File.ReadAllText(userConfig), out _, warnings, userConfig));
             }
 
-            var plan = StepPolicyBuilder.Build(Host, Model, step, options with { SavedHosts = UserHostsFile.Load(SavedHostsFile) }, trust, warnings, sanitized);
+            var plan = Plan(step, options, warnings, sanitized);
             warnings.ForEach(observer.Warning);
             if (plan.Pending.Count > 0)
             {

@@ -65,7 +65,6 @@ internal static class PolicyCommand
             var context = Workflow.Open(options.Request(parse, projectArgument, "policy"), new ConsoleWorkflowObserver());
             var host = context.Host;
             var warnings = new List<Diagnostic>();
-            var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
             var sanitized = context.Model.NuGet.UserConfigFile is { } user && File.Exists(user) ? "(a credential-free copy made for each run)" : null;
             if (sanitized is not null && chosenStep == WorkflowStep.Restore)
             {
@@ -73,8 +72,8 @@ internal static class PolicyCommand
                 _ = NuGetConfigSanitizer.Sanitize(File.ReadAllText(context.Model.NuGet.UserConfigFile!), out _, warnings, context.Model.NuGet.UserConfigFile!);
             }
 
-            var execOptions = options.ToExecOptions(parse, UserHostsFile.Load(context.SavedHostsFile)) with { ProxyPort = 3128 };
-            var plan = StepPolicyBuilder.Build(host, context.Model, chosenStep, execOptions, trust, warnings, sanitized);
+            // The step's policy as a run would have it (Workflow.Plan), with the printed proxy port.
+            var plan = context.Plan(chosenStep, options.ToExecOptions(parse) with { ProxyPort = 3128 }, warnings, sanitized);
             foreach (var warning in warnings)
             {
                 Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));

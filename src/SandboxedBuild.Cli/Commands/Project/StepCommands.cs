@@ -149,7 +149,7 @@ internal sealed class StepOptions
     /// <summary>The bounds asked for, checked (SBX1013).</summary>
     public (long? TmpfsSize, int? MaxProcesses) Bounds(ParseResult parse) => CliOptions.Bounds(parse, TmpfsSize, MaxProcesses);
 
-    public ExecOptions ToExecOptions(ParseResult parse, IReadOnlyList<HostRule> savedHosts) => new()
+    public ExecOptions ToExecOptions(ParseResult parse) => new()
     {
         TmpfsSize = Bounds(parse).TmpfsSize,
         MaxProcesses = Bounds(parse).MaxProcesses,
@@ -159,7 +159,6 @@ internal sealed class StepOptions
         SetVariables = parse.GetValue(SetEnv) ?? [],
         AllowHosts = parse.GetValue(AllowHost) ?? [],
         DenyHosts = parse.GetValue(DenyHost) ?? [],
-        SavedHosts = savedHosts,
         ProxyPort = Random.Shared.Next(20000, 60000),
     };
 
@@ -175,7 +174,7 @@ internal sealed class StepOptions
             Host = HostFacts.Current(),
             Project = projectArgument,
             Verb = verb,
-            Options = ToExecOptions(parse, []),
+            Options = ToExecOptions(parse),
             SharedArguments = [.. SharedArguments(parse)],
             UseCache = !parse.GetValue(NoCache),
             BridgeExecutable = BridgeLocation.NextToThisTool(),
@@ -189,7 +188,7 @@ internal sealed class StepOptions
         CommandLineInput.RequirePath("PROJECT", projectArgument);
         CommandLineInput.RequireValue("--configuration", parse.GetValue(Configuration), "a configuration name (Debug, Release)");
         CommandLineInput.RequireValue("--framework", parse.GetValue(Framework), "a target framework (net10.0)");
-        CommandLineInput.Check(ToExecOptions(parse, []));
+        CommandLineInput.Check(ToExecOptions(parse));
     }
 
     public IEnumerable<string> SharedArguments(ParseResult parse)
