@@ -25,4 +25,7 @@ internal sealed class CommandLineWording : IRemedyWording
 
     /// <inheritdoc/>
     public string FromSetting(string setting) => "--" + setting + " on the command line";
+
+    /// <inheritdoc/>
+    public string Setting(string setting) => "--" + setting;
 }

@@ -234,4 +234,20 @@ public sealed class ExecPolicyBuilderTests
         var host = TestHosts.Create(FakeFileSystem.Debian().Dir(TestHosts.Project + "/.git/objects").File(TestHosts.Project + "/.git/HEAD"));
         Assert.Equal(PathAccess.Protected, TestHosts.Policy(host: host).RuleFor(TestHosts.Project + "/" + relative)!.Access);
     }
+
+    [Fact]
+    public void Errors_and_warnings_about_a_setting_name_it_in_the_hosts_words()
+    {
+        // The CLI's words by default here (TestHosts), a task's, and the library's own neutral ones.
+        var missing = new ExecOptions { AllowWrite = ["/does/not/exist"] };
+        Assert.StartsWith("--allow-write names '/does/not/exist'", Assert.Throws<SandboxException>(() => TestHosts.Policy(missing)).Diagnostic.Message, StringComparison.Ordinal);
+        Assert.StartsWith("SandboxWritablePath names '/does/not/exist'", Assert.Throws<SandboxException>(() => TestHosts.Policy(missing with { Wording = TestWordings.Item })).Diagnostic.Message, StringComparison.Ordinal);
+        var neutral = Assert.Throws<SandboxException>(() => ExecPolicyBuilder.Build(TestHosts.Create(), missing, new List<Diagnostic>()));
+        Assert.StartsWith("the setting 'allow-write' names '/does/not/exist'", neutral.Diagnostic.Message, StringComparison.Ordinal);
+        Assert.Equal("the setting 'allow-write'", neutral.Diagnostic.Arguments[0]);
+
+        var warnings = new List<Diagnostic>();
+        _ = ExecPolicyBuilder.Build(TestHosts.Create(), new ExecOptions { PassVariables = ["NUGET_API_KEY"], Wording = TestWordings.Item }, warnings);
+        Assert.Contains(warnings, w => w.Code == "SBX3004" && w.Message.Contains("because Sandbox env named it", StringComparison.Ordinal));
+    }
 }

@@ -29,5 +29,8 @@ internal static class TestHosts
     };
 
     public static SandboxPolicy Policy(ExecOptions? options = null, HostFacts? host = null, List<Diagnostic>? warnings = null) =>
-        ExecPolicyBuilder.Build(host ?? Create(), options ?? new ExecOptions(), warnings ?? []);
+        ExecPolicyBuilder.Build(host ?? Create(), WordedAsTheCli(options ?? new ExecOptions()), warnings ?? []);
+
+    /// <summary>The options as the CLI gives them: errors name its options (a test may give another wording).</summary>
+    public static ExecOptions WordedAsTheCli(ExecOptions options) => options.Wording is null ? options with { Wording = TestWordings.Option } : options;
 }

@@ -18,6 +18,9 @@ public interface IRemedyWording
     /// from, in this host's words: "--allow-read on the command line", "SandboxReadablePath".
     /// </summary>
     string FromSetting(string setting);
+
+    /// <summary>The setting <paramref name="setting"/> (<see cref="Origin.Settings"/>) itself, as errors about its values name it: "--allow-read", "SandboxReadablePath".</summary>
+    string Setting(string setting);
 }
 
 /// <summary>The wordings the library knows.</summary>
@@ -50,5 +53,7 @@ public static class RemedyWording
         public string AllowHost(string pattern) => $"the host pattern '{pattern}'";
 
         public string FromSetting(string setting) => $"the setting '{setting}'";
+
+        public string Setting(string setting) => $"the setting '{setting}'";
     }
 }

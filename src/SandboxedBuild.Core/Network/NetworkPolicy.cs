@@ -80,7 +80,7 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
         host = HostRule.NormalizeHost(host);
         if (Mode == NetworkMode.None)
         {
-            return new Decision(Verdict.Denied, "the sandbox has no network (--no-network)");
+            return new Decision(Verdict.Denied, "the sandbox has no network");
         }
 
         if (Deny.FirstOrDefault(r => r.MatchesHost(host) && (r.Port is null || r.Port == port)) is { } deny)

@@ -33,6 +33,9 @@ public sealed record ExecOptions
     /// <summary>Hosts the user allowed for good in earlier runs (user configuration, trusted).</summary>
     public IReadOnlyList<Network.HostRule> SavedHosts { get; init; } = [];
 
+    /// <summary>How the host names these settings in the errors and warnings about them (the CLI: <c>--allow-read</c>); neutral when <see langword="null"/>.</summary>
+    public Network.IRemedyWording? Wording { get; init; }
+
     /// <summary>The loopback port the proxy is reached on inside the sandbox.</summary>
     public int ProxyPort { get; init; } = 3128;
 

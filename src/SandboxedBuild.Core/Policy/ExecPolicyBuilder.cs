@@ -99,6 +99,7 @@ public static class ExecPolicyBuilder
     {
         var fs = host.FileSystem;
         var cwd = host.WorkingDirectory;
+        var words = options.Wording ?? RemedyWording.Neutral;
         if (!fs.DirectoryExists(cwd))
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
@@ -154,11 +155,11 @@ public static class ExecPolicyBuilder
         foreach (var raw in options.AllowRead)
         {
             var path = PathUtil.Normalize(raw, cwd);
-            RequireExists(fs, "--allow-read", path);
-            var real = RequireNoPlantedLink(host, "--allow-read", path);
+            RequireExists(fs, words.Setting(Origin.Settings.AllowRead), path);
+            var real = RequireNoPlantedLink(host, words.Setting(Origin.Settings.AllowRead), path);
             if (path == "/" || real == "/")
             {
-                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-read", path, "the whole host, host unix sockets included");
+                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(Origin.Settings.AllowRead), path, "the whole host, host unix sockets included");
             }
 
             if ((DescribeSensitiveRead(path, host.HomeDirectory) ?? DescribeSensitiveRead(real, host.HomeDirectory)) is { } exposed)
@@ -172,11 +173,11 @@ public static class ExecPolicyBuilder
         foreach (var raw in options.AllowWrite)
         {
             var path = PathUtil.Normalize(raw, cwd);
-            RequireExists(fs, "--allow-write", path);
-            var real = RequireNoPlantedLink(host, "--allow-write", path);
+            RequireExists(fs, words.Setting(Origin.Settings.AllowWrite), path);
+            var real = RequireNoPlantedLink(host, words.Setting(Origin.Settings.AllowWrite), path);
             if ((DescribeTooBroad(path, host.HomeDirectory) ?? DescribeTooBroad(real, host.HomeDirectory)) is { } broad)
             {
-                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, "--allow-write", path, broad);
+                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(Origin.Settings.AllowWrite), path, broad);
             }
 
             Add(new PathRule(path, PathAccess.ReadWrite, string.Empty, Origin: Origin.Setting(Origin.Settings.AllowWrite, raw, path, cwd)));
@@ -229,14 +230,15 @@ public static class ExecPolicyBuilder
     internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<Diagnostic> warnings, IReadOnlyList<HostRule>? projectHosts = null)
     {
         // Everything is checked whatever the mode: a typo is an error with or without network.
+        var words = options.Wording ?? RemedyWording.Neutral;
         var allow = new List<HostRule>();
         foreach (var name in (options.NoDefaultPresets ? [] : Presets.Default).Concat(options.Presets).Distinct(StringComparer.OrdinalIgnoreCase))
         {
             allow.AddRange(Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, name, string.Join(", ", Presets.Names)));
         }
 
-        var allowHosts = options.AllowHosts.Select(h => HostRule.Parse(h, "--allow-host", string.Empty, Origin.Setting(Origin.Settings.AllowHost))).ToList();
-        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, "--deny-host", string.Empty, Origin.Setting(Origin.Settings.DenyHost))).ToImmutableArray();
+        var allowHosts = options.AllowHosts.Select(h => HostRule.Parse(h, words.Setting(Origin.Settings.AllowHost), string.Empty, Origin.Setting(Origin.Settings.AllowHost))).ToList();
+        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, words.Setting(Origin.Settings.DenyHost), string.Empty, Origin.Setting(Origin.Settings.DenyHost))).ToImmutableArray();
         if (options.NetworkMode == NetworkMode.None)
         {
             // Without network there is no proxy to apply them: refusing the combination is more
@@ -457,6 +459,7 @@ public static class ExecPolicyBuilder
     private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<Diagnostic> warnings, IReadOnlyList<EnvironmentEntry> workEnvironment)
     {
         var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
+        var words = options.Wording ?? RemedyWording.Neutral;
         foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
         {
             if (EnvironmentFilter.PassesByDefault(name, value))
@@ -508,7 +511,7 @@ public static class ExecPolicyBuilder
             var secret = EnvironmentFilter.LooksSecret(name);
             if (secret)
             {
-                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, "--env"));
+                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, words.Setting(Origin.Settings.Env)));
             }
 
             env[name] = new EnvironmentEntry(name, value, string.Empty, secret || EnvironmentFilter.LooksSecretValue(value), Origin.Setting(Origin.Settings.Env));
@@ -520,7 +523,7 @@ public static class ExecPolicyBuilder
             var name = eq < 0 ? assignment : assignment[..eq];
             if (eq < 0)
             {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--setenv", assignment, "expected NAME=VALUE.");
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, words.Setting(Origin.Settings.SetEnv), assignment, "expected NAME=VALUE.");
             }
 
             if (!EnvironmentFilter.IsValidName(name))
@@ -531,7 +534,7 @@ public static class ExecPolicyBuilder
             var secret = EnvironmentFilter.LooksSecret(name);
             if (secret)
             {
-                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, "--setenv"));
+                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, words.Setting(Origin.Settings.SetEnv)));
             }
 
             env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], string.Empty, secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]), Origin.Setting(Origin.Settings.SetEnv));

@@ -139,6 +139,7 @@ internal static class ExecCommand
                 Presets = parse.GetValue(preset) ?? [],
                 NoDefaultPresets = parse.GetValue(noDefaultPresets),
                 SavedHosts = UserHostsFile.Load(savedHostsFile),
+                Wording = CommandLineWording.Instance,
                 TmpfsSize = bounds.TmpfsSize,
                 MaxProcesses = bounds.MaxProcesses,
                 // Any port is free in the sandbox's fresh network namespace; a random one keeps

@@ -159,6 +159,7 @@ internal sealed class StepOptions
         SetVariables = parse.GetValue(SetEnv) ?? [],
         AllowHosts = parse.GetValue(AllowHost) ?? [],
         DenyHosts = parse.GetValue(DenyHost) ?? [],
+        Wording = CommandLineWording.Instance,
         ProxyPort = Random.Shared.Next(20000, 60000),
     };
 
