@@ -104,7 +104,7 @@ public static class StepPolicyBuilder
 
         // A folder to read that a project file names: inside the repository or a system directory it is
         // visible anyway (a link there resolves inside the sandbox, against what the sandbox sees).
-        void Readable(string path, string reason, string origin)
+        void Readable(string path, string reason, string origin, Origin from)
         {
             if (PathUtil.IsSameOrUnder(path, root) || ExecPolicyBuilder.SystemDirectories.Any(d => PathUtil.IsSameOrUnder(path, d)) || !host.FileSystem.DirectoryExists(path))
             {
@@ -135,23 +135,23 @@ public static class StepPolicyBuilder
 
             if (Approved(new ProjectWidening(WideningKind.Read, path, $"{reason} of {origin}", [step])))
             {
-                rules.Add(new PathRule(path, PathAccess.ReadOnly, $"{reason}, read-only: {origin}, approved", Origin: new Origin(OriginKind.NuGetConfig)));
+                rules.Add(new PathRule(path, PathAccess.ReadOnly, $"{reason}, read-only: {origin}, approved", Origin: from));
             }
         }
 
         string Rel(string path) => PathUtil.IsSameOrUnder(path, root) ? Path.GetRelativePath(root, path) : path;
 
         // Where builds look for packages: the folder of the effective NuGet configuration, and any a project sets for itself.
-        var packageFolders = new List<(string Path, string Reason, bool Trusted)>
+        var packageFolders = new List<(string Path, string Reason, bool Trusted, Origin From)>
         {
-            (model.NuGet.GlobalPackagesFolder, model.NuGet.GlobalPackagesFolderReason, model.NuGet.GlobalPackagesFolderOrigin.IsTrusted),
+            (model.NuGet.GlobalPackagesFolder, model.NuGet.GlobalPackagesFolderReason, model.NuGet.GlobalPackagesFolderOrigin.IsTrusted, new Origin(OriginKind.NuGetConfig)),
         };
         foreach (var p in model.Projects.Where(p => p.RestorePackagesPath is not null && p.RestorePackagesPath != model.NuGet.GlobalPackagesFolder))
         {
-            packageFolders.Add((p.RestorePackagesPath!, "RestorePackagesPath of " + Rel(p.ProjectPath), false));
+            packageFolders.Add((p.RestorePackagesPath!, "RestorePackagesPath of " + Rel(p.ProjectPath), false, new Origin(OriginKind.ProjectProperty, "RestorePackagesPath", p.ProjectPath)));
         }
 
-        foreach (var (folder, reason, trusted) in packageFolders.DistinctBy(f => f.Path))
+        foreach (var (folder, reason, trusted, from) in packageFolders.DistinctBy(f => f.Path))
         {
             if (step == WorkflowStep.Restore)
             {
@@ -166,7 +166,7 @@ public static class StepPolicyBuilder
                 }
                 else if (trusted || (PathUtil.IsSameOrUnder(folder, root) && PathUtil.IsSameOrUnder(real, root)) || Approved(new ProjectWidening(WideningKind.Write, folder, reason, [WorkflowStep.Restore])))
                 {
-                    rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true, Origin: new Origin(OriginKind.NuGetConfig)));
+                    rules.Add(new PathRule(folder, PathAccess.ReadWrite, "NuGet packages folder: the restore adds packages here (" + reason + ")", CreateIfMissing: true, Origin: from));
                     unprotected.Add(folder);
                     packageWrites.Add(folder);
                     var refusedEntries = new List<(string Path, string Why)>();
@@ -184,11 +184,11 @@ public static class StepPolicyBuilder
                     continue;
                 }
 
-                rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")", Origin: new Origin(OriginKind.NuGetConfig)));
+                rules.Add(new PathRule(folder, PathAccess.ReadOnly, "NuGet packages folder, read-only: builds reference restored packages (" + reason + ")", Origin: from));
             }
             else if (!trusted)
             {
-                Readable(folder, "the packages folder", reason);
+                Readable(folder, "the packages folder", reason, from);
             }
         }
 
@@ -208,15 +208,15 @@ public static class StepPolicyBuilder
             }
             else
             {
-                Readable(fallback, "the NuGet fallback packages folder", "your NuGet configuration");
+                Readable(fallback, "the NuGet fallback packages folder", "your NuGet configuration", new Origin(OriginKind.NuGetConfig));
             }
         }
 
-        foreach (var (fallback, origin) in projectFallbacks.Select(f => (f, "RestoreFallbackFolders"))
-            .Concat(model.NuGet.FallbackFolders.Where(f => !f.Origin.IsTrusted).Select(f => (f.Path, f.Origin.ToString())))
+        foreach (var (fallback, origin, from) in projectFallbacks.Select(f => (f, "RestoreFallbackFolders", new Origin(OriginKind.ProjectProperty, "RestoreFallbackFolders")))
+            .Concat(model.NuGet.FallbackFolders.Where(f => !f.Origin.IsTrusted).Select(f => (f.Path, f.Origin.ToString(), new Origin(OriginKind.NuGetConfig, File: f.Origin.File))))
             .DistinctBy(f => f.Item1, StringComparer.Ordinal))
         {
-            Readable(fallback, "the NuGet fallback packages folder", origin);
+            Readable(fallback, "the NuGet fallback packages folder", origin, from);
         }
 
         // A NuGet.config above the repository is not the user's own file, whoever wrote it (a sandboxed
