@@ -53,45 +53,6 @@ public sealed class ConcurrencyLockTests : IDisposable
     }
 
     [Fact]
-    public void A_removal_after_the_run_and_a_new_placeholder_at_the_same_name_take_turns()
-    {
-        // The race seen in the 32-exec test under load: one run found .bash_login free, another made
-        // its placeholder there, and the first then removed it as if its own command had made it.
-        var name = Path.Combine(Work, ".bash_login");
-        Thread? other = null;
-        PlaceholderLease? made = null;
-        var removed = PlaceholderLease.RemoveUnlessPlaceholder(name, Locks, () =>
-        {
-            // While this removal looks and removes, another run wants a placeholder at the same name...
-            other = new Thread(() => made = PlaceholderLease.Acquire([(name, false)], [], Locks)) { IsBackground = true };
-            other.Start();
-            Assert.False(other.Join(TimeSpan.FromMilliseconds(500)), "a placeholder was made between the look and the removal");
-            return File.Exists(name);
-        });
-
-        // ...and gets it only after: it is there, and a second removal leaves it alone.
-        Assert.True(other!.Join(TimeSpan.FromSeconds(10)));
-        Assert.False(removed);
-        using (made)
-        {
-            Assert.True(File.Exists(name));
-            var ran = false;
-            Assert.False(PlaceholderLease.RemoveUnlessPlaceholder(name, Locks, () => ran = true));
-            Assert.False(ran);
-            Assert.True(File.Exists(name));
-        }
-
-        // Not a placeholder any more (its run ended and removed it; then a command made the file): removed.
-        File.WriteAllText(name, "planted");
-        Assert.True(PlaceholderLease.RemoveUnlessPlaceholder(name, Locks, () =>
-        {
-            File.Delete(name);
-            return true;
-        }));
-        Assert.False(File.Exists(name));
-    }
-
-    [Fact]
     public void The_lock_directory_must_be_a_private_directory_not_a_link()
     {
         var open = Directory.CreateDirectory(Path.Combine(_root, "open")).FullName;

@@ -168,22 +168,6 @@ internal sealed class PlaceholderLease : IDisposable
         return IsPlaceholderUnderGuard(real, directory);
     }
 
-    /// <summary>
-    /// Runs <paramref name="remove"/> (which removes what is at <paramref name="real"/> and says
-    /// whether there was anything) unless a placeholder some run made is there, both under the
-    /// guard: no run can make or join a placeholder at that name between the look and the removal.
-    /// Without the guard, a run that found the name free could remove the placeholder another run
-    /// made the moment after, which that run's mount check then found gone (SBX4009), or, once its
-    /// command ran, whose bind the kernel would detach.
-    /// </summary>
-    /// <returns>What <paramref name="remove"/> returned; <see langword="false"/> when a placeholder is there.</returns>
-    public static bool RemoveUnlessPlaceholder(string real, string directory, Func<bool> remove)
-    {
-        ArgumentNullException.ThrowIfNull(remove);
-        using var guard = Guard(directory);
-        return !IsPlaceholderUnderGuard(real, directory) && remove();
-    }
-
     private static bool IsPlaceholderUnderGuard(string real, string directory)
     {
         using var file = LockFile.Open(LockDirectory.FileFor(directory, Prefix, real), create: false);

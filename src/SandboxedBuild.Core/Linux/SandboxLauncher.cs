@@ -143,7 +143,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
 
             // Nothing is done through a writable directory that was removed or replaced meanwhile.
             gone = roots.Changed();
-            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings, locks, home);
+            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings);
         }
 
         return gone.Count == 0 ? result : throw new SandboxException(Errors.Errors.WritableDirectoryRemoved, gone[0].Path, gone[0].What, result.ExitCode);
@@ -349,31 +349,23 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private void RemoveCreated(IReadOnlyList<PathRule> rules, List<Diagnostic> warnings, string locks, string home)
+    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<Diagnostic> warnings)
     {
         foreach (var rule in rules)
         {
             try
             {
-                // A placeholder a concurrent run made there is not something this command created; the
-                // look and the removal are one step under the placeholders' guard.
-                var removed = PlaceholderLease.RemoveUnlessPlaceholder(RealLocationOrSelf(rule.Path, home), locks, () =>
+                // These names are never held by placeholders (BwrapCommandLine.MayHoldPlaceholder leaves
+                // them out), so no run's placeholder can be what is there.
+                if (Directory.Exists(rule.Path))
                 {
-                    if (Directory.Exists(rule.Path))
-                    {
-                        Directory.Delete(rule.Path, recursive: true);
-                        return true;
-                    }
-
-                    if (File.Exists(rule.Path) || new FileInfo(rule.Path).LinkTarget is not null)
-                    {
-                        File.Delete(rule.Path);
-                        return true;
-                    }
-
-                    return false;
-                });
-                if (!removed)
+                    Directory.Delete(rule.Path, recursive: true);
+                }
+                else if (File.Exists(rule.Path) || new FileInfo(rule.Path).LinkTarget is not null)
+                {
+                    File.Delete(rule.Path);
+                }
+                else
                 {
                     continue;
                 }
@@ -384,18 +376,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             {
                 warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason()) with { Note = "could not remove it: " + ex.Message + "; delete it by hand" });
             }
-        }
-    }
-
-    private string RealLocationOrSelf(string path, string home)
-    {
-        try
-        {
-            return RealLocation(path, home);
-        }
-        catch (IOException)
-        {
-            return path;
         }
     }
 

@@ -20,5 +20,5 @@ namespace SandboxedBuild.Network;
 public sealed record ConnectionRecord(string Host, int Port, bool Allowed, string Reason, long BytesUp, long BytesDown, bool Failed = false, HostRule? Rule = null, string? Code = null, HostRemedy? Remedy = null)
 {
     /// <summary>The reason, with the remedy in <paramref name="wording"/>'s words after it.</summary>
-    public string ReasonWithRemedy(IRemedyWording wording) => Remedy is null ? Reason : Reason + "; " + wording.Sentence(Remedy);
+    public string ReasonWithRemedy(IRemedyWording wording) => wording.WithRemedy(Reason, Remedy);
 }

@@ -2,7 +2,6 @@ using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Network;
 
-
 /// <summary>
 /// How a host of the sandbox names a widening and a setting: the CLI as an option
 /// (<c>--allow-host X</c>), an MSBuild task as an item (<c>&lt;SandboxAllowedHost Include="X" /&gt;</c>).
@@ -37,8 +36,12 @@ public static class RemedyWording
     {
         ArgumentNullException.ThrowIfNull(wording);
         ArgumentNullException.ThrowIfNull(diagnostic);
-        return diagnostic.Remedy is { } remedy ? diagnostic.Message + "; " + wording.Sentence(remedy) : diagnostic.Message;
+        return wording.WithRemedy(diagnostic.Message, diagnostic.Remedy);
     }
+
+    /// <summary><paramref name="text"/>, then "; allow with X" when there is a remedy: how a refusal reads in one line.</summary>
+    internal static string WithRemedy(this IRemedyWording wording, string text, HostRemedy? remedy) =>
+        remedy is null ? text : text + "; " + wording.Sentence(remedy);
 
     /// <summary>"allow with X", X in <paramref name="wording"/>'s words.</summary>
     public static string Sentence(this IRemedyWording wording, HostRemedy remedy)
