@@ -47,11 +47,17 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
     private readonly SandboxLauncher _launcher = new(fileSystem);
 
     /// <summary>Runs <paramref name="command"/> under <paramref name="policy"/>.</summary>
-    public RunResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, NetworkHooks? hooks = null, bool silent = false)
+    /// <param name="bwrap">The bubblewrap executable.</param>
+    /// <param name="policy">The policy.</param>
+    /// <param name="command">The command and its arguments.</param>
+    /// <param name="hooks">How the run talks to the host about the network.</param>
+    /// <param name="silent">Connect the command's stdio to /dev/null instead of inheriting it.</param>
+    /// <param name="control">What stops the run from outside: the host's cancellation, and the process's own signals only when it says so; <see cref="RunControl.None"/> when <see langword="null"/>.</param>
+    public RunResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, NetworkHooks? hooks = null, bool silent = false, RunControl? control = null)
     {
         if (policy.Network.Mode == NetworkMode.None)
         {
-            var plain = _launcher.Run(bwrap, policy, command, silent);
+            var plain = _launcher.Run(bwrap, policy, command, silent, control: control);
             return new RunResult(plain.ExitCode, plain.Elapsed, plain.Warnings, []);
         }
 
@@ -70,10 +76,10 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
             throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
         }
 
-        // Held from before the private directory is made: a signal from then on stops the run
-        // (SBX4015) after the clean-up below, instead of ending this process and leaving the
-        // directory behind.
-        using var signals = new SignalRelay();
+        // Held from before the private directory is made: a signal or a cancellation from then on
+        // stops the run (SBX4015) after the clean-up below, instead of ending this process and
+        // leaving the directory behind.
+        using var signals = new SignalRelay(control ?? RunControl.None);
 
         // Whatever keeps the proxy from starting ends in SBX6003, before anything runs: the command
         // never runs with a network the proxy does not control.

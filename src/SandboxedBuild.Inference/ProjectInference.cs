@@ -36,7 +36,8 @@ public static class ProjectInference
     /// (the request leaves from outside the sandbox).
     /// </param>
     /// <param name="warnings">Receives coded warnings (a service index that could not be read).</param>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<Diagnostic>? warnings = null)
+    /// <param name="control">What stops the evaluation sandbox from outside (see <see cref="RunControl"/>).</param>
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<Diagnostic>? warnings = null, RunControl? control = null)
     {
         warnings ??= [];
         var start = Stopwatch.GetTimestamp();
@@ -68,7 +69,7 @@ public static class ProjectInference
             return cached with { NuGet = nuget, Inputs = [.. inputs], Elapsed = Stopwatch.GetElapsedTime(start) };
         }
 
-        var projects = EvaluateClosure(host, entry, repoRoot, bwrap);
+        var projects = EvaluateClosure(host, entry, repoRoot, bwrap, control);
         var feeds = ResolveFeeds(FeedsToResolve(nuget, approvedFeed), warnings);
         var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero) { Inputs = [.. inputs] };
         if (useCache)
@@ -97,13 +98,13 @@ public static class ProjectInference
             : dir;
     }
 
-    private static ImmutableArray<ProjectEvaluation> EvaluateClosure(HostFacts host, string entry, string repoRoot, string bwrap)
+    private static ImmutableArray<ProjectEvaluation> EvaluateClosure(HostFacts host, string entry, string repoRoot, string bwrap, RunControl? control)
     {
         var pending = ProjectFiles.IsSolution(entry) ? ProjectFiles.ProjectsOfSolution(entry).ToList() : [entry];
         var done = new Dictionary<string, ProjectEvaluation>(StringComparer.Ordinal);
         while (pending.Count > 0)
         {
-            foreach (var evaluation in EvaluateInSandbox(host, pending, repoRoot, bwrap))
+            foreach (var evaluation in EvaluateInSandbox(host, pending, repoRoot, bwrap, control))
             {
                 done[evaluation.ProjectPath] = evaluation;
             }
@@ -117,7 +118,7 @@ public static class ProjectInference
         return [.. done.Values.OrderBy(p => p.ProjectPath, StringComparer.Ordinal)];
     }
 
-    private static List<ProjectEvaluation> EvaluateInSandbox(HostFacts host, List<string> projects, string repoRoot, string bwrap)
+    private static List<ProjectEvaluation> EvaluateInSandbox(HostFacts host, List<string> projects, string repoRoot, string bwrap, RunControl? control)
     {
         // A directory of this run's own (0700), holding one file per answer that the tool creates
         // before the run. Each file is bound into the sandbox by itself, so that the evaluation (which
@@ -152,7 +153,7 @@ public static class ProjectInference
             var work = new WorkArea(rules, Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
             var evalHost = host with { WorkingDirectory = repoRoot };
             var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<Diagnostic>(), work);
-            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], silent: true);
+            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], silent: true, control: control);
             var list = new List<ProjectEvaluation>();
             for (var i = 0; i < projects.Count; i++)
             {

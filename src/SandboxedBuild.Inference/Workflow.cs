@@ -38,6 +38,9 @@ public sealed record WorkflowRequest
 
     /// <summary>The bridge the host ships (see <see cref="SandboxRunner"/>); the steps that reach the network need it (SBX6012 without).</summary>
     public string? BridgeExecutable { get; init; }
+
+    /// <summary>What stops the evaluation and the steps from outside: the host's cancellation (no further step starts), and the process's own signals only when the host says so.</summary>
+    public RunControl Control { get; init; } = RunControl.None;
 }
 
 /// <summary>What the workflow tells its host while it runs; the host decides how to show it.</summary>
@@ -128,7 +131,7 @@ public sealed class Workflow
         var entry = ProjectFiles.Locate(request.Project, host.WorkingDirectory, request.Verb);
         CommandLineInput.RequireProjectWithoutLink(host, entry, request.Verb);
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-        var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning);
+        var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning, request.Control);
 
         // Steps start in the caller's directory when the sandbox shows it, else in the entry's.
         if (!PathUtil.IsSameOrUnder(host.WorkingDirectory, model.RepositoryRoot))
@@ -140,13 +143,13 @@ public sealed class Workflow
     }
 
     /// <summary>Infers the model of <paramref name="entry"/>; the V3 service indexes of feeds are resolved only for those the user trusts.</summary>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<Diagnostic> warning)
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<Diagnostic> warning, RunControl? control = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(warning);
         var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
         var warnings = new List<Diagnostic>();
-        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings);
+        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings, control);
         warnings.ForEach(warning);
         return model;
     }
@@ -210,7 +213,7 @@ public sealed class Workflow
             }
 
             var args = DotnetArguments(step, Entry, request.SharedArguments, step == request.Steps[^1] ? request.ExtraArguments : []);
-            var outcome = RunStep(step, args, request.Options, observer, request.BridgeExecutable);
+            var outcome = RunStep(step, args, request.Options, observer, request.BridgeExecutable, request.Control);
             outcomes.Add(outcome);
             if (outcome.ExitCode != 0)
             {
@@ -245,7 +248,7 @@ public sealed class Workflow
     /// approved widenings, the repository's turn for a restore or build, the sandbox, and the check
     /// of the links the step left in the packages folder.
     /// </summary>
-    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer, string? bridgeExecutable)
+    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer, string? bridgeExecutable, RunControl? control = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
@@ -282,7 +285,7 @@ public sealed class Workflow
                 ? StepTurn.Take(Model.RepositoryRoot, () => observer.WaitingForTurn(step, Model.RepositoryRoot))
                 : null;
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
-            var result = new SandboxRunner(Host.FileSystem, bridgeExecutable).Run(_bwrap, plan.Policy, dotnetArguments, hooks);
+            var result = new SandboxRunner(Host.FileSystem, bridgeExecutable).Run(_bwrap, plan.Policy, dotnetArguments, hooks, control: control);
             foreach (var (folder, before) in linksBefore)
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))

@@ -37,7 +37,8 @@ public static class Doctor
 {
     /// <summary>Runs every check, in order; later checks are skipped when the sandbox cannot start.</summary>
     /// <param name="bridgeExecutable">The bridge the networked check runs (see <see cref="SandboxRunner"/>).</param>
-    public static IEnumerable<DoctorCheck> Run(string? bridgeExecutable = null)
+    /// <param name="control">What stops the checks' sandboxes from outside (see <see cref="RunControl"/>).</param>
+    public static IEnumerable<DoctorCheck> Run(string? bridgeExecutable = null, RunControl? control = null)
     {
         var host = HostFacts.Current();
         var fs = host.FileSystem;
@@ -78,7 +79,7 @@ public static class Doctor
 
         yield return new DoctorCheck("macOS seatbelt backend", CheckOutcome.Info, "not exercised on this platform");
 
-        using var lab = new Lab(host, bridgeExecutable);
+        using var lab = new Lab(host, bridgeExecutable, control);
         foreach (var check in lab.RunSelfTest(bwrap))
         {
             yield return check;
@@ -141,10 +142,12 @@ public static class Doctor
         private readonly string _project;
         private readonly string _hostTmpBait;
         private readonly string? _bridge;
+        private readonly RunControl? _control;
 
-        public Lab(HostFacts host, string? bridge)
+        public Lab(HostFacts host, string? bridge, RunControl? control)
         {
             _bridge = bridge;
+            _control = control;
             // The lab lives in the home directory, which the sandbox must hide: bait next to the
             // project is exactly what a hostile build would go looking for.
             var cache = Path.Combine(host.HomeDirectory, ".cache", "dotnet-sandbox");
@@ -163,7 +166,7 @@ public static class Doctor
         {
             var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<Diagnostic>());
             var launcher = new SandboxLauncher(_host.FileSystem);
-            int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true).ExitCode;
+            int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true, control: _control).ExitCode;
 
             var wrote = Sh("echo ok > written") == 0 && File.Exists(Path.Combine(_project, "written"));
             yield return Verdict("must work: write in the project", wrote, "the project directory is writable", "could not write in the project directory");
@@ -188,7 +191,7 @@ public static class Doctor
             else
             {
                 var bounded = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None, MaxProcesses = 16 }, new List<Diagnostic>());
-                var forks = launcher.Run(bwrap, bounded, ["/bin/sh", "-c", "(i=0; while [ $i -lt 64 ]; do sleep 1 & i=$((i+1)); done; exit 0) 2>/dev/null; test $? -ne 0"], silent: true).ExitCode;
+                var forks = launcher.Run(bwrap, bounded, ["/bin/sh", "-c", "(i=0; while [ $i -lt 64 ]; do sleep 1 & i=$((i+1)); done; exit 0) 2>/dev/null; test $? -ne 0"], silent: true, control: _control).ExitCode;
                 yield return Verdict("fork past the process bound", forks == 0, "64 forks with --max-processes 16: the loop failed to fork", "64 forks succeeded with --max-processes 16");
             }
 
@@ -228,7 +231,7 @@ public static class Doctor
             RunResult result;
             try
             {
-                result = new SandboxRunner(_host.FileSystem, _bridge).Run(bwrap, policy, ["/bin/bash", "-c", script], silent: true);
+                result = new SandboxRunner(_host.FileSystem, _bridge).Run(bwrap, policy, ["/bin/bash", "-c", script], silent: true, control: _control);
             }
             catch (Errors.SandboxException ex)
             {

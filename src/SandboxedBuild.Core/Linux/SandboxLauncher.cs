@@ -75,14 +75,15 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <param name="silent">Connect the command's stdin, stdout and stderr to /dev/null instead of inheriting them.</param>
     /// <exception cref="SandboxException">The sandbox could not be started or set up.</exception>
     /// <param name="bridge">With network: how the bridge to the egress proxy gets in.</param>
-    public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null)
+    /// <param name="control">What stops the run from outside; <see cref="RunControl.None"/> when <see langword="null"/>.</param>
+    public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null, RunControl? control = null)
     {
-        // Held from here on: a signal while the sandbox is prepared abandons the run, after the cleanup below.
-        using var signals = new SignalRelay();
+        // From here on: a stop while the sandbox is prepared abandons the run, after the cleanup below.
+        using var signals = new SignalRelay(control ?? RunControl.None);
         return Run(bwrap, policy, command, silent, bridge, signals);
     }
 
-    /// <summary>Runs the command with the signals held by <paramref name="signals"/>, which the caller took earlier (before starting the egress proxy).</summary>
+    /// <summary>Runs the command with the stops relayed by <paramref name="signals"/>, which the caller took earlier (before starting the egress proxy).</summary>
     internal LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent, Network.BridgeMounts? bridge, SignalRelay signals)
     {
         var resolved = ResolveCommand(policy, command[0]);
@@ -125,9 +126,9 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
                 warnings.Add(Errors.Errors.PrivateTmpfsFull.With(full, ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes)));
             }
 
-            if (signals.StartupSignal is { } interrupted)
+            if (signals.StartupCause is { } interrupted)
             {
-                warnings.Add(Errors.Errors.InterruptedBeforeStart.With(SignalRelay.Name(interrupted), exitCode));
+                warnings.Add(Errors.Errors.InterruptedBeforeStart.With(interrupted, exitCode));
             }
             else if (signals.Escalated)
             {

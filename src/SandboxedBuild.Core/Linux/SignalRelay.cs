@@ -5,8 +5,10 @@ using SandboxedBuild.Interop;
 namespace SandboxedBuild.Linux;
 
 /// <summary>
-/// Holds SIGINT, SIGTERM, SIGHUP and SIGQUIT for the whole life of one sandbox and delivers them to
-/// the sandboxed command the way a terminal delivers them to its foreground job.
+/// Delivers to the sandboxed command, for the whole life of one sandbox, what stops it from outside:
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to this process, when the host relays them (the CLI
+/// does; see <see cref="RunControl"/>), and the host's cancellation; the way a terminal delivers a
+/// signal to its foreground job.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -37,24 +39,34 @@ internal sealed class SignalRelay : IDisposable
 
     private readonly object _gate = new();
     private readonly List<PosixSignalRegistration> _registrations;
+    private readonly CancellationTokenRegistration _cancellation;
+    private readonly TimeSpan _cancelGrace;
     private readonly HashSet<int> _forwarded = [];
+    private Timer? _graceTimer;
     private int _startupSignal;
+    private bool _startupByHost;
     private int _init;
     private int _depth;
     private Func<bool> _ended = () => true;
     private bool _running;
     private bool _done;
 
-    /// <summary>Starts holding the signals; from now on none of them ends this process.</summary>
-    public SignalRelay()
+    /// <summary>
+    /// Starts listening to what <paramref name="control"/> names: this process's own signals (from
+    /// now on none of them ends this process), and the host's cancellation, which is delivered as a
+    /// SIGTERM and, after the grace period, as the same signal again.
+    /// </summary>
+    public SignalRelay(RunControl control)
     {
-        _registrations = Signals
+        _registrations = !control.RelayProcessSignals ? [] : Signals
             .Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
             {
                 ctx.Cancel = true;
-                OnSignal(sig);
+                OnSignal(sig, byHost: false);
             }))
             .ToList();
+        _cancelGrace = control.CancelGrace;
+        _cancellation = control.Cancellation.Register(OnCancelled);
     }
 
     /// <summary>The first signal that arrived before the command was let go, or <see langword="null"/>.</summary>
@@ -65,6 +77,18 @@ internal sealed class SignalRelay : IDisposable
             lock (_gate)
             {
                 return _startupSignal == 0 ? null : _startupSignal;
+            }
+        }
+    }
+
+    /// <summary>What stopped the run before its command started: the signal's name, or the host's cancellation; <see langword="null"/> when nothing did.</summary>
+    public string? StartupCause
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _startupSignal == 0 ? null : _startupByHost ? "the host's cancellation" : Name(_startupSignal);
             }
         }
     }
@@ -106,6 +130,12 @@ internal sealed class SignalRelay : IDisposable
     public void Dispose()
     {
         Stop();
+        _cancellation.Dispose();
+        lock (_gate)
+        {
+            _graceTimer?.Dispose();
+        }
+
         foreach (var registration in _registrations)
         {
             registration.Dispose();
@@ -125,7 +155,20 @@ internal sealed class SignalRelay : IDisposable
         _ => "signal " + signal.ToString(CultureInfo.InvariantCulture),
     };
 
-    private void OnSignal(int signal)
+    private void OnCancelled()
+    {
+        OnSignal(NativeMethods.SIGTERM, byHost: true);
+        lock (_gate)
+        {
+            // A command that outlives the SIGTERM gets it again after the grace period: the repeat ends the sandbox.
+            if (!_done && _graceTimer is null)
+            {
+                _graceTimer = new Timer(_ => OnSignal(NativeMethods.SIGTERM, byHost: true), null, _cancelGrace, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void OnSignal(int signal, bool byHost)
     {
         int init, depth;
         Func<bool> ended;
@@ -140,7 +183,7 @@ internal sealed class SignalRelay : IDisposable
             {
                 if (_startupSignal == 0)
                 {
-                    _startupSignal = signal;
+                    (_startupSignal, _startupByHost) = (signal, byHost);
                 }
 
                 return;

@@ -26,7 +26,7 @@ internal static class DoctorCommand
         {
             CliApp.RequireSupportedPlatform();
             var failed = 0;
-            foreach (var check in SandboxedBuild.Diagnostics.Doctor.Run(BridgeLocation.NextToThisTool()))
+            foreach (var check in SandboxedBuild.Diagnostics.Doctor.Run(BridgeLocation.NextToThisTool(), RunControl.ProcessSignals))
             {
                 var mark = check.Outcome switch
                 {

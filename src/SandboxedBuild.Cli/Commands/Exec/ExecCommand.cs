@@ -175,7 +175,7 @@ internal static class ExecCommand
                 OnAlways = rule => UserHostsFile.Append(savedHostsFile, rule),
                 Wording = CommandLineWording.Instance,
             };
-            var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks);
+            var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks, control: RunControl.ProcessSignals);
             foreach (var warning in result.Warnings)
             {
                 Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));

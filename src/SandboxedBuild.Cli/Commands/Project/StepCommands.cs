@@ -179,6 +179,9 @@ internal sealed class StepOptions
             SharedArguments = [.. SharedArguments(parse)],
             UseCache = !parse.GetValue(NoCache),
             BridgeExecutable = BridgeLocation.NextToThisTool(),
+
+            // The CLI stands in for dotnet at the terminal: Ctrl-C and its kin go to the command.
+            Control = RunControl.ProcessSignals,
         };
     }
 

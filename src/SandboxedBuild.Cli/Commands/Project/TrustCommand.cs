@@ -60,7 +60,7 @@ internal static class TrustCommand
 
             Policy.CommandLineInput.RequireProjectWithoutLink(host, entry, "trust");
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true)));
+            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true)), RunControl.ProcessSignals);
             var refused = new List<Diagnostic>();
             var all = StepPolicyBuilder.AllWidenings(host, model, refused);
             foreach (var warning in refused)
