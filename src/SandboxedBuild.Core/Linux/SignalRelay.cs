@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SandboxedBuild.Interop;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Linux;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SandboxedBuild.Diagnostics;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Cli.Commands.Doctor;
 

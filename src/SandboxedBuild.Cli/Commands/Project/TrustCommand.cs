@@ -1,7 +1,8 @@
 using System.CommandLine;
 using SandboxedBuild.Errors;
-using SandboxedBuild.Linux;
 using SandboxedBuild.Inference;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Cli.Commands.Project;
 

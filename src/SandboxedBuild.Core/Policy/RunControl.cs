@@ -1,4 +1,4 @@
-namespace SandboxedBuild;
+namespace SandboxedBuild.Policy;
 
 /// <summary>
 /// How a run is stopped from outside: by the host's cancellation, and, for a console host only, by
