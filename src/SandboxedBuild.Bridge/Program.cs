@@ -1,1 +1,1 @@
-return SandboxedBuild.Network.Bridge.Run(args);
+return args is [SandboxedBuild.Linux.Supervisor.CommandName, ..] ? SandboxedBuild.Linux.Supervisor.Run(args) : SandboxedBuild.Network.Bridge.Run(args);

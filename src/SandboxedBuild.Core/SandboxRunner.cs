@@ -61,6 +61,100 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
             return new RunResult(plain.ExitCode, plain.Elapsed, plain.Warnings, []);
         }
 
+        RequireBridge();
+
+        // Held from before the private directory is made: a signal or a cancellation from then on
+        // stops the run (SBX4015) after the clean-up below, instead of ending this process and
+        // leaving the directory behind.
+        using var signals = new SignalRelay(control ?? RunControl.None);
+        var owned = CreatePrivateDirectory();
+        try
+        {
+            var proxy = StartProxy(policy, owned.Path, hooks);
+            LaunchResult result;
+            try
+            {
+                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.For(bridgeExecutable!, owned.Path), signals);
+            }
+            finally
+            {
+                proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
+            return Outcome(result, proxy, stoppedBeforeStart: signals.StartupSignal is not null);
+        }
+        finally
+        {
+            // Its owner lock lets a later run remove it should this one be killed first (Leftovers).
+            owned.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Prepares a run that the host starts itself: everything on the host side is made and held (the
+    /// egress proxy for a networked policy, placeholders, output directories, the process bound), and
+    /// the returned <see cref="PreparedSandbox"/> says what to start. The host starts
+    /// <see cref="PreparedSandbox.Executable"/> with <see cref="PreparedSandbox.Arguments"/> however it
+    /// likes (its own stdio, its own process API), and once that process has exited calls
+    /// <see cref="PreparedSandbox.Complete"/> with its status; disposing it releases everything.
+    /// </summary>
+    /// <param name="bwrap">The bubblewrap executable.</param>
+    /// <param name="policy">The policy.</param>
+    /// <param name="command">The command and its arguments.</param>
+    /// <param name="hooks">How the run talks to the host about the network.</param>
+    /// <exception cref="SandboxException">Something of the run cannot be prepared; nothing was started.</exception>
+    public PreparedSandbox Prepare(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, NetworkHooks? hooks = null)
+    {
+        // The supervisor the host starts is the bridge executable's, with or without network.
+        RequireBridge();
+        var control = CreatePrivateDirectory();
+        OwnedDirectory? network = null;
+        EgressProxy? proxy = null;
+        LaunchScope? scope = null;
+        try
+        {
+            BridgeMounts? bridge = null;
+            if (policy.Network.Mode != NetworkMode.None)
+            {
+                network = CreatePrivateDirectory();
+                proxy = StartProxy(policy, network.Path, hooks);
+                bridge = BridgeMounts.For(bridgeExecutable!, network.Path);
+            }
+
+            scope = _launcher.Prepare(bwrap, policy, command, bridge);
+
+            // Not in the proxy's directory, which the sandbox sees: nothing inside can reach the channel.
+            var socket = SocketPath(control.Path, "supervisor.sock");
+            var host = SupervisorHost.Listen(scope, socket);
+            var launcher = BridgeMounts.For(bridgeExecutable!, control.Path).Launcher;
+            var (executable, prefix) = launcher.Count == 1 ? (bridgeExecutable!, Array.Empty<string>()) : (launcher[0], new[] { bridgeExecutable! });
+            return new PreparedSandbox(executable, [.. prefix, Supervisor.CommandName, socket], host, scope, proxy, [control, .. network is null ? [] : new[] { network }]);
+        }
+        catch
+        {
+            scope?.Dispose();
+            proxy?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            network?.Dispose();
+            control.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A run's result with what the proxy saw: its fault, and the bridge's word (a run stopped before its command started was not meant to hear it).</summary>
+    internal static RunResult Outcome(LaunchResult result, EgressProxy? proxy, bool stoppedBeforeStart)
+    {
+        if (proxy is null)
+        {
+            return new RunResult(result.ExitCode, result.Elapsed, result.Warnings, []);
+        }
+
+        // The bridge's word is on record before the command starts, so it is complete here.
+        var outcome = ProxyFaultOutcome.Apply(new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records), proxy.Fault);
+        return stoppedBeforeStart ? outcome : BridgeOutcome.Apply(outcome, proxy.BridgeReady, proxy.BridgeFailure);
+    }
+
+    private void RequireBridge()
+    {
         if (bridgeExecutable is null)
         {
             throw new SandboxException(Errors.Errors.BridgeMissing, "the host named none");
@@ -75,66 +169,31 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
         {
             throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
         }
+    }
 
-        // Held from before the private directory is made: a signal or a cancellation from then on
-        // stops the run (SBX4015) after the clean-up below, instead of ending this process and
-        // leaving the directory behind.
-        using var signals = new SignalRelay(control ?? RunControl.None);
-
-        // Whatever keeps the proxy from starting ends in SBX6003, before anything runs: the command
-        // never runs with a network the proxy does not control.
-        var runtimeRoot = RuntimeRoot();
-        OwnedDirectory owned;
+    /// <summary>Starts the egress proxy of <paramref name="policy"/> on a socket in <paramref name="runtime"/>; whatever keeps it from starting is SBX6003, before anything runs.</summary>
+    private static EgressProxy StartProxy(SandboxPolicy policy, string runtime, NetworkHooks? hooks)
+    {
+        var socket = SocketPath(runtime, Bridge.SocketFileName);
         try
         {
-            owned = CreatePrivateDirectory(runtimeRoot);
+            return EgressProxy.Start(policy.Network, socket, AddressGuard.ForThisHost(), hooks?.Prompt, hooks?.OnBlocked, hooks?.OnAlways, wording: hooks?.Wording, onConnection: hooks?.OnConnection);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException or ArgumentException)
         {
-            throw new SandboxException(Errors.Errors.ProxyStartFailed, $"could not create its private directory in '{runtimeRoot}': {ex.Message}", runtimeRoot);
+            throw new SandboxException(Errors.Errors.ProxyStartFailed, ex.Message, Path.GetDirectoryName(runtime));
         }
+    }
 
-        var runtime = owned.Path;
-        try
-        {
-            var socket = Path.Combine(runtime, Bridge.SocketFileName);
-            var length = System.Text.Encoding.UTF8.GetByteCount(socket);
-            if (length > MaxSocketPathBytes)
-            {
-                throw new SandboxException(Errors.Errors.ProxyStartFailed,
-                    $"the path of its socket, '{socket}', is {length} bytes long, and a unix socket's path may have at most {MaxSocketPathBytes}", runtimeRoot);
-            }
-
-            EgressProxy proxy;
-            try
-            {
-                proxy = EgressProxy.Start(policy.Network, socket, AddressGuard.ForThisHost(), hooks?.Prompt, hooks?.OnBlocked, hooks?.OnAlways, wording: hooks?.Wording, onConnection: hooks?.OnConnection);
-            }
-            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException or ArgumentException)
-            {
-                throw new SandboxException(Errors.Errors.ProxyStartFailed, ex.Message, runtimeRoot);
-            }
-
-            LaunchResult result;
-            try
-            {
-                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.For(bridgeExecutable, runtime), signals);
-            }
-            finally
-            {
-                proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
-
-            // The bridge's word is on record before the command starts, so it is complete here. A run
-            // stopped by a signal before the command started (SBX4015) was not meant to get that far.
-            var outcome = ProxyFaultOutcome.Apply(new RunResult(result.ExitCode, result.Elapsed, result.Warnings, proxy.Records), proxy.Fault);
-            return signals.StartupSignal is null ? BridgeOutcome.Apply(outcome, proxy.BridgeReady, proxy.BridgeFailure) : outcome;
-        }
-        finally
-        {
-            // Its owner lock lets a later run remove it should this one be killed first (Leftovers).
-            owned.Dispose();
-        }
+    /// <summary>The path of a unix socket in <paramref name="directory"/>: SBX6003 when it is too long for one.</summary>
+    private static string SocketPath(string directory, string name)
+    {
+        var socket = Path.Combine(directory, name);
+        var length = System.Text.Encoding.UTF8.GetByteCount(socket);
+        return length <= MaxSocketPathBytes
+            ? socket
+            : throw new SandboxException(Errors.Errors.ProxyStartFailed,
+                $"the path of its socket, '{socket}', is {length} bytes long, and a unix socket's path may have at most {MaxSocketPathBytes}", Path.GetDirectoryName(directory));
     }
 
     /// <summary>sun_path holds 108 bytes on Linux, the terminating NUL included.</summary>
@@ -144,14 +203,17 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
     private static string RuntimeRoot() =>
         Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Directory.Exists(xdg) ? xdg : Path.GetTempPath();
 
-    /// <summary>A fresh directory only the caller can enter, for the proxy's socket.</summary>
-    private static OwnedDirectory CreatePrivateDirectory(string runtimeRoot)
+    /// <summary>A fresh directory only the caller can enter, for a socket; SBX6003 when none can be made.</summary>
+    private static OwnedDirectory CreatePrivateDirectory()
     {
-        if (OperatingSystem.IsWindows())
+        var runtimeRoot = RuntimeRoot();
+        try
         {
-            throw new SandboxException(Errors.Errors.PlatformNotSupported, "Windows");
+            return OwnedDirectory.Create(runtimeRoot, "dotnet-sandbox-", hexDigits: 12);
         }
-
-        return OwnedDirectory.Create(runtimeRoot, "dotnet-sandbox-", hexDigits: 12);
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SandboxException(Errors.Errors.ProxyStartFailed, $"could not create its private directory in '{runtimeRoot}': {ex.Message}", runtimeRoot);
+        }
     }
 }

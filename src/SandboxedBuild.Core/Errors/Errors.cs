@@ -376,6 +376,12 @@ public static partial class Errors
         "'{0}' was removed or replaced while the command ran ({1}); nothing was cleaned up through that path, and the command's exit status ({2}) is not the run's.",
         "something outside the sandbox (or another sandbox that can write its parent directory) removed or moved it. Put the directory back, check what else runs in that tree, and run again; the sandbox wrote nothing anywhere else.");
 
+    /// <summary>A sandbox a host started itself ended without its supervisor's report.</summary>
+    public static readonly ErrorCode SupervisorSilent = new(
+        "SBX4020", Severity.Error,
+        "the process the host started for the sandbox ended (exit status {0}) without the supervisor's report of the command's end: {1}. Its status is not the command's.",
+        "start exactly the Executable and Arguments that Prepare returned (dotnet-sandbox-bridge's supervisor), and call Complete only once that process has exited; a supervisor killed before the command ended also ends this way.");
+
     /// <summary>A private tmpfs of the sandbox filled up while the command ran.</summary>
     public static readonly ErrorCode PrivateTmpfsFull = new(
         "SBX4019", Severity.Warning,
@@ -523,7 +529,7 @@ public static partial class Errors
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
         InterruptedBeforeStart, SandboxKilledOnRepeat,
-        AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull,
+        AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull, SupervisorSilent,
         ProxyFailed, ProxyStalled,
         BridgeDidNotStart, BridgeMissing, ConnectionBlocked, ProxyConnectionError,
     ];

@@ -86,6 +86,28 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <summary>Runs the command with the stops relayed by <paramref name="signals"/>, which the caller took earlier (before starting the egress proxy).</summary>
     internal LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent, Network.BridgeMounts? bridge, SignalRelay signals)
     {
+        var scope = Prepare(bwrap, policy, command, bridge);
+        LaunchResult result;
+        try
+        {
+            var (exitCode, elapsed) = SpawnAndWait(scope, silent, signals);
+            result = scope.Result(exitCode, elapsed, signals.StartupCause, signals.Escalated);
+        }
+        finally
+        {
+            scope.Dispose();
+        }
+
+        return scope.Gone.Count == 0 ? result : throw new SandboxException(Errors.Errors.WritableDirectoryRemoved, scope.Gone[0].Path, scope.Gone[0].What, result.ExitCode);
+    }
+
+    /// <summary>
+    /// Everything before the spawn: the command resolved, output directories made, leftovers swept,
+    /// the pids cgroup, the placeholders held, the mounts recorded and bubblewrap's argument vector;
+    /// the scope undoes it all when disposed.
+    /// </summary>
+    internal LaunchScope Prepare(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, Network.BridgeMounts? bridge)
+    {
         var resolved = ResolveCommand(policy, command[0]);
         var home = policy.GetEnvironmentValue("HOME") ?? "/nonexistent";
         foreach (var rule in policy.Paths.Where(r => r.Access == PathAccess.ReadWrite && r.CreateIfMissing && !_fs.DirectoryExists(r.Path)))
@@ -105,49 +127,23 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         // Concurrent runs share placeholders and clean up after killed ones: see PlaceholderLease, OwnedDirectory.
         var locks = LockDirectory.Ensure();
         CheckLocksNotWritable(policy, locks);
-        var warnings = new List<Diagnostic>(Leftovers.Sweep(locks));
-        var removeIfCreated = BwrapCommandLine.RemoveIfCreated(policy, _fs);
-        PlaceholderLease? lease = null;
-        PidsCgroup? cgroup = null;
-        var roots = WritableRoots.Snapshot(policy, _fs, home);
-        IReadOnlyList<(string Path, string What)> gone = [];
-        LaunchResult result;
+        var scope = new LaunchScope(bwrap, policy, Leftovers.Sweep(locks), BwrapCommandLine.RemoveIfCreated(policy, _fs), WritableRoots.Snapshot(policy, _fs, home));
         try
         {
-            cgroup = CreateCgroup(policy.Bounds);
-            lease = HoldPlaceholders(policy, home, locks);
+            scope.Cgroup = CreateCgroup(policy.Bounds);
+            scope.Lease = HoldPlaceholders(policy, home, locks);
             var mounts = MountCheck.Create();
             var bound = new List<string>();
-            var args = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
-            var tmpfs = new TmpfsWatch([.. policy.Paths.Where(r => r.Access == PathAccess.Scratch).Select(r => r.Path)]);
-            var (exitCode, elapsed) = SpawnAndWait(bwrap, args, policy, silent, mounts.Record(bound, home, _fs), cgroup, signals, bridge is null ? 1 : 2, tmpfs);
-            foreach (var full in tmpfs.Full)
-            {
-                warnings.Add(Errors.Errors.PrivateTmpfsFull.With(full, ResourceBounds.FormatSize(policy.Bounds.TmpfsBytes)));
-            }
-
-            if (signals.StartupCause is { } interrupted)
-            {
-                warnings.Add(Errors.Errors.InterruptedBeforeStart.With(interrupted, exitCode));
-            }
-            else if (signals.Escalated)
-            {
-                warnings.Add(Errors.Errors.SandboxKilledOnRepeat.With(exitCode));
-            }
-
-            result = new LaunchResult(exitCode, elapsed, warnings);
+            scope.Arguments = BwrapCommandLine.Build(policy, [resolved, .. command.Skip(1)], _fs, StatusFdPlaceholder, bridge, mounts.ReadyMarker, bound);
+            scope.Mounts = mounts.Record(bound, home, _fs);
+            scope.CommandDepth = bridge is null ? 1 : 2;
+            return scope;
         }
-        finally
+        catch
         {
-            cgroup?.Dispose();
-            lease?.Dispose();
-
-            // Nothing is done through a writable directory that was removed or replaced meanwhile.
-            gone = roots.Changed();
-            RemoveCreated([.. removeIfCreated.Where(r => !WritableRoots.IsUnder(r.Path, gone))], warnings);
+            scope.Dispose();
+            throw;
         }
-
-        return gone.Count == 0 ? result : throw new SandboxException(Errors.Errors.WritableDirectoryRemoved, gone[0].Path, gone[0].What, result.ExitCode);
     }
 
     // The status descriptor's number is known only once the pipe exists; the argument vector is
@@ -167,13 +163,15 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    private static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(string bwrap, IReadOnlyList<string> args, SandboxPolicy policy, bool silent, MountCheck mounts, PidsCgroup? cgroup, SignalRelay signals, int commandDepth, TmpfsWatch tmpfs)
+    /// <summary>Starts bubblewrap for <paramref name="site"/>, lets the sandbox go once the site admits it, and waits for its end.</summary>
+    internal static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(ISpawnSite site, bool silent, SignalRelay signals)
     {
         if (signals.StartupSignal is { } early)
         {
             return (SignalRelay.ExitStatusFor(early), TimeSpan.Zero);
         }
 
+        var bwrap = site.Bwrap;
         int* fds = stackalloc int[4];
         if (NativeMethods.pipe(fds) != 0 || NativeMethods.pipe(fds + 2) != 0)
         {
@@ -185,7 +183,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         int readFd = fds[0], writeFd = fds[1], blockRead = fds[2], blockWrite = fds[3];
         _ = NativeMethods.fcntl(readFd, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
         _ = NativeMethods.fcntl(blockWrite, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
-        var argv = args.ToList();
+        var argv = site.Arguments.ToList();
         argv[argv.IndexOf("--json-status-fd") + 1] = writeFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (argv.IndexOf(BwrapCommandLine.BlockFdPlaceholder) is var blockAt and >= 0)
         {
@@ -196,7 +194,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         int pid;
         try
         {
-            pid = ChildProcess.Spawn(bwrap, [bwrap, .. argv], policy.Environment.Select(e => e.Name + "=" + e.Value), silent, newProcessGroup: true);
+            pid = ChildProcess.Spawn(bwrap, [bwrap, .. argv], site.Environment, silent, newProcessGroup: true);
         }
         catch
         {
@@ -218,13 +216,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             if (WaitForInit(status, signals, TimeSpan.FromSeconds(30)) is { } init)
             {
                 sandboxInit = init;
-                verified = mounts.Verify(init, () => status.Ended || signals.StartupSignal is not null, TimeSpan.FromSeconds(30));
-                if (verified && (JoinCgroup(cgroup, init) ?? ProcessLimit.TrySet(init, policy.Bounds.MaxProcesses)) is { } error)
-                {
-                    // The init forks the command once it has the go-ahead: a limit set now, and a
-                    // cgroup joined now, hold for the command and everything it starts.
-                    throw new SandboxException(Errors.Errors.ProcessBoundFailed, policy.Bounds.MaxProcesses, error);
-                }
+                verified = site.Admit(init, () => status.Ended || signals.StartupSignal is not null);
             }
         }
         catch (SandboxException)
@@ -236,7 +228,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
             throw;
         }
 
-        if (!signals.TryStart(sandboxInit ?? 0, commandDepth, () => status.Ended))
+        if (!signals.TryStart(sandboxInit ?? 0, site.CommandDepth, () => status.Ended))
         {
             // A signal came before the command was let go: it never starts (the same teardown as above).
             _ = Abandon(pid, sandboxInit, blockWrite, status);
@@ -254,7 +246,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         byte go = 1;
         _ = NativeMethods.write(blockWrite, &go, 1);
         _ = NativeMethods.close(blockWrite);
-        tmpfs.Start(sandboxInit ?? 0);
+        site.Started(sandboxInit ?? 0);
 
         int waitStatus;
         try
@@ -263,26 +255,13 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
         finally
         {
-            tmpfs.Stop();
+            site.Ended();
             signals.Stop();
             status.Complete();
         }
 
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
         return (status.ExitCode ?? ChildProcess.DecodeWaitStatus(waitStatus), elapsed);
-    }
-
-    private static string? JoinCgroup(PidsCgroup? cgroup, int init)
-    {
-        try
-        {
-            cgroup?.Join(init);
-            return null;
-        }
-        catch (IOException ex)
-        {
-            return ex.Message;
-        }
     }
 
     /// <summary>Refuses a policy under which the sandbox could write the lock directory (SBX4011).</summary>
@@ -347,36 +326,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         catch (IOException ex)
         {
             throw new SandboxException(Errors.Errors.PlaceholderFailed, string.Join(", ", Leftovers.Candidates(policy, _fs).Select(r => r.Path)), ex.Message);
-        }
-    }
-
-    private static void RemoveCreated(IReadOnlyList<PathRule> rules, List<Diagnostic> warnings)
-    {
-        foreach (var rule in rules)
-        {
-            try
-            {
-                // These names are never held by placeholders (BwrapCommandLine.MayHoldPlaceholder leaves
-                // them out), so no run's placeholder can be what is there.
-                if (Directory.Exists(rule.Path))
-                {
-                    Directory.Delete(rule.Path, recursive: true);
-                }
-                else if (File.Exists(rule.Path) || new FileInfo(rule.Path).LinkTarget is not null)
-                {
-                    File.Delete(rule.Path);
-                }
-                else
-                {
-                    continue;
-                }
-
-                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason()));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                warnings.Add(Errors.Errors.ProtectedPathCreated.With(rule.Path, rule.Reason()) with { Note = "could not remove it: " + ex.Message + "; delete it by hand" });
-            }
         }
     }
 
