@@ -1,6 +1,7 @@
-using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
+using Microsoft.VisualStudio.SolutionPersistence.Model;
+using Microsoft.VisualStudio.SolutionPersistence.Serializer;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
@@ -9,7 +10,7 @@ using SandboxedBuild.Interop;
 namespace SandboxedBuild.Inference;
 
 /// <summary>Finds the project or solution a step works on, and the projects a solution lists.</summary>
-public static partial class ProjectFiles
+public static class ProjectFiles
 {
     private static readonly string[] ProjectExtensions = [".csproj", ".fsproj", ".vbproj"];
     private static readonly string[] SolutionExtensions = [".sln", ".slnx"];
@@ -55,26 +56,44 @@ public static partial class ProjectFiles
     }
 
     /// <summary>The projects a <c>.sln</c> or <c>.slnx</c> file lists, as absolute paths that exist.</summary>
+    /// <remarks>
+    /// The solution is read by the .NET SDK's own solution parser (Microsoft.VisualStudio.SolutionPersistence,
+    /// what <c>dotnet sln</c> uses, and MSBuild for a <c>.slnx</c>), not by a pattern of ours. The file lies in a tree a
+    /// sandbox may write: it is read once, through <see cref="SafeFile"/>, and the parser gets those
+    /// bytes, never the path; a <c>.slnx</c> is checked first as plain XML (no DTD, no entities),
+    /// since the parser's own XML reader would accept a DTD.
+    /// </remarks>
+    /// <exception cref="SandboxException">SBX3018 for a link, FIFO, device or a file too large; SBX3019 for a <c>.slnx</c> that is not plain XML; SBX3028 for a file the parser refuses.</exception>
     public static IReadOnlyList<string> ProjectsOfSolution(string solution)
     {
         var dir = Path.GetDirectoryName(solution)!;
-        IEnumerable<string> relative;
-        if (string.Equals(Path.GetExtension(solution), ".slnx", StringComparison.OrdinalIgnoreCase))
+        var bytes = SafeFile.ReadAllBytes(solution, SafeFile.DefaultMaxBytes);
+        var xml = string.Equals(Path.GetExtension(solution), ".slnx", StringComparison.OrdinalIgnoreCase);
+        if (xml)
         {
-            relative = LoadXml(solution).Descendants()
-                .Where(e => e.Name.LocalName == "Project")
-                .Select(e => (string?)e.Attribute("Path"))
-                .OfType<string>()
-                .ToList();
+            _ = ParseXml(solution, bytes);
         }
-        else
+
+        SolutionModel model;
+        try
         {
-            // Project("{type-guid}") = "Name", "relative\path.csproj", "{project-guid}"; folders have no project extension.
-            relative = SolutionProjectLine().Matches(SafeFile.ReadAllText(solution, SafeFile.DefaultMaxBytes)).Select(m => m.Groups[1].Value);
+            using var stream = new MemoryStream(bytes, writable: false);
+            var reading = xml
+                ? SolutionSerializers.SlnXml.OpenAsync(stream, CancellationToken.None)
+                : SolutionSerializers.SlnFileV12.OpenAsync(stream, CancellationToken.None);
+            model = reading.GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or XmlException or InvalidOperationException)
+        {
+            // SolutionException (a FormatException) knows the line; the other kinds are the parser's
+            // own refusals of what it read (a project listed twice, say), which it does not place.
+            var line = ex is SolutionException { Line: > 0 and var at } ? at : 1;
+            throw new SandboxException(Errors.Errors.SolutionInvalid, TerminalText.Escape(solution, 4096), line, TerminalText.Escape(FirstSentence(ex.Message), 300));
         }
 
         // The file is the repository's: a path with NUL in it names no file (and Path.GetFullPath refuses it).
-        return [.. relative
+        return [.. model.SolutionProjects
+            .Select(p => p.FilePath)
             .Where(r => !r.Contains('\0', StringComparison.Ordinal))
             .Select(r => PathUtil.Normalize(r.Replace('\\', '/'), dir))
             .Where(p => ProjectExtensions.Contains(Path.GetExtension(p), StringComparer.OrdinalIgnoreCase) && File.Exists(p))
@@ -87,9 +106,12 @@ public static partial class ProjectFiles
     /// entities and no resolver, so nothing in it expands or fetches.
     /// </summary>
     /// <exception cref="SandboxException">SBX3019 with the line and position of the problem; SBX3018 for a link, FIFO, device or a file too large.</exception>
-    public static XDocument LoadXml(string path)
+    public static XDocument LoadXml(string path) => ParseXml(path, SafeFile.ReadAllBytes(path, SafeFile.DefaultMaxBytes));
+
+    /// <summary>Parses <paramref name="bytes"/>, read from <paramref name="path"/>, as <see cref="LoadXml"/> does.</summary>
+    /// <exception cref="SandboxException">SBX3019 with the line and position of the problem.</exception>
+    private static XDocument ParseXml(string path, byte[] bytes)
     {
-        var bytes = SafeFile.ReadAllBytes(path, SafeFile.DefaultMaxBytes);
         var settings = new XmlReaderSettings
         {
             DtdProcessing = DtdProcessing.Prohibit,
@@ -146,7 +168,4 @@ public static partial class ProjectFiles
 
         return start;
     }
-
-    [GeneratedRegex("""^Project\("\{[^}]*\}"\)\s*=\s*"[^"]*"\s*,\s*"([^"]+)"\s*,""", RegexOptions.Multiline)]
-    private static partial Regex SolutionProjectLine();
 }

@@ -278,6 +278,12 @@ public static partial class Errors
         "the restore left the symbolic link '{0}' in the packages folder; it was removed, since a build outside the sandbox would take it for a package.",
         "a restore never creates links there: something that ran during the restore (a package's or the project's restore-time target) made it. Check what the project and its packages run.");
 
+    /// <summary>A solution file the .NET SDK's own parser refuses.</summary>
+    public static readonly ErrorCode SolutionInvalid = new(
+        "SBX3028", Severity.Error,
+        "'{0}' is not a solution the .NET SDK can read (line {1}): {2}",
+        "fix the file at that line ('dotnet sln list' reads it with the same parser and says what is wrong), or name one project instead of the solution.");
+
     /// <summary>A NuGet configuration file exists but the caller may not read it.</summary>
     public static readonly ErrorCode NuGetConfigNotReadable = new(
         "SBX3027", Severity.Error,
@@ -516,7 +522,7 @@ public static partial class Errors
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
         PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved,
         UnsafeFileRefused,
-        XmlFileInvalid,
+        XmlFileInvalid, SolutionInvalid,
         MountCheckFailed, PlaceholderFailed,
         LockDirectoryUnsafe, LeftoverRemoved, StepWaiting,
         UserFileLocked,

@@ -66,8 +66,8 @@ public sealed class FuzzFindingsTests
         var app = Path.Combine(Directory.CreateDirectory(Path.Combine(dir.Path, "app")).FullName, "app.csproj");
         File.WriteAllText(app, "<Project/>");
         var sln = Path.Combine(dir.Path, "App.sln");
-        File.WriteAllText(sln, "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"x\", \"a\0b.csproj\", \"{0}\"\nEndProject\n"
-            + "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"app\", \"app\\app.csproj\", \"{1}\"\nEndProject\n");
+        File.WriteAllText(sln, "Microsoft Visual Studio Solution File, Format Version 12.00\nProject(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"x\", \"a\0b.csproj\", \"{11111111-1111-1111-1111-111111111111}\"\nEndProject\n"
+            + "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"app\", \"app\\app.csproj\", \"{22222222-2222-2222-2222-222222222222}\"\nEndProject\n");
         Assert.Equal([app], ProjectFiles.ProjectsOfSolution(sln));
     }
 

@@ -402,11 +402,12 @@ public sealed class ParserFuzzTests
         var slnx = Path.Combine(dir.Path, "App.slnx");
         var sln = Path.Combine(dir.Path, "App.sln");
         var slnxText = Gen.Frequency(
-            (3, SolutionPaths.Array[0, 4].Select(paths => "<Solution>" + string.Concat(paths.Select(p => $"<Folder Name=\"/x/\"><Project Path=\"{Xml(p)}\"/></Folder>")) + "</Solution>")),
+            (3, SolutionPaths.Array[0, 4].Select(paths => "<Solution>" + string.Concat(paths.Select((p, i) => $"<Folder Name=\"/x{i}/\"><Project Path=\"{Xml(p)}\"/></Folder>")) + "</Solution>")),
             (1, Gen.Const("<!DOCTYPE Solution [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Solution><Project Path=\"&x;\"/></Solution>")),
             (1, Mixed));
         var slnText = Gen.Frequency(
-            (3, SolutionPaths.Array[0, 4].Select(paths => string.Concat(paths.Select(p => $"Project(\"{{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}}\") = \"x\", \"{p}\", \"{{00000000-0000-0000-0000-000000000000}}\"\nEndProject\n")))),
+            (3, SolutionPaths.Array[0, 4].Select(paths => "Microsoft Visual Studio Solution File, Format Version 12.00\n"
+                + string.Concat(paths.Select((p, i) => $"Project(\"{{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}}\") = \"x{i}\", \"{p}\", \"{{00000000-0000-0000-0000-{i:D12}}}\"\nEndProject\n")))),
             (1, Unicode));
         Gen.Select(slnxText, slnText).Sample((x, s) =>
         {
@@ -420,7 +421,7 @@ public sealed class ParserFuzzTests
                 }
                 catch (SandboxException e)
                 {
-                    Assert.Contains(e.Error.Code, new[] { "SBX3018", "SBX3019" });
+                    Assert.Contains(e.Error.Code, new[] { "SBX3018", "SBX3019", "SBX3028" });
                 }
             }
         }, iter: WithFiles, threads: 1);

@@ -71,6 +71,69 @@ public sealed class ProjectFilesTests : IDisposable
     }
 
     [Fact]
+    public void A_solution_as_dotnet_new_and_dotnet_sln_add_write_it_lists_its_project()
+    {
+        // Written by 'dotnet new sln --format sln' and 'dotnet sln add src/App/App.csproj' (SDK 10), BOM and all.
+        var app = Touch("src/App/App.csproj");
+        var sln = Touch("App.sln", "\uFEFF" + """
+
+            Microsoft Visual Studio Solution File, Format Version 12.00
+            # Visual Studio Version 17
+            VisualStudioVersion = 17.0.31903.59
+            MinimumVisualStudioVersion = 10.0.40219.1
+            Project("{2150E333-8FDC-42A3-9474-1A3956D46DE8}") = "src", "src", "{827E0CD3-B72D-47B6-A68D-7590B98EB39B}"
+            EndProject
+            Project("{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}") = "App", "src\App\App.csproj", "{C7FAA907-353F-4107-B4E9-7B4B15645E0F}"
+            EndProject
+            Global
+            	GlobalSection(SolutionConfigurationPlatforms) = preSolution
+            		Debug|Any CPU = Debug|Any CPU
+            		Release|Any CPU = Release|Any CPU
+            	EndGlobalSection
+            	GlobalSection(ProjectConfigurationPlatforms) = postSolution
+            		{C7FAA907-353F-4107-B4E9-7B4B15645E0F}.Debug|Any CPU.ActiveCfg = Debug|Any CPU
+            		{C7FAA907-353F-4107-B4E9-7B4B15645E0F}.Debug|Any CPU.Build.0 = Debug|Any CPU
+            		{C7FAA907-353F-4107-B4E9-7B4B15645E0F}.Release|Any CPU.ActiveCfg = Release|Any CPU
+            		{C7FAA907-353F-4107-B4E9-7B4B15645E0F}.Release|Any CPU.Build.0 = Release|Any CPU
+            	EndGlobalSection
+            	GlobalSection(NestedProjects) = preSolution
+            		{C7FAA907-353F-4107-B4E9-7B4B15645E0F} = {827E0CD3-B72D-47B6-A68D-7590B98EB39B}
+            	EndGlobalSection
+            EndGlobal
+            """.Replace("\n", "\r\n", StringComparison.Ordinal));
+        Assert.Equal([app], ProjectFiles.ProjectsOfSolution(sln));
+    }
+
+    [Theory]
+    [InlineData("Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"App\", \"App\\App.csproj\", \"{C7FAA907-353F-4107-B4E9-7B4B15645E0F}\"\nEndProject\n")]
+    [InlineData("Microsoft Visual Studio Solution File, Format Version 99.00\n")]
+    [InlineData("Microsoft Visual Studio Solution File, Format Version 12.00\n"
+        + "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"App\", \"App\\App.csproj\", \"{C7FAA907-353F-4107-B4E9-7B4B15645E0F}\"\nEndProject\n"
+        + "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"App\", \"App\\App.csproj\", \"{C7FAA907-353F-4107-B4E9-7B4B15645E0F}\"\nEndProject\n")]
+    public void A_solution_the_sdk_cannot_read_is_SBX3028_not_a_guess(string text)
+    {
+        // Without its header, of a version the SDK does not know, or with a project twice: 'dotnet sln list' refuses each too.
+        Touch("App/App.csproj");
+        var sln = Touch("App.sln", text);
+        var e = Assert.Throws<SandboxException>(() => ProjectFiles.ProjectsOfSolution(sln));
+        Assert.Same(Errors.Errors.SolutionInvalid, e.Error);
+        Assert.Contains(sln, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_slnx_the_sdk_cannot_read_is_SBX3028_and_one_with_a_dtd_stays_SBX3019()
+    {
+        Touch("App/App.csproj");
+        var slnx = Touch("App.slnx", "<Solution><Project Path=\"App/App.csproj\" /><Project Path=\"App/App.csproj\" /></Solution>");
+        Assert.Same(Errors.Errors.SolutionInvalid, Assert.Throws<SandboxException>(() => ProjectFiles.ProjectsOfSolution(slnx)).Error);
+
+        // The SDK's parser would read a DTD: the plain-XML check before it refuses one.
+        File.WriteAllText(slnx, "<!DOCTYPE Solution [<!ENTITY p \"App/App.csproj\">]><Solution><Project Path=\"&p;\" /></Solution>");
+        Assert.Same(Errors.Errors.XmlFileInvalid, Assert.Throws<SandboxException>(() => ProjectFiles.ProjectsOfSolution(slnx)).Error);
+    }
+
+    [Fact]
     public void Projects_of_an_slnx_are_read_from_its_xml()
     {
         var app = Touch("src/App/App.csproj");
@@ -155,7 +218,7 @@ public sealed class ProjectFilesTests : IDisposable
         Assert.Same(Errors.Errors.UnsafeFileRefused, Assert.IsType<SandboxException>(read.Exception?.InnerException).Error);
 
         File.Delete(sln);
-        File.WriteAllText(sln, "Project(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"App\", \"App\\App.csproj\", \"{1}\"\nEndProject\n");
+        File.WriteAllText(sln, "Microsoft Visual Studio Solution File, Format Version 12.00\nProject(\"{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}\") = \"App\", \"App\\App.csproj\", \"{C7FAA907-353F-4107-B4E9-7B4B15645E0F}\"\nEndProject\n");
         Assert.Equal([Path.Combine(_dir, "App", "App.csproj")], ProjectFiles.ProjectsOfSolution(sln));
     }
 }
