@@ -3,6 +3,7 @@ using SandboxedBuild.Cli.Commands.Doctor;
 using SandboxedBuild.Cli.Commands.Exec;
 using SandboxedBuild.Cli.Commands.Project;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Cli;
 
@@ -61,7 +62,7 @@ internal static class CliApp
     /// <summary>Reports an expected failure on stderr and returns its exit status.</summary>
     public static int Fail(SandboxException ex)
     {
-        Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(ex.Message, keepNewlines: true));
+        Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(ex.Diagnostic), keepNewlines: true));
         return ex.ExitCode;
     }
 

@@ -17,7 +17,7 @@ internal sealed class CommandLineWording : IRemedyWording
     public static string Said(Diagnostic refusal)
     {
         ArgumentNullException.ThrowIfNull(refusal);
-        return refusal.Error == Errors.Errors.ConnectionBlocked ? Instance.MessageWithRemedy(refusal) : refusal.ToString();
+        return refusal.Error == Errors.Errors.ConnectionBlocked ? Instance.MessageWithRemedy(refusal) : Instance.Text(refusal);
     }
 
     /// <inheritdoc/>

@@ -46,7 +46,7 @@ public sealed record WorkflowRequest
 /// <summary>What the workflow tells its host while it runs; the host decides how to show it.</summary>
 public interface IWorkflowObserver
 {
-    /// <summary>A coded warning as data (inference, policy, clean-up); <see cref="Diagnostic.ToString"/> is the CLI's text.</summary>
+    /// <summary>A coded warning as data (inference, policy, clean-up); <see cref="Diagnostic.ToString()"/> is the CLI's text.</summary>
     void Warning(Diagnostic warning);
 
     /// <summary>The restore step is skipped: NuGet's record says it would change nothing.</summary>

@@ -208,6 +208,6 @@ internal static partial class CatalogQuote
     [GeneratedRegex(@"(?:dotnet-sandbox: (?<warning>warning )?|(?<warning>warning ))(?<code>SBX\d{4}): (?<text>[^`\n]*)")]
     private static partial Regex QuotePattern();
 
-    [GeneratedRegex(@"^\d+(,-?\d+)?(:[^{}]*)?$")]
+    [GeneratedRegex(@"^(\d+(,-?\d+)?(:[^{}]*)?|setting:[a-z][a-z-]*)$")]
     private static partial Regex PlaceholderPattern();
 }

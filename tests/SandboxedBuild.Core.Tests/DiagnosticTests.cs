@@ -1,4 +1,5 @@
 using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -26,5 +27,23 @@ public sealed class DiagnosticTests
         Assert.Equal(["--step", "deploy", "expected restore, build, test or run."], ex.Diagnostic.Arguments);
         Assert.Equal(ex.Message, ex.Diagnostic.ToString());
         Assert.Equal("the same command with --help describes --step and its values.", ex.Diagnostic.Hint);
+    }
+
+    [Fact]
+    public void A_setting_the_catalog_names_is_said_in_the_words_of_the_host_that_renders_it()
+    {
+        var d = Errors.Errors.CommandHidden.With("frob", "/opt/tools/frob", "/opt/tools");
+
+        Assert.Equal("make its directory visible with --allow-read /opt/tools", d.FormatHint(TestWordings.Option.Setting));
+        Assert.Equal("make its directory visible with SandboxReadablePath /opt/tools", d.FormatHint(TestWordings.Item.Setting));
+        Assert.Equal("make its directory visible with the setting 'allow-read' /opt/tools", d.Hint);
+        Assert.Equal(d.ToString(TestWordings.Option.Setting), TestWordings.Option.Text(d));
+        Assert.Equal(d.ToString(), RemedyWording.Neutral.Text(d));
+
+        // In the message as well; a host's word with braces is text, not a format.
+        var unset = Errors.Errors.PassedVariableUnset.With("X");
+        Assert.StartsWith("--env X: the variable is not set", unset.FormatMessage(TestWordings.Option.Setting), StringComparison.Ordinal);
+        Assert.Equal("set it before running, or use {setenv} X=VALUE.", unset.FormatHint(s => "{" + s + "}"));
+        Assert.DoesNotContain("{setting:", string.Concat(Errors.Errors.All.Select(e => e.With([.. Enumerable.Repeat<object?>("a", 8)]).ToString(TestWordings.Option.Setting))), StringComparison.Ordinal);
     }
 }

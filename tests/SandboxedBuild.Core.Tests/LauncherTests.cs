@@ -1,8 +1,9 @@
 using System.Text.Json;
 using SandboxedBuild.Errors;
-using SandboxedBuild.Linux;
-using SandboxedBuild.Policy;
 using SandboxedBuild.Interop;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Core.Tests;
 
@@ -40,7 +41,7 @@ public sealed class LauncherTests
         var fs = FakeFileSystem.Debian().File("/home/dev/.dotnet/tools/dotnet-foo", executable: true);
         var ex = Assert.Throws<SandboxException>(() => new SandboxLauncher(fs).ResolveCommand(TestHosts.Policy(host: TestHosts.Create(fs)), "dotnet-foo"));
         Assert.Equal(("SBX1006", 127), (ex.Error.Code, ex.ExitCode));
-        Assert.Contains("--allow-read /home/dev/.dotnet/tools", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("--allow-read /home/dev/.dotnet/tools", TestWordings.Option.Text(ex.Diagnostic), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public static partial class Errors
     public static readonly ErrorCode CommandNotFound = new(
         "SBX1003", Severity.Error,
         "command not found: '{0}' ({1}).",
-        "use the command's full path, or make its directory visible with --allow-read DIR.",
+        "use the command's full path, or make its directory visible with {setting:allow-read} DIR.",
         ExitCodes.CommandNotFound);
 
     /// <summary>The command exists but cannot be executed.</summary>
@@ -49,7 +49,7 @@ public static partial class Errors
     public static readonly ErrorCode CommandHidden = new(
         "SBX1006", Severity.Error,
         "'{0}' resolves to '{1}', which the sandbox does not make visible.",
-        "make its directory visible with --allow-read {2}",
+        "make its directory visible with {setting:allow-read} {2}",
         ExitCodes.CommandNotFound);
 
     /// <summary>A value given to an option is malformed.</summary>
@@ -161,20 +161,20 @@ public static partial class Errors
     /// <summary>--env names a variable that is not set.</summary>
     public static readonly ErrorCode PassedVariableUnset = new(
         "SBX3005", Severity.Warning,
-        "--env {0}: the variable is not set in this environment; nothing is passed.",
-        "set it before running, or use --setenv {0}=VALUE.");
+        "{setting:env} {0}: the variable is not set in this environment; nothing is passed.",
+        "set it before running, or use {setting:setenv} {0}=VALUE.");
 
     /// <summary>--allow-read exposes something sensitive; allowed because the user asked, said loudly.</summary>
     public static readonly ErrorCode SensitiveReadAllowed = new(
         "SBX3006", Severity.Warning,
-        "--allow-read {0} exposes {1}.",
+        "{setting:allow-read} {0} exposes {1}.",
         "name the narrowest directory the command needs to read.");
 
     /// <summary>A NuGet V3 service index could not be read, so the hosts behind it are unknown.</summary>
     public static readonly ErrorCode ServiceIndexUnreadable = new(
         "SBX3007", Severity.Warning,
         "could not list the hosts behind the NuGet service index {0}: {1}",
-        "only the feed's own host is known; if the restore then needs another host, allow it with --allow-host, or check the feed's URL and that it answers without credentials.");
+        "only the feed's own host is known; if the restore then needs another host, allow it with {setting:allow-host}, or check the feed's URL and that it answers without credentials.");
 
     /// <summary>A NuGet config file is unreadable or invalid.</summary>
     public static readonly ErrorCode NuGetConfigUnreadable = new(
@@ -210,7 +210,7 @@ public static partial class Errors
     public static readonly ErrorCode InferredPathRefused = new(
         "SBX3013", Severity.Warning,
         "ignoring {0} '{1}' of {2}: it is {3}.",
-        "a project file cannot widen the sandbox this way: fix the property or item (a folder inside the repository, a valid host pattern), or pass what you need on the command line (--allow-read, --allow-write, --allow-host).");
+        "a project file cannot widen the sandbox this way: fix the property or item (a folder inside the repository, a valid host pattern), or allow what you need yourself ({setting:allow-read}, {setting:allow-write}, {setting:allow-host}).");
 
     /// <summary>Feed credentials are kept out of the sandbox.</summary>
     public static readonly ErrorCode CredentialsNotPassed = new(

@@ -29,6 +29,18 @@ public static class RemedyWording
     public static IRemedyWording Neutral { get; } = new NeutralWording();
 
     /// <summary>
+    /// A diagnostic's whole text as <see cref="Diagnostic.ToString()"/> lays it out, each setting it
+    /// names (<c>{setting:allow-read}</c> in the catalog) in <paramref name="wording"/>'s words:
+    /// <c>--allow-read</c> for the CLI, <c>SandboxReadablePath</c> for a task.
+    /// </summary>
+    public static string Text(this IRemedyWording wording, Diagnostic diagnostic)
+    {
+        ArgumentNullException.ThrowIfNull(wording);
+        ArgumentNullException.ThrowIfNull(diagnostic);
+        return diagnostic.ToString(wording.Setting);
+    }
+
+    /// <summary>
     /// A diagnostic's message followed by its remedy in <paramref name="wording"/>'s words, as a
     /// refusal is said in one line: "blocked: host:443 — not on the allowlist; allow with X".
     /// </summary>
@@ -36,7 +48,7 @@ public static class RemedyWording
     {
         ArgumentNullException.ThrowIfNull(wording);
         ArgumentNullException.ThrowIfNull(diagnostic);
-        return wording.WithRemedy(diagnostic.Message, diagnostic.Remedy);
+        return wording.WithRemedy(diagnostic.FormatMessage(wording.Setting), diagnostic.Remedy);
     }
 
     /// <summary><paramref name="text"/>, then "; allow with X" when there is a remedy: how a refusal reads in one line.</summary>
@@ -57,6 +69,6 @@ public static class RemedyWording
 
         public string FromSetting(string setting) => $"the setting '{setting}'";
 
-        public string Setting(string setting) => $"the setting '{setting}'";
+        public string Setting(string setting) => Diagnostic.NeutralSetting(setting);
     }
 }

@@ -152,7 +152,7 @@ internal static class ExecCommand
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true));
             }
 
             if (print)
@@ -178,7 +178,7 @@ internal static class ExecCommand
             var result = new SandboxRunner(host.FileSystem, BridgeLocation.NextToThisTool()).Run(bwrap, policy, argv, hooks, control: RunControl.ProcessSignals);
             foreach (var warning in result.Warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true));
             }
 
             var summary = NetworkSummary.Format(result.Connections, policy.Network.Mode, CommandLineWording.Instance);

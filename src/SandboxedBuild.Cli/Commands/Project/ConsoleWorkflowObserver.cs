@@ -19,7 +19,7 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
     public IRemedyWording Wording => CommandLineWording.Instance;
 
     /// <inheritdoc/>
-    public void Warning(Diagnostic warning) => Say(warning.ToString());
+    public void Warning(Diagnostic warning) => Say(CommandLineWording.Instance.Text(warning));
 
     /// <inheritdoc/>
     public void Blocked(Diagnostic refusal) => Say(CommandLineWording.Said(refusal));

@@ -76,7 +76,7 @@ internal static class PolicyCommand
             var plan = context.Plan(chosenStep, options.ToExecOptions(parse) with { ProxyPort = 3128 }, warnings, sanitized);
             foreach (var warning in warnings)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true));
             }
 
             var command = Workflow.DotnetArguments(chosenStep, context.Entry, [.. options.SharedArguments(parse)], []);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using SandboxedBuild.Errors;
 using SandboxedBuild.Inference;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Cli.Commands.Project;
@@ -61,12 +62,12 @@ internal static class TrustCommand
 
             Policy.CommandLineInput.RequireProjectWithoutLink(host, entry, "trust");
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true)), RunControl.ProcessSignals);
+            var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true)), RunControl.ProcessSignals);
             var refused = new List<Diagnostic>();
             var all = StepPolicyBuilder.AllWidenings(host, model, refused);
             foreach (var warning in refused)
             {
-                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(warning.ToString(), keepNewlines: true));
+                Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true));
             }
 
             if (all.Count == 0)
