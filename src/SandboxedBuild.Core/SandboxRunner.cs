@@ -13,25 +13,6 @@ namespace SandboxedBuild;
 /// <param name="Connections">Every connection the command asked the proxy for.</param>
 public sealed record RunResult(int ExitCode, TimeSpan Elapsed, IReadOnlyList<Diagnostic> Warnings, IReadOnlyList<ConnectionRecord> Connections);
 
-/// <summary>How the run talks to the user about the network.</summary>
-public sealed record NetworkHooks
-{
-    /// <summary>Asks about hosts no rule decides; <see langword="null"/> denies them.</summary>
-    public IHostPrompt? Prompt { get; init; }
-
-    /// <summary>Told about refusals as they happen, as coded warnings (SBX6013 with its remedy as data, SBX6006–SBX6008, SBX6014): see <see cref="EgressProxy.Start"/>.</summary>
-    public Action<Diagnostic>? OnBlocked { get; init; }
-
-    /// <summary>Told when the user allows a host for good.</summary>
-    public Action<HostRule>? OnAlways { get; init; }
-
-    /// <summary>Told of every connection record as the proxy makes it: each decision, with its remedy when refused.</summary>
-    public Action<ConnectionRecord>? OnConnection { get; init; }
-
-    /// <summary>How this host names a widening in refusals (the CLI: <c>--allow-host X</c>); neutral when <see langword="null"/>.</summary>
-    public IRemedyWording? Wording { get; init; }
-}
-
 /// <summary>
 /// Runs a command in the sandbox with everything around it: the egress proxy outside (started
 /// before the command, stopped after it), the bridge inside, the launcher.
@@ -42,7 +23,12 @@ public sealed record NetworkHooks
 /// dotnet-sandbox-bridge, or dotnet-sandbox-bridge.dll on the JIT (see <see cref="BridgeMounts.For"/>).
 /// Every host names the one it ships; without it a networked run fails with SBX6012 before anything runs.
 /// </param>
-public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutable = null)
+/// <param name="proxyHost">
+/// The proxy host whose sessions this runner's networked runs are, for a host that runs many
+/// sandboxes (at once or one after another) through one; when <see langword="null"/>, each networked
+/// run starts an egress proxy of its own and stops it after.
+/// </param>
+public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutable = null, ProxyHost? proxyHost = null)
 {
     private readonly SandboxLauncher _launcher = new(fileSystem);
 
@@ -172,11 +158,16 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
     }
 
     /// <summary>Starts the egress proxy of <paramref name="policy"/> on a socket in <paramref name="runtime"/>; whatever keeps it from starting is SBX6003, before anything runs.</summary>
-    private static EgressProxy StartProxy(SandboxPolicy policy, string runtime, NetworkHooks? hooks)
+    private EgressProxy StartProxy(SandboxPolicy policy, string runtime, NetworkHooks? hooks)
     {
         var socket = SocketPath(runtime, Bridge.SocketFileName);
         try
         {
+            if (proxyHost is not null)
+            {
+                return proxyHost.Open(policy.Network, socket, hooks);
+            }
+
             return EgressProxy.Start(policy.Network, socket, AddressGuard.ForThisHost(), hooks?.Prompt, hooks?.OnBlocked, hooks?.OnAlways, wording: hooks?.Wording, onConnection: hooks?.OnConnection);
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException or ArgumentException)

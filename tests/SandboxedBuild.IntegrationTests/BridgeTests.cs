@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using SandboxedBuild.IntegrationTests.Infrastructure;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 using SandboxedBuild.Errors;
 

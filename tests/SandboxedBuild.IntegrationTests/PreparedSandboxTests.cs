@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SandboxedBuild.Errors;
 using SandboxedBuild.IntegrationTests.Infrastructure;
 using SandboxedBuild.Linux;
+using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.IntegrationTests;
@@ -160,7 +161,7 @@ public sealed class PreparedSandboxTests
         return (new SandboxRunner(host.FileSystem, Cli.BridgeAssembly), Bubblewrap.Require(host.Variables, host.FileSystem), host);
     }
 
-    private static Process Begin(PreparedSandbox prepared, Dictionary<string, string>? env = null)
+    internal static Process Begin(PreparedSandbox prepared, Dictionary<string, string>? env = null)
     {
         var info = new ProcessStartInfo(prepared.Executable)
         {
@@ -184,7 +185,7 @@ public sealed class PreparedSandboxTests
         return process;
     }
 
-    private static async Task<(int Status, string Stdout, string Stderr)> Start(PreparedSandbox prepared, Dictionary<string, string>? env = null)
+    internal static async Task<(int Status, string Stdout, string Stderr)> Start(PreparedSandbox prepared, Dictionary<string, string>? env = null)
     {
         using var process = Begin(prepared, env);
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);

@@ -10,7 +10,8 @@ namespace SandboxedBuild.Network;
 /// <summary>
 /// The only way out of the sandbox: a forward proxy that listens on a unix socket outside the
 /// sandbox, decides every CONNECT tunnel and absolute-form HTTP request by the policy, checks what an
-/// allowed name resolves to before dialing, and records every decision.
+/// allowed name resolves to before dialing, and records every decision. Started alone (<see cref="Start"/>)
+/// it serves one run; opened by a <see cref="ProxyHost"/> it is one session of that host, which many runs share.
 /// </summary>
 public sealed class EgressProxy : IAsyncDisposable
 {
@@ -36,7 +37,8 @@ public sealed class EgressProxy : IAsyncDisposable
     private readonly ConcurrentQueue<ConnectionRecord> _records = new();
     private readonly ConcurrentDictionary<(string, int), PromptAnswer> _answers = new();
     private readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _promptLock = new(1, 1);
+    private readonly SemaphoreSlim _promptLock;
+    private readonly ProxyHost? _host;
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
     private readonly ProxyLimits _limits;
     private readonly Task _acceptLoop;
@@ -55,7 +57,7 @@ public sealed class EgressProxy : IAsyncDisposable
     private volatile bool _bridgeReady;
     private string? _bridgeFailure;
 
-    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<Diagnostic>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null)
+    private EgressProxy(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt, Action<Diagnostic>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, ProxyFaultInjection? injection, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null, ProxyHost? host = null, int sessionId = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.HeadTimeout, TimeSpan.Zero);
@@ -67,6 +69,11 @@ public sealed class EgressProxy : IAsyncDisposable
         }
 
         _limits = limits;
+        _host = host;
+        SessionId = sessionId;
+
+        // The sessions of one host take turns at its prompt; a proxy alone has its own.
+        _promptLock = host?.PromptTurn ?? new SemaphoreSlim(1, 1);
         _policy = policy;
         _guard = guard;
         _prompt = prompt;
@@ -102,6 +109,9 @@ public sealed class EgressProxy : IAsyncDisposable
 
     /// <summary>The proxy's watchdog (for tests).</summary>
     internal RelayMonitor Monitor => _monitor;
+
+    /// <summary>The session's number in its <see cref="ProxyHost"/>; 0 for a proxy started alone.</summary>
+    public int SessionId { get; }
 
     /// <summary>The unix socket the proxy listens on.</summary>
     public string SocketPath { get; }
@@ -146,6 +156,10 @@ public sealed class EgressProxy : IAsyncDisposable
     public static EgressProxy Start(NetworkPolicy policy, string socketPath, AddressGuard guard, IHostPrompt? prompt = null, Action<Diagnostic>? onBlocked = null, Action<HostRule>? onAlways = null, ProxyLimits? limits = null, IRemedyWording? wording = null, Action<ConnectionRecord>? onConnection = null) =>
         new(policy, socketPath, guard, prompt, onBlocked, onAlways, limits ?? ProxyLimits.Default, ProxyFaultInjection.FromEnvironment(), wording, onConnection);
 
+    /// <summary>Opens a session of <paramref name="host"/> (see <see cref="ProxyHost.Open"/>).</summary>
+    internal static EgressProxy Open(ProxyHost host, int sessionId, NetworkPolicy policy, string socketPath, IHostPrompt? prompt, Action<Diagnostic>? onBlocked, Action<HostRule>? onAlways, ProxyLimits limits, IRemedyWording? wording, Action<ConnectionRecord> onConnection) =>
+        new(policy, socketPath, host.Guard, prompt, onBlocked, onAlways, limits, ProxyFaultInjection.FromEnvironment(), wording, onConnection, host, sessionId);
+
     /// <summary>Starts the proxy with a simulated fault (tests).</summary>
     internal static EgressProxy StartWithFault(NetworkPolicy policy, string socketPath, AddressGuard guard, ProxyFaultInjection? injection, ProxyLimits? limits = null, Action<Diagnostic>? onBlocked = null) =>
         new(policy, socketPath, guard, null, onBlocked, null, limits ?? ProxyLimits.Default, injection);
@@ -160,7 +174,14 @@ public sealed class EgressProxy : IAsyncDisposable
         _listener.Dispose();
         await _acceptLoop.ConfigureAwait(false);
         await Task.WhenAny(Task.WhenAll(_connections.Keys), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-        _promptLock.Dispose();
+        if (_host is null)
+        {
+            _promptLock.Dispose();
+        }
+        else
+        {
+            _host.Closed(this);
+        }
     }
 
     private async Task AcceptLoopAsync()
@@ -197,6 +218,15 @@ public sealed class EgressProxy : IAsyncDisposable
                 Interlocked.Decrement(ref _active);
                 Interlocked.Decrement(ref _open);
                 RefuseOverLimit(client);
+                continue;
+            }
+
+            // The host's bound, across all its sessions, after this session's own.
+            if (_host is not null && !_host.TryHold(out var firstOfBurst))
+            {
+                Interlocked.Decrement(ref _active);
+                Interlocked.Decrement(ref _open);
+                RefuseOverLimit(client, hostWide: firstOfBurst);
                 continue;
             }
 
@@ -301,6 +331,7 @@ public sealed class EgressProxy : IAsyncDisposable
 
             connection.Dispose();
             slot.SandboxSideDone();
+            _host?.Return();
             if (Interlocked.Decrement(ref _active) <= _limits.MaxConnections && Volatile.Read(ref _open) <= _limits.MaxConnections / 2)
             {
                 // The burst is over once half the room is free again; the next one is said again.
@@ -314,10 +345,21 @@ public sealed class EgressProxy : IAsyncDisposable
     /// at once, else closed; SBX6007 is recorded and said once per burst, not per connection. The
     /// answering is bounded too, so that a flood costs only a close per connection.
     /// </summary>
-    private void RefuseOverLimit(Socket client)
+    /// <param name="client">The connection refused.</param>
+    /// <param name="hostWide">
+    /// <see langword="null"/> when over this session's own bound; else over its host's, and whether
+    /// this is the first refusal of the host's burst (said once per burst of the host, in the session that met it).
+    /// </param>
+    private void RefuseOverLimit(Socket client, bool? hostWide = null)
     {
         Interlocked.Increment(ref _refusedOverLimit);
-        if (Interlocked.Exchange(ref _overloaded, 1) == 0)
+        if (hostWide == true)
+        {
+            var reason = $"{_host!.MaxConnections} connections were held across all the sandboxes this proxy host serves, the most it holds at once; it refuses more until half of them have closed";
+            Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
+            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.With(_host.MaxConnections));
+        }
+        else if (hostWide is null && Interlocked.Exchange(ref _overloaded, 1) == 0)
         {
             var reason = $"{_limits.MaxConnections} connections were open (or {2 * _limits.MaxConnections} counting those closing), the most the proxy serves at once; it refuses more until half of them have closed";
             Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
