@@ -32,8 +32,8 @@ internal static class CliOptions
 
     /// <summary>The bounds the command line asks for, checked (SBX1013); <see langword="null"/> for each one not given.</summary>
     public static (long? TmpfsSize, int? MaxProcesses) Bounds(ParseResult parse, Option<string?> tmpfsSize, Option<string?> maxProcesses) =>
-        (parse.GetValue(tmpfsSize) is { } size ? Policy.ResourceBounds.ParseSize(size) : null,
-         parse.GetValue(maxProcesses) is { } max ? Policy.ResourceBounds.ParseMaxProcesses(max) : null);
+        (parse.GetValue(tmpfsSize) is { } size ? Policy.ResourceBounds.ParseSize(size, CommandLineWording.Instance) : null,
+         parse.GetValue(maxProcesses) is { } max ? Policy.ResourceBounds.ParseMaxProcesses(max, CommandLineWording.Instance) : null);
 
     /// <summary>The <c>[PROJECT] [-- ARGS]</c> argument of the project commands.</summary>
     public static Argument<string[]> ProjectArgument(string passThrough) => new("PROJECT")

@@ -127,9 +127,9 @@ public sealed class Workflow
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(observer);
         var host = request.Host;
-        CommandLineInput.RequireNameablePath("the working directory", host.WorkingDirectory);
+        InputCheck.RequireNameablePath("the working directory", host.WorkingDirectory);
         var entry = ProjectFiles.Locate(request.Project, host.WorkingDirectory, request.Verb);
-        CommandLineInput.RequireProjectWithoutLink(host, entry, request.Verb);
+        InputCheck.RequireProjectWithoutLink(host, entry, request.Verb);
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
         var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning, request.Control);
 

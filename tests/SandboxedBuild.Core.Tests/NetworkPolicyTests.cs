@@ -242,9 +242,14 @@ public sealed class NetworkPolicyTests
             "--deny-host" => options with { DenyHosts = ["evil.example.com"] },
             _ => options with { Presets = ["npm"] },
         };
-        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(options));
-        Assert.Equal("SBX1001", ex.Error.Code);
-        Assert.Contains(option, ex.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(options with { Wording = TestWordings.Option }));
+        Assert.Equal("SBX6015", ex.Error.Code);
+        Assert.StartsWith($"SBX6015: {option} cannot be combined with --no-network:", TestWordings.Option.Text(ex.Diagnostic), StringComparison.Ordinal);
+
+        // A host that has said nothing hears the settings' neutral names, and no option.
+        var neutral = Assert.Throws<SandboxException>(() => ExecPolicyBuilder.Build(TestHosts.Create(), options, [])).Diagnostic.ToString();
+        Assert.Contains($"the setting '{option[2..]}' cannot be combined with the setting 'no-network'", neutral, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", neutral, StringComparison.Ordinal);
 
         // Leaving the default presets out asks for less, which no network already gives.
         Assert.Equal(NetworkMode.None, TestHosts.Policy(new ExecOptions { NetworkMode = NetworkMode.None, NoDefaultPresets = true }).Network.Mode);

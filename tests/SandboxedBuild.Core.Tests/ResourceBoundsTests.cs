@@ -33,9 +33,10 @@ public sealed class ResourceBoundsTests
     [InlineData("9000000000T")]
     public void Malformed_tiny_or_overflowing_sizes_are_refused_with_SBX1013(string value)
     {
-        var ex = Assert.Throws<SandboxException>(() => ResourceBounds.ParseSize(value));
+        var ex = Assert.Throws<SandboxException>(() => ResourceBounds.ParseSize(value, TestWordings.Option));
         Assert.Equal("SBX1013", ex.Error.Code);
         Assert.Contains("--tmpfs-size", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the setting 'tmpfs-size'", Assert.Throws<SandboxException>(() => ResourceBounds.ParseSize(value)).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -55,9 +56,10 @@ public sealed class ResourceBoundsTests
     [InlineData("1e3")]
     public void Zero_negative_huge_or_malformed_process_bounds_are_refused_with_SBX1013(string value)
     {
-        var ex = Assert.Throws<SandboxException>(() => ResourceBounds.ParseMaxProcesses(value));
+        var ex = Assert.Throws<SandboxException>(() => ResourceBounds.ParseMaxProcesses(value, TestWordings.Option));
         Assert.Equal("SBX1013", ex.Error.Code);
         Assert.Contains("--max-processes", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the setting 'max-processes'", Assert.Throws<SandboxException>(() => ResourceBounds.ParseMaxProcesses(value)).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -73,8 +75,10 @@ public sealed class ResourceBoundsTests
     public void Unknown_memory_gives_a_small_default_and_explicit_values_win()
     {
         Assert.Equal(ResourceBounds.UnknownMemoryTmpfs, ResourceBounds.For(null, null, null, false).TmpfsBytes);
-        var asked = ResourceBounds.For(64L << 30, 16L << 20, 50, false);
+        var asked = ResourceBounds.For(64L << 30, 16L << 20, 50, false, wording: TestWordings.Option);
         Assert.Equal((16L << 20, 50, "--tmpfs-size", "--max-processes"), (asked.TmpfsBytes, asked.MaxProcesses, asked.TmpfsReason, asked.MaxProcessesReason));
+        var neutral = ResourceBounds.For(64L << 30, 16L << 20, 50, false);
+        Assert.Equal(("the setting 'tmpfs-size'", "the setting 'max-processes'"), (neutral.TmpfsReason, neutral.MaxProcessesReason));
         Assert.Equal(ResourceBounds.DefaultMaxProcesses, ResourceBounds.For(null, null, null, false).MaxProcesses);
     }
 

@@ -42,8 +42,8 @@ public sealed class SandboxFailureTests
     [InlineData(new[] { "exec", "--allow-read", "/does/not/exist", "--", "true" }, 125, "SBX3001")]
     [InlineData(new[] { "exec", "--workdir", "/", "--", "true" }, 125, "SBX1005")]
     [InlineData(new[] { "frobnicate" }, 125, "SBX1001")]
-    [InlineData(new[] { "exec", "--no-network", "--allow-host", "api.nuget.org", "--", "true" }, 125, "SBX1001")]
-    [InlineData(new[] { "exec", "--network", "none", "--preset", "npm", "--", "true" }, 125, "SBX1001")]
+    [InlineData(new[] { "exec", "--no-network", "--allow-host", "api.nuget.org", "--", "true" }, 125, "SBX6015")]
+    [InlineData(new[] { "exec", "--network", "none", "--preset", "npm", "--", "true" }, 125, "SBX6015")]
     [InlineData(new[] { "exec", "--no-network", "--deny-host", "http://x", "--", "true" }, 125, "SBX6001")]
     public void Bad_usage_and_missing_commands_use_reserved_codes(string[] args, int exit, string code)
     {

@@ -90,7 +90,7 @@ public static partial class Errors
         "'{0}' is not a project or solution file ({1}).",
         "name a .csproj, .fsproj, .vbproj, .sln or .slnx file, or a directory that holds exactly one.");
 
-    /// <summary>A resource bound (<c>--tmpfs-size</c>, <c>--max-processes</c>) is malformed or out of range.</summary>
+    /// <summary>A resource bound (the settings tmpfs-size, max-processes) is malformed or out of range.</summary>
     public static readonly ErrorCode InvalidBound = new(
         "SBX1013", Severity.Error,
         "invalid value '{1}' for {0}.",
@@ -392,13 +392,13 @@ public static partial class Errors
     public static readonly ErrorCode PrivateTmpfsFull = new(
         "SBX4019", Severity.Warning,
         "the sandbox's private {0} filled up while the command ran (each private tmpfs holds {1}); writes there failed with 'No space left on device'.",
-        "if the command failed for want of space, give it more with --tmpfs-size SIZE (for example --tmpfs-size 4G; it is held in memory), or have it write large files into the project directory, which is on disk.");
+        "if the command failed for want of space, give it more with {setting:tmpfs-size} (a size such as 4G; it is held in memory), or have it write large files into the project directory, which is on disk.");
 
     /// <summary>The directory of lock files that keeps concurrent runs apart is not the caller's private one.</summary>
     public static readonly ErrorCode LockDirectoryUnsafe = new(
         "SBX4011", Severity.Error,
         "cannot use '{0}' for the locks that keep concurrent sandboxes apart: {1}.",
-        "nothing ran. It must be a directory of yours, mode 0700, and the sandbox must not be able to write it. If another user made it, ask an administrator to remove it; do not make it, or anything in it, writable with --allow-write.");
+        "nothing ran. It must be a directory of yours, mode 0700, and the sandbox must not be able to write it. If another user made it, ask an administrator to remove it; do not make it, or anything in it, writable with {setting:allow-write}.");
 
     /// <summary>What a killed run left behind was removed.</summary>
     public static readonly ErrorCode LeftoverRemoved = new(
@@ -424,7 +424,7 @@ public static partial class Errors
     public static readonly ErrorCode PathNotRepresentableInProfile = new(
         "SBX5002", Severity.Error,
         "the path '{0}' cannot be written into a seatbelt profile: it contains {1}.",
-        "rename it, or leave it out of the policy (it is named by the working directory, --allow-read, --allow-write or the home directory); the sandbox refuses such names rather than risk a profile that means something else.");
+        "rename it, or leave it out of the policy (it is named by the working directory, {setting:allow-read}, {setting:allow-write} or the home directory); the sandbox refuses such names rather than risk a profile that means something else.");
 
     // 6xxx — egress proxy
 
@@ -444,13 +444,13 @@ public static partial class Errors
     public static readonly ErrorCode ProxyStartFailed = new(
         "SBX6003", Severity.Error,
         "the egress proxy could not start: {0}",
-        "check that {1} exists, is writable by you and has a short path (a unix socket's path holds at most 107 bytes), or point XDG_RUNTIME_DIR at a directory that does; run with --no-network if the command needs no network.");
+        "check that {1} exists, is writable by you and has a short path (a unix socket's path holds at most 107 bytes), or point XDG_RUNTIME_DIR at a directory that does; turn the network off ({setting:no-network}) if the command needs none.");
 
     /// <summary>Audit mode lets everything through.</summary>
     public static readonly ErrorCode AuditMode = new(
         "SBX6004", Severity.Warning,
         "network audit mode: every host that is not denied is reachable, and each one is recorded.",
-        "use it only to write an allowlist; the run ends with the --allow-host options that would have made it pass.");
+        "use it only to write an allowlist; the run ends with the {setting:allow-host} entries that would have made it pass.");
 
     /// <summary>A loopback allow entry names a port the bridge cannot listen on.</summary>
     public static readonly ErrorCode LoopbackPortNotForwarded = new(
@@ -512,6 +512,12 @@ public static partial class Errors
         "the egress proxy dropped one connection after an error of its own: {0}",
         "the command saw that connection close; the others were not affected. Run the command again; report it with this message if it keeps happening.");
 
+    /// <summary>Hosts were allowed or denied for a run that has no network.</summary>
+    public static readonly ErrorCode HostsWithoutNetwork = new(
+        "SBX6015", Severity.Error,
+        "{0} cannot be combined with {setting:no-network}: without network there is no egress proxy, so no host can be allowed or denied; nothing was run.",
+        "drop one or the other: leave the network off, or name the hosts the command needs and leave {setting:no-network} out.");
+
     /// <summary>Every entry of the catalog, for the tests and the documentation.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
     [
@@ -537,6 +543,6 @@ public static partial class Errors
         InterruptedBeforeStart, SandboxKilledOnRepeat,
         AppArmorUserNamespaceRestricted, WritableDirectoryRemoved, PrivateTmpfsFull, SupervisorSilent,
         ProxyFailed, ProxyStalled,
-        BridgeDidNotStart, BridgeMissing, ConnectionBlocked, ProxyConnectionError,
+        BridgeDidNotStart, BridgeMissing, ConnectionBlocked, ProxyConnectionError, HostsWithoutNetwork,
     ];
 }

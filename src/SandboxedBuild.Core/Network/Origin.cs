@@ -64,6 +64,18 @@ public sealed record Origin(OriginKind Kind, string? Name = null, string? File =
 
         /// <summary>A variable set to a value.</summary>
         public const string SetEnv = "setenv";
+
+        /// <summary>A named set of allowed hosts.</summary>
+        public const string Preset = "preset";
+
+        /// <summary>The network turned off.</summary>
+        public const string NoNetwork = "no-network";
+
+        /// <summary>The size of each private tmpfs.</summary>
+        public const string TmpfsSize = "tmpfs-size";
+
+        /// <summary>The most processes in one sandbox.</summary>
+        public const string MaxProcesses = "max-processes";
     }
 
     /// <summary>The sandbox's own defaults.</summary>

@@ -72,7 +72,7 @@ public static class ExecPolicyBuilder
     public static SandboxPolicy Build(HostFacts host, ExecOptions options, ICollection<Diagnostic> warnings)
     {
         var cwd = host.WorkingDirectory;
-        CommandLineInput.RequireNameablePath("the working directory", cwd);
+        InputCheck.RequireNameablePath("the working directory", cwd);
         if (!host.FileSystem.DirectoryExists(cwd))
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
@@ -214,11 +214,11 @@ public static class ExecPolicyBuilder
         var network = BuildNetwork(options, warnings, work.Hosts);
         var environment = BuildEnvironment(host, options, work.PackagesFolder ?? packages, network, warnings, work.Environment);
         var ordered = rules.Values.OrderBy(r => PathUtil.Depth(r.Path)).ThenBy(r => r.Path, StringComparer.Ordinal).ToImmutableArray();
-        var bounds = ResourceBounds.For(host.MemoryTotal, options.TmpfsSize, options.MaxProcesses, host.IsRoot, host.PidsCgroupParent);
+        var bounds = ResourceBounds.For(host.MemoryTotal, options.TmpfsSize, options.MaxProcesses, host.IsRoot, host.PidsCgroupParent, options.Wording);
         if (options.MaxProcesses is { } max && !bounds.ProcessBoundEnforced)
         {
             warnings.Add(Errors.Errors.BoundNotApplied.With(
-                $"--max-processes {max}",
+                $"{(options.Wording ?? RemedyWording.Neutral).Setting(Origin.Settings.MaxProcesses)} {max}",
                 "the caller is root, the kernel does not hold processes of uid 0 to RLIMIT_NPROC (the sandbox runs as uid 0 on the host), and no pids cgroup can be made here (" + host.PidsCgroupWhy + ")",
                 "run as an unprivileged user, or where root may make cgroups with the pids controller (see 'dotnet sandbox doctor'); the tmpfs sizes hold for every caller."));
         }
@@ -243,13 +243,11 @@ public static class ExecPolicyBuilder
         {
             // Without network there is no proxy to apply them: refusing the combination is more
             // honest than accepting options that silently do nothing.
-            var named = new[] { ("--allow-host", options.AllowHosts.Count), ("--deny-host", options.DenyHosts.Count), ("--preset", options.Presets.Count) }
-                .Where(o => o.Item2 > 0).Select(o => o.Item1).ToList();
+            var named = new[] { (Origin.Settings.AllowHost, options.AllowHosts.Count), (Origin.Settings.DenyHost, options.DenyHosts.Count), (Origin.Settings.Preset, options.Presets.Count) }
+                .Where(o => o.Item2 > 0).Select(o => words.Setting(o.Item1)).ToList();
             return named.Count == 0
                 ? NetworkPolicy.None
-                : throw new SandboxException(Errors.Errors.InvalidUsage,
-                    $"{string.Join(", ", named)} cannot be combined with --no-network (--network none): without network there is no egress proxy, so no host can be allowed or denied; drop one or the other.",
-                    "exec");
+                : throw new SandboxException(Errors.Errors.HostsWithoutNetwork, string.Join(", ", named));
         }
 
         allow.AddRange(options.SavedHosts);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Policy;
 
@@ -52,13 +53,15 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
     /// <summary>The bounds of a run: the defaults, or what the command line asked for.</summary>
     /// <param name="memoryTotal">The machine's memory in bytes (<c>MemTotal</c>), if known.</param>
     /// <param name="tmpfsSize">The <c>--tmpfs-size</c> value in bytes, if given.</param>
-    /// <param name="maxProcesses">The <c>--max-processes</c> value, if given.</param>
+    /// <param name="maxProcesses">The max-processes setting, if given.</param>
     /// <param name="callerIsRoot">Whether the caller's real uid is 0 (<c>RLIMIT_NPROC</c> then does not hold).</param>
     /// <param name="pidsCgroupParent">Where a pids cgroup per sandbox can be made, if anywhere.</param>
-    public static ResourceBounds For(long? memoryTotal, long? tmpfsSize, int? maxProcesses, bool callerIsRoot, string? pidsCgroupParent = null)
+    /// <param name="wording">How the host names its settings in the reasons (the CLI: <c>--tmpfs-size</c>); neutral when <see langword="null"/>.</param>
+    public static ResourceBounds For(long? memoryTotal, long? tmpfsSize, int? maxProcesses, bool callerIsRoot, string? pidsCgroupParent = null, IRemedyWording? wording = null)
     {
+        var words = wording ?? RemedyWording.Neutral;
         var (bytes, reason) = tmpfsSize is { } asked
-            ? (asked, "--tmpfs-size")
+            ? (asked, words.Setting(Origin.Settings.TmpfsSize))
             : memoryTotal is { } total and > 0
                 ? (Math.Max(MinimumTmpfs, Math.Min(DefaultTmpfsCeiling, total / 16)), $"default: the smaller of 2 GiB and 1/16 of this machine's memory ({FormatSize(total)})")
                 : (UnknownMemoryTmpfs, "default: this machine's memory is unknown");
@@ -66,7 +69,7 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
             bytes,
             reason,
             maxProcesses ?? DefaultMaxProcesses,
-            maxProcesses is null ? "default" : "--max-processes",
+            maxProcesses is null ? "default" : words.Setting(Origin.Settings.MaxProcesses),
             !callerIsRoot || pidsCgroupParent is not null)
         {
             PidsCgroupParent = pidsCgroupParent,
@@ -75,12 +78,15 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
     }
 
     /// <summary>
-    /// Parses a <c>--tmpfs-size</c> value: bytes, or a number with a binary suffix
+    /// Parses a tmpfs-size value: bytes, or a number with a binary suffix
     /// <c>K</c>, <c>M</c>, <c>G</c> or <c>T</c> (<c>512M</c>, <c>2G</c>); at least 1 MiB.
     /// </summary>
+    /// <param name="value">The value given.</param>
+    /// <param name="wording">How the host names the setting in the error; neutral when <see langword="null"/>.</param>
     /// <exception cref="SandboxException">SBX1013: the value is not such a size.</exception>
-    public static long ParseSize(string value)
+    public static long ParseSize(string value, IRemedyWording? wording = null)
     {
+        var setting = (wording ?? RemedyWording.Neutral).Setting(Origin.Settings.TmpfsSize);
         var text = value.Trim();
         var shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch
         {
@@ -95,22 +101,24 @@ public sealed record ResourceBounds(long TmpfsBytes, string TmpfsReason, int Max
             || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             || number > (long.MaxValue >> 1) >> shift)
         {
-            throw new SandboxException(Errors.Errors.InvalidBound, "--tmpfs-size", value, "a size in bytes, or with a suffix K, M, G or T: 512M, 2G, 1073741824");
+            throw new SandboxException(Errors.Errors.InvalidBound, setting, value, "a size in bytes, or with a suffix K, M, G or T: 512M, 2G, 1073741824");
         }
 
         var bytes = number << shift;
         return bytes >= MinimumTmpfs
             ? bytes
-            : throw new SandboxException(Errors.Errors.InvalidBound, "--tmpfs-size", value, "at least 1M (1048576 bytes)");
+            : throw new SandboxException(Errors.Errors.InvalidBound, setting, value, "at least 1M (1048576 bytes)");
     }
 
-    /// <summary>Parses a <c>--max-processes</c> value: a whole number from 1 to <see cref="MaxProcessesCeiling"/>.</summary>
+    /// <summary>Parses a max-processes value: a whole number from 1 to <see cref="MaxProcessesCeiling"/>.</summary>
+    /// <param name="value">The value given.</param>
+    /// <param name="wording">How the host names the setting in the error; neutral when <see langword="null"/>.</param>
     /// <exception cref="SandboxException">SBX1013: the value is not such a number.</exception>
-    public static int ParseMaxProcesses(string value) =>
+    public static int ParseMaxProcesses(string value, IRemedyWording? wording = null) =>
         value.Length > 0 && value.All(char.IsAsciiDigit)
         && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxProcessesCeiling
             ? n
-            : throw new SandboxException(Errors.Errors.InvalidBound, "--max-processes", value, $"a whole number from 1 to {MaxProcessesCeiling}, such as 256");
+            : throw new SandboxException(Errors.Errors.InvalidBound, (wording ?? RemedyWording.Neutral).Setting(Origin.Settings.MaxProcesses), value, $"a whole number from 1 to {MaxProcessesCeiling}, such as 256");
 
     /// <summary>A size as people write it: <c>512 MiB</c>, <c>1.5 GiB</c>, <c>4096 bytes</c>.</summary>
     public static string FormatSize(long bytes)

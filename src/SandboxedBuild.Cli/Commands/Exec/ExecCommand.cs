@@ -97,11 +97,11 @@ internal static class ExecCommand
             var argv = parse.GetValue(command) ?? [];
             var print = parse.GetValue(printPolicy);
             CliOptions.RejectUnknownOptions(parse, "exec", "put the command after '--'.");
-            CommandLineInput.RequirePath("--workdir", parse.GetValue(workdir));
+            InputCheck.RequirePath("--workdir", parse.GetValue(workdir));
             if (argv.Length > 0)
             {
-                CommandLineInput.RequireCommand(argv[0]);
-                CommandLineInput.RequireArguments(argv[1..], "the command");
+                InputCheck.RequireCommand(argv[0]);
+                InputCheck.RequireArguments(argv[1..], "the command");
             }
 
             if (argv.Length == 0 && !print)
@@ -147,7 +147,7 @@ internal static class ExecCommand
                 ProxyPort = print ? 3128 : Random.Shared.Next(20000, 60000),
             };
 
-            CommandLineInput.Check(options);
+            InputCheck.Check(options);
             var warnings = new List<Diagnostic>();
             var policy = ExecPolicyBuilder.Build(host, options, warnings);
             foreach (var warning in warnings)

@@ -77,7 +77,7 @@ internal static class StepCommands
         {
             CliApp.RequireSupportedPlatform();
             var (projectArgument, extra) = CliOptions.SplitProjectArguments(parse, verb);
-            CommandLineInput.RequireArguments(extra, $"'dotnet {verb}'");
+            InputCheck.RequireArguments(extra, $"'dotnet {verb}'");
             var request = options.Request(parse, projectArgument, verb) with
             {
                 Steps = steps
@@ -189,10 +189,10 @@ internal sealed class StepOptions
     public void CheckInput(ParseResult parse, string? projectArgument)
     {
         _ = Bounds(parse);
-        CommandLineInput.RequirePath("PROJECT", projectArgument);
-        CommandLineInput.RequireValue("--configuration", parse.GetValue(Configuration), "a configuration name (Debug, Release)");
-        CommandLineInput.RequireValue("--framework", parse.GetValue(Framework), "a target framework (net10.0)");
-        CommandLineInput.Check(ToExecOptions(parse));
+        InputCheck.RequirePath("PROJECT", projectArgument);
+        InputCheck.RequireValue("--configuration", parse.GetValue(Configuration), "a configuration name (Debug, Release)");
+        InputCheck.RequireValue("--framework", parse.GetValue(Framework), "a target framework (net10.0)");
+        InputCheck.Check(ToExecOptions(parse));
     }
 
     public IEnumerable<string> SharedArguments(ParseResult parse)

@@ -40,7 +40,7 @@ internal static class TrustCommand
         {
             CliApp.RequireSupportedPlatform();
             var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "trust");
-            Policy.CommandLineInput.RequirePath("PROJECT", projectArgument);
+            Policy.InputCheck.RequirePath("PROJECT", projectArgument);
             var host = Policy.HostFacts.Current();
             var storeFile = TrustStore.PathFor(host.Variables, host.HomeDirectory);
             var store = TrustStore.Load(storeFile);
@@ -60,7 +60,7 @@ internal static class TrustCommand
                 return ExitCodes.Success;
             }
 
-            Policy.CommandLineInput.RequireProjectWithoutLink(host, entry, "trust");
+            Policy.InputCheck.RequireProjectWithoutLink(host, entry, "trust");
             var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
             var model = Workflow.Infer(host, entry, bwrap, !parse.GetValue(noCache), warning => Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true)), RunControl.ProcessSignals);
             var refused = new List<Diagnostic>();

@@ -5,7 +5,7 @@ using SandboxedBuild.Network;
 namespace SandboxedBuild.Core.Tests;
 
 /// <summary>The one place where command-line values are checked before anything runs.</summary>
-public sealed class CommandLineInputTests
+public sealed class InputCheckTests
 {
     public static TheoryData<ExecOptions, string, string> BadOptions() => new()
     {
@@ -39,7 +39,7 @@ public sealed class CommandLineInputTests
     [MemberData(nameof(BadOptions))]
     public void A_bad_value_is_refused_with_its_code_naming_the_option_and_a_hint(ExecOptions options, string code, string named)
     {
-        var ex = Assert.Throws<SandboxException>(() => CommandLineInput.Check(options));
+        var ex = Assert.Throws<SandboxException>(() => InputCheck.Check(TestHosts.WordedAsTheCli(options)));
         Assert.Equal(code, ex.Error.Code);
         Assert.Contains(named, ex.Message, StringComparison.Ordinal);
         Assert.Contains("hint: ", ex.Message, StringComparison.Ordinal);
@@ -57,13 +57,13 @@ public sealed class CommandLineInputTests
     [InlineData("ünïcödé")]
     public void Printable_paths_pass_as_they_are(string path)
     {
-        CommandLineInput.Check(new ExecOptions { AllowRead = [path], AllowWrite = [path] });
+        InputCheck.Check(new ExecOptions { AllowRead = [path], AllowWrite = [path] });
     }
 
     [Fact]
     public void Legitimate_values_of_every_option_pass()
     {
-        CommandLineInput.Check(new ExecOptions
+        InputCheck.Check(new ExecOptions
         {
             AllowRead = ["/data"], AllowWrite = ["out"], PassVariables = ["CI"], SetVariables = ["A=", "B=x=y", "C= spaced "],
             AllowHosts = ["pkgs.example.com:8443", "*.example.org"], DenyHosts = ["evil.example"], Presets = ["npm"],
@@ -77,7 +77,7 @@ public sealed class CommandLineInputTests
     [InlineData("caf\uFFFD", "SBX1017")]
     public void A_command_that_names_nothing_or_cannot_be_passed_on_exactly_is_refused(string command, string code)
     {
-        var ex = Assert.Throws<SandboxException>(() => CommandLineInput.RequireCommand(command));
+        var ex = Assert.Throws<SandboxException>(() => InputCheck.RequireCommand(command));
         Assert.Equal(code, ex.Error.Code);
         Assert.Contains("the command", ex.Message, StringComparison.Ordinal);
     }
@@ -85,28 +85,28 @@ public sealed class CommandLineInputTests
     [Fact]
     public void An_argument_that_was_not_UTF8_is_refused_and_named_by_its_position()
     {
-        var ex = Assert.Throws<SandboxException>(() => CommandLineInput.RequireArguments(["-n", "caf\uFFFD"], "the command"));
+        var ex = Assert.Throws<SandboxException>(() => InputCheck.RequireArguments(["-n", "caf\uFFFD"], "the command"));
         Assert.Equal("SBX1019", ex.Error.Code);
         Assert.Contains("argument 2 for the command, 'caf\uFFFD'", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Arguments_with_spaces_quotes_newlines_and_nothing_at_all_are_passed_as_they_are() =>
-        CommandLineInput.RequireArguments(["", " ", "a b", "it's \"quoted\"", "two\nlines", "caf\u00e9"], "the command");
+        InputCheck.RequireArguments(["", " ", "a b", "it's \"quoted\"", "two\nlines", "caf\u00e9"], "the command");
 
     [Theory]
     [InlineData("dotnet")]
     [InlineData("./build script.sh")]
     [InlineData("/usr/bin/env")]
-    public void A_command_name_or_path_passes(string command) => CommandLineInput.RequireCommand(command);
+    public void A_command_name_or_path_passes(string command) => InputCheck.RequireCommand(command);
 
     [Fact]
     public void A_missing_option_passes_and_an_empty_one_does_not()
     {
-        CommandLineInput.RequirePath("--workdir", null);
-        CommandLineInput.RequireValue("--configuration", null, "a configuration");
-        Assert.Equal("SBX1014", Assert.Throws<SandboxException>(() => CommandLineInput.RequirePath("--workdir", "")).Error.Code);
-        Assert.Equal("SBX1014", Assert.Throws<SandboxException>(() => CommandLineInput.RequireValue("--configuration", " ", "a configuration")).Error.Code);
+        InputCheck.RequirePath("--workdir", null);
+        InputCheck.RequireValue("--configuration", null, "a configuration");
+        Assert.Equal("SBX1014", Assert.Throws<SandboxException>(() => InputCheck.RequirePath("--workdir", "")).Error.Code);
+        Assert.Equal("SBX1014", Assert.Throws<SandboxException>(() => InputCheck.RequireValue("--configuration", " ", "a configuration")).Error.Code);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class CommandLineInputTests
     {
         // What main did: Path.GetFullPath("", cwd) is cwd, so '--allow-write ""' passed silently.
         Assert.Equal(TestHosts.Project, PathUtil.Normalize("", TestHosts.Project));
-        Assert.Equal("SBX1014", Assert.Throws<SandboxException>(() => CommandLineInput.Check(new ExecOptions { AllowWrite = [""] })).Error.Code);
+        Assert.Equal("SBX1014", Assert.Throws<SandboxException>(() => InputCheck.Check(new ExecOptions { AllowWrite = [""] })).Error.Code);
     }
 
     [Fact]
@@ -151,12 +151,12 @@ public sealed class CommandLineInputTests
     {
         var fs = FakeFileSystem.Debian().Dir("/home/dev/src/app").File("/home/dev/src/app/App.csproj").Link("/home/dev/src/current", "app");
         var host = TestHosts.Create(fs);
-        var ex = Assert.Throws<SandboxException>(() => CommandLineInput.RequireProjectWithoutLink(host, "/home/dev/src/current/App.csproj", "build"));
+        var ex = Assert.Throws<SandboxException>(() => InputCheck.RequireProjectWithoutLink(host, "/home/dev/src/current/App.csproj", "build"));
         Assert.Equal("SBX1018", ex.Error.Code);
         Assert.Contains("'/home/dev/src/app/App.csproj'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("dotnet sandbox build '/home/dev/src/app/App.csproj'", ex.Message, StringComparison.Ordinal);
 
-        CommandLineInput.RequireProjectWithoutLink(host, "/home/dev/src/app/App.csproj", "build");
+        InputCheck.RequireProjectWithoutLink(host, "/home/dev/src/app/App.csproj", "build");
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class CommandLineInputTests
     {
         // /home/dev is the caller's home: always a private tmpfs inside, so its links are the user's.
         var fs = FakeFileSystem.Debian().Dir("/home/dev/src/app").File("/home/dev/src/app/App.csproj").Link("/home/dev/app", "src/app");
-        CommandLineInput.RequireProjectWithoutLink(TestHosts.Create(fs), "/home/dev/app/App.csproj", "build");
+        InputCheck.RequireProjectWithoutLink(TestHosts.Create(fs), "/home/dev/app/App.csproj", "build");
     }
 
     [Theory]
@@ -191,5 +191,15 @@ public sealed class CommandLineInputTests
     {
         var ex = Assert.Throws<SandboxException>(() => SupportedPlatform.Require(OSKind.Other, "Evil\x1b]0;title\x07"));
         Assert.DoesNotContain('\x1b', ex.Message);
+    }
+
+    [Fact]
+    public void A_host_other_than_the_cli_hears_its_own_names_of_the_settings()
+    {
+        var item = Assert.Throws<SandboxException>(() => InputCheck.Check(new ExecOptions { AllowRead = [" "], Wording = TestWordings.Item }));
+        Assert.Contains("SandboxReadablePath", item.Message, StringComparison.Ordinal);
+        var neutral = Assert.Throws<SandboxException>(() => InputCheck.Check(new ExecOptions { DenyHosts = [" evil.example"] }));
+        Assert.Contains("the setting 'deny-host'", neutral.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", neutral.Message, StringComparison.Ordinal);
     }
 }

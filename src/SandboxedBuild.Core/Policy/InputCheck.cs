@@ -5,9 +5,10 @@ using SandboxedBuild.Network;
 namespace SandboxedBuild.Policy;
 
 /// <summary>
-/// The one place where the values given on the command line are checked, before anything is
-/// evaluated, restored, built or run: each bad value is answered by a coded error that names the
-/// option, shows the value escaped, and says what to give instead.
+/// The one place where the values a host was given (the CLI's options, a task's parameters) are
+/// checked, before anything is evaluated, restored, built or run: each bad value is answered by a
+/// coded error that names the setting in the host's words, shows the value escaped, and says what to
+/// give instead.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -25,10 +26,10 @@ namespace SandboxedBuild.Policy;
 /// characters are kept as they are.
 /// </para>
 /// </remarks>
-public static class CommandLineInput
+public static class InputCheck
 {
     /// <summary>Refuses an empty or all-white-space <paramref name="value"/> of <paramref name="option"/>.</summary>
-    /// <param name="option">The option as the user typed it (<c>--allow-read</c>, <c>PROJECT</c>).</param>
+    /// <param name="option">The setting in the host's words (the CLI: <c>--allow-read</c>, <c>PROJECT</c>).</param>
     /// <param name="value">The value given.</param>
     /// <param name="expected">What the option takes, for the message (<c>a path</c>).</param>
     /// <exception cref="SandboxException">SBX1014.</exception>
@@ -111,27 +112,28 @@ public static class CommandLineInput
     }
 
     /// <summary>
-    /// Checks every value of <paramref name="options"/> that came from the command line: paths,
-    /// variable names and assignments, host patterns and presets, so that a typo stops the run
-    /// before any project is evaluated.
+    /// Checks every value of <paramref name="options"/> the host was given: paths, variable names
+    /// and assignments, host patterns and presets, so that a typo stops the run before any project
+    /// is evaluated. Each setting is named in <see cref="ExecOptions.Wording"/>'s words.
     /// </summary>
     /// <exception cref="SandboxException">The first bad value.</exception>
     public static void Check(ExecOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var words = options.Wording ?? RemedyWording.Neutral;
         foreach (var path in options.AllowRead)
         {
-            RequirePath("--allow-read", path);
+            RequirePath(words.Setting(Origin.Settings.AllowRead), path);
         }
 
         foreach (var path in options.AllowWrite)
         {
-            RequirePath("--allow-write", path);
+            RequirePath(words.Setting(Origin.Settings.AllowWrite), path);
         }
 
         foreach (var name in options.PassVariables)
         {
-            RequireValue("--env", name, "a variable name");
+            RequireValue(words.Setting(Origin.Settings.Env), name, "a variable name");
             if (!EnvironmentFilter.IsValidName(name))
             {
                 throw new SandboxException(Errors.Errors.InvalidVariableName, TerminalText.Name(name));
@@ -140,11 +142,11 @@ public static class CommandLineInput
 
         foreach (var assignment in options.SetVariables)
         {
-            RequireValue("--setenv", assignment, "NAME=VALUE");
+            RequireValue(words.Setting(Origin.Settings.SetEnv), assignment, "NAME=VALUE");
             var eq = assignment.IndexOf('=', StringComparison.Ordinal);
             if (eq < 0)
             {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--setenv", TerminalText.Name(assignment), "expected NAME=VALUE (VALUE may be empty: NAME=).");
+                throw new SandboxException(Errors.Errors.InvalidOptionValue, words.Setting(Origin.Settings.SetEnv), TerminalText.Name(assignment), "expected NAME=VALUE (VALUE may be empty: NAME=).");
             }
 
             if (!EnvironmentFilter.IsValidName(assignment[..eq]))
@@ -155,17 +157,17 @@ public static class CommandLineInput
 
         foreach (var host in options.AllowHosts)
         {
-            RequireHost("--allow-host", host);
+            RequireHost(words.Setting(Origin.Settings.AllowHost), host);
         }
 
         foreach (var host in options.DenyHosts)
         {
-            RequireHost("--deny-host", host);
+            RequireHost(words.Setting(Origin.Settings.DenyHost), host);
         }
 
         foreach (var name in options.Presets)
         {
-            RequireValue("--preset", name, "a preset name (" + string.Join(", ", Presets.Names) + ")");
+            RequireValue(words.Setting(Origin.Settings.Preset), name, "a preset name (" + string.Join(", ", Presets.Names) + ")");
             _ = Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, TerminalText.Name(name), string.Join(", ", Presets.Names));
         }
     }
