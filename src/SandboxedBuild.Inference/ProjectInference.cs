@@ -412,40 +412,33 @@ public static class ProjectInference
                 return null;
             }
 
-            using var doc = JsonDocument.Parse(bytes);
-            var root = doc.RootElement;
-            if (root.GetProperty("version").GetInt32() != CacheVersion
-                || root.GetProperty("entry").GetString() != entry
-                || root.GetProperty("repositoryRoot").GetString() != repoRoot
-                || root.GetProperty("environment").GetString() != environment)
-            {
-                return null;
-            }
-
-            var recorded = root.GetProperty("inputs").EnumerateArray().ToList();
-            if (recorded.Count != current.Count)
+            var cached = (JsonSerializer.Deserialize(bytes, InferenceJson.Default.ProjectCacheDocument) ?? throw new JsonException("the cache is null")).Checked();
+            if (cached.Version != CacheVersion
+                || cached.Entry != entry
+                || cached.RepositoryRoot != repoRoot
+                || cached.Environment != environment
+                || cached.Inputs.Count != current.Count)
             {
                 return null;
             }
 
             for (var i = 0; i < current.Count; i++)
             {
-                var input = recorded[i];
-                if (input.GetProperty("path").GetString() != current[i])
+                var input = cached.Inputs[i];
+                if (input.Path != current[i])
                 {
                     return null;
                 }
 
                 // Same size and time: unchanged. Otherwise compare contents: a touched file is still a hit.
-                if (input.GetProperty("stamp").GetString() != Fingerprint(current[i]) && input.GetProperty("sha256").GetString() != ContentHash(current[i], repoRoot))
+                if (input.Stamp != Fingerprint(current[i]) && input.Sha256 != ContentHash(current[i], repoRoot))
                 {
                     return null;
                 }
             }
 
-            var projects = root.GetProperty("projects").EnumerateArray().Select(ReadEvaluation).ToImmutableArray();
-            var feeds = root.GetProperty("feeds").EnumerateObject().ToImmutableDictionary(
-                p => p.Name, p => p.Value.EnumerateArray().Select(NonNull).ToImmutableArray(), StringComparer.Ordinal);
+            var projects = cached.Projects.Select(p => p.ToEvaluation()).ToImmutableArray();
+            var feeds = cached.Feeds.ToImmutableDictionary(f => f.Key, f => f.Value.ToImmutableArray(), StringComparer.Ordinal);
             return new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: true, TimeSpan.Zero);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException)
@@ -455,123 +448,27 @@ public static class ProjectInference
         }
     }
 
-    /// <summary>A string of the cache that must be there: a JSON null is a damaged file, not a value.</summary>
-    private static string NonNull(JsonElement e) => e.GetString() ?? throw new JsonException("a null where the cache holds a string");
-
     private static void WriteCache(string file, ProjectModel model, string environment, List<string> inputs)
     {
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            using var stream = new MemoryStream();
-            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-            {
-                json.WriteStartObject();
-                json.WriteNumber("version", CacheVersion);
-                json.WriteString("entry", model.Entry);
-                json.WriteString("repositoryRoot", model.RepositoryRoot);
-                json.WriteString("environment", environment);
-                json.WriteStartArray("inputs");
-                foreach (var input in inputs)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("path", input);
-                    json.WriteString("stamp", Fingerprint(input));
-                    json.WriteString("sha256", ContentHash(input, model.RepositoryRoot));
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
-                json.WriteStartArray("projects");
-                foreach (var p in model.Projects)
-                {
-                    WriteEvaluation(json, p);
-                }
-
-                json.WriteEndArray();
-                json.WriteStartObject("feeds");
-                foreach (var (url, hosts) in model.FeedHosts)
-                {
-                    json.WriteStartArray(url);
-                    foreach (var h in hosts)
-                    {
-                        json.WriteStringValue(h);
-                    }
-
-                    json.WriteEndArray();
-                }
-
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
+            var document = new ProjectCacheDocument(
+                CacheVersion,
+                model.Entry,
+                model.RepositoryRoot,
+                environment,
+                [.. inputs.Select(i => new CachedInput(i, Fingerprint(i), ContentHash(i, model.RepositoryRoot)))],
+                [.. model.Projects.Select(CachedProject.From)],
+                model.FeedHosts.ToDictionary(f => f.Key, f => (IReadOnlyList<string>)f.Value, StringComparer.Ordinal));
 
             // A temporary file of this process's own (pid and a random part, created new), renamed
             // over the cache: concurrent runs never write into one another's, readers see whole files.
-            UserFileLock.WriteAtomically(file, stream.ToArray());
+            UserFileLock.WriteAtomically(file, JsonSerializer.SerializeToUtf8Bytes(document, InferenceJson.Default.ProjectCacheDocument));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // A cache that cannot be written only costs time.
         }
-    }
-
-    private static void WriteEvaluation(Utf8JsonWriter json, ProjectEvaluation p)
-    {
-        json.WriteStartObject();
-        json.WriteString("project", p.ProjectPath);
-        WritePaths(json, "intermediate", p.IntermediateDirectories);
-        WritePaths(json, "output", p.OutputDirectories);
-        json.WriteString("artifactsPath", p.ArtifactsPath);
-        json.WriteString("restorePackagesPath", p.RestorePackagesPath);
-        WriteStrings(json, "restoreSources", p.RestoreSources);
-        WriteStrings(json, "fallbackFolders", p.FallbackFolders);
-        json.WriteBoolean("isTestProject", p.IsTestProject);
-        json.WriteString("testResultsDirectory", p.TestResultsDirectory);
-        WriteStrings(json, "projectReferences", p.ProjectReferences);
-        WriteStrings(json, "allowedHosts", p.AllowedHosts);
-        json.WriteEndObject();
-    }
-
-    private static void WritePaths(Utf8JsonWriter json, string name, IEnumerable<SourcedPath> paths)
-    {
-        json.WriteStartArray(name);
-        foreach (var p in paths)
-        {
-            json.WriteStartObject();
-            json.WriteString("path", p.Path);
-            json.WriteString("property", p.Property);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-    }
-
-    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)
-    {
-        json.WriteStartArray(name);
-        foreach (var v in values)
-        {
-            json.WriteStringValue(v);
-        }
-
-        json.WriteEndArray();
-    }
-
-    private static ProjectEvaluation ReadEvaluation(JsonElement e)
-    {
-        ImmutableArray<SourcedPath> Paths(string name) => [.. e.GetProperty(name).EnumerateArray().Select(p => new SourcedPath(NonNull(p.GetProperty("path")), NonNull(p.GetProperty("property"))))];
-        ImmutableArray<string> Strings(string name) => [.. e.GetProperty(name).EnumerateArray().Select(NonNull)];
-        return new ProjectEvaluation(
-            NonNull(e.GetProperty("project")),
-            Paths("intermediate"),
-            Paths("output"),
-            e.GetProperty("artifactsPath").GetString(),
-            e.GetProperty("restorePackagesPath").GetString(),
-            Strings("restoreSources"),
-            Strings("fallbackFolders"),
-            e.GetProperty("isTestProject").GetBoolean(),
-            e.GetProperty("testResultsDirectory").GetString(),
-            Strings("projectReferences"),
-            Strings("allowedHosts"));
     }
 }

@@ -60,16 +60,17 @@ public sealed class TrustStore
         {
             if (File.Exists(file))
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
-                foreach (var entry in doc.RootElement.GetProperty("approved").EnumerateObject())
+                var document = JsonSerializer.Deserialize(File.ReadAllBytes(file), InferenceJson.Default.TrustDocument) ?? throw new JsonException("the store is null");
+                Documents.NoNulls(document.Approved.Values);
+                foreach (var (entry, approved) in document.Approved)
                 {
                     var keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
-                    foreach (var key in entry.Value.EnumerateObject())
+                    foreach (var (key, what) in approved)
                     {
-                        keys[key.Name] = key.Value.GetString() ?? string.Empty;
+                        keys[key] = what ?? string.Empty;
                     }
 
-                    store._approved[entry.Name] = keys;
+                    store._approved[entry] = keys;
                 }
             }
         }
@@ -138,26 +139,9 @@ public sealed class TrustStore
     private void Save()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteStartObject("approved");
-            foreach (var (entry, keys) in _approved.OrderBy(e => e.Key, StringComparer.Ordinal))
-            {
-                json.WriteStartObject(entry);
-                foreach (var (key, what) in keys)
-                {
-                    json.WriteString(key, what);
-                }
-
-                json.WriteEndObject();
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        UserFileLock.WriteAtomically(_file, stream.ToArray());
+        var document = new TrustDocument(new SortedDictionary<string, IReadOnlyDictionary<string, string?>>(
+            _approved.ToDictionary(e => e.Key, e => (IReadOnlyDictionary<string, string?>)e.Value.ToDictionary(k => k.Key, k => (string?)k.Value, StringComparer.Ordinal), StringComparer.Ordinal),
+            StringComparer.Ordinal));
+        UserFileLock.WriteAtomically(_file, JsonSerializer.SerializeToUtf8Bytes(document, InferenceJson.Default.TrustDocument));
     }
 }

@@ -94,6 +94,27 @@ public sealed class FuzzFindingsTests
     }
 
     [Fact]
+    public void An_inference_cache_with_a_member_it_does_not_know_or_without_one_it_needs_is_a_miss()
+    {
+        using var dir = new TempDirectory();
+        var file = Path.Combine(dir.Path, "cache.json");
+        const string Good = """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{}}""";
+        File.WriteAllText(file, Good);
+        Assert.NotNull(ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", []));
+        foreach (var damaged in new[]
+        {
+            Good.Replace("\"feeds\":{}", "\"feeds\":{},\"hosts\":[\"evil.example\"]", StringComparison.Ordinal),
+            Good.Replace(",\"feeds\":{}", string.Empty, StringComparison.Ordinal),
+            Good.Replace("\"projects\":[]", "\"projects\":[null]", StringComparison.Ordinal),
+            Good.Replace("\"entry\":\"/repo/App.sln\"", "\"entry\":null", StringComparison.Ordinal),
+        })
+        {
+            File.WriteAllText(file, damaged);
+            Assert.Null(ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", []));
+        }
+    }
+
+    [Fact]
     public void An_inference_cache_with_null_where_a_string_belongs_is_a_miss()
     {
         // Was a model holding null hosts and paths, for the policy builder to trip over later.
