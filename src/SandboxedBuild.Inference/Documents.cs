@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SandboxedBuild.Network;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Inference;
 
@@ -21,6 +23,89 @@ namespace SandboxedBuild.Inference;
 [JsonSerializable(typeof(ProjectCacheDocument))]
 [JsonSerializable(typeof(TrustDocument))]
 internal sealed partial class InferenceJson : JsonSerializerContext;
+
+/// <summary>The serializer of the documents the inference library prints (written only).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(StepPolicyDocument))]
+internal sealed partial class PrintedJson : JsonSerializerContext;
+
+/// <summary>
+/// A step's policy as <c>dotnet sandbox policy --format json</c> prints it: the policy document,
+/// then the step, its command, the project and the project's widenings, approved and pending.
+/// </summary>
+public sealed record StepPolicyDocument : PolicyDocument
+{
+    /// <summary>An empty document, for the serializer.</summary>
+    public StepPolicyDocument()
+    {
+    }
+
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    private StepPolicyDocument(PolicyDocument policy)
+        : base(policy)
+    {
+        Step = Project = RepositoryRoot = string.Empty;
+        Command = [];
+        ApprovedWidenings = PendingWidenings = [];
+    }
+
+    /// <summary>The step, lower case.</summary>
+    [JsonPropertyOrder(1)]
+    public required string Step { get; init; }
+
+    /// <summary>The command the step runs.</summary>
+    [JsonPropertyOrder(1)]
+    public required IReadOnlyList<string> Command { get; init; }
+
+    /// <summary>The project or solution.</summary>
+    [JsonPropertyOrder(1)]
+    public required string Project { get; init; }
+
+    /// <summary>Its repository.</summary>
+    [JsonPropertyOrder(1)]
+    public required string RepositoryRoot { get; init; }
+
+    /// <summary>The widenings the project's files ask for that the user approved: in effect.</summary>
+    [JsonPropertyOrder(1)]
+    public required IReadOnlyList<WideningEntry> ApprovedWidenings { get; init; }
+
+    /// <summary>The widenings asked for and not approved: not in effect.</summary>
+    [JsonPropertyOrder(1)]
+    public required IReadOnlyList<WideningEntry> PendingWidenings { get; init; }
+
+    /// <summary>The document of <paramref name="step"/>'s <paramref name="plan"/>, each reason in <paramref name="wording"/>'s words.</summary>
+    public static StepPolicyDocument From(StepPlan plan, WorkflowStep step, IReadOnlyList<string> command, string project, string repositoryRoot, IRemedyWording? wording = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return new StepPolicyDocument(PolicyDocument.From(plan.Policy, wording))
+        {
+            Step = step.ToString().ToLowerInvariant(),
+            Command = command,
+            Project = project,
+            RepositoryRoot = repositoryRoot,
+            ApprovedWidenings = [.. plan.Applied.Select(WideningEntry.From)],
+            PendingWidenings = [.. plan.Pending.Select(WideningEntry.From)],
+        };
+    }
+
+    /// <summary>The document as printed: indented JSON and a newline.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, PrintedJson.Default.StepPolicyDocument) + System.Environment.NewLine;
+}
+
+/// <summary>A <see cref="ProjectWidening"/> as a document holds it.</summary>
+/// <param name="Kind"><c>host</c>, <c>write</c> or <c>read</c>.</param>
+/// <param name="Value">The host pattern or the path.</param>
+/// <param name="Origin">Where it comes from, in words.</param>
+/// <param name="Steps">The steps it applies to, lower case.</param>
+public sealed record WideningEntry(string Kind, string Value, string Origin, IReadOnlyList<string> Steps)
+{
+    /// <summary>The entry of <paramref name="widening"/>.</summary>
+    public static WideningEntry From(ProjectWidening widening)
+    {
+        ArgumentNullException.ThrowIfNull(widening);
+        return new(widening.Kind.ToString().ToLowerInvariant(), widening.Value, widening.Origin, [.. widening.Steps.Select(s => s.ToString().ToLowerInvariant())]);
+    }
+}
 
 /// <summary>The inference cache of one entry (<c>~/.cache/dotnet-sandbox/projects/*.json</c>).</summary>
 /// <param name="Version">The format; another one is a miss.</param>

@@ -23,6 +23,14 @@ public sealed class BwrapCommandLineTests
     }
 
     [Fact]
+    public void The_json_policy_matches_the_approved_document()
+    {
+        var options = new ExecOptions { AllowHosts = ["pkgs.example.com:443"], DenyHosts = ["*.evil.example"], SetVariables = ["GITHUB_TOKEN=ghp_x", "MODE=ci"], ProxyPort = 3128 };
+        Snapshot.Match("exec-network.policy.json", PolicyWriter.ToJson(TestHosts.Policy(options), TestWordings.Option));
+        Snapshot.Match("exec-none.policy.json", PolicyWriter.ToJson(TestHosts.Policy(new ExecOptions { NetworkMode = Network.NetworkMode.None })));
+    }
+
+    [Fact]
     public void Always_a_user_namespace_without_nesting_capabilities_or_network()
     {
         var args = Args();

@@ -69,7 +69,7 @@ public sealed class LauncherTests
     {
         var fs = FakeFileSystem.Debian().Dir("/home/dev/src/out");
         var policy = TestHosts.Policy(new ExecOptions { AllowWrite = ["../out"], AllowHosts = ["pkgs.example.com"], PassVariables = ["GITHUB_TOKEN"] }, TestHosts.Create(fs));
-        using var doc = JsonDocument.Parse(PolicyWriter.ToJson(policy, wording: TestWordings.Option));
+        using var doc = JsonDocument.Parse(PolicyWriter.ToJson(policy, TestWordings.Option));
         var root = doc.RootElement;
         var written = root.GetProperty("paths").EnumerateArray().Single(p => p.GetProperty("path").GetString() == "/home/dev/src/out");
         Assert.Equal("--allow-write on the command line (given as '../out', resolved against the working directory '/home/dev/src/app')", written.GetProperty("reason").GetString());

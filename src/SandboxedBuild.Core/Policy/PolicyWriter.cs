@@ -1,6 +1,6 @@
 using System.Text;
-using SandboxedBuild.Network;
 using System.Text.Json;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Policy;
 
@@ -148,117 +148,9 @@ public static class PolicyWriter
 
     /// <summary>The policy as JSON (schema version <see cref="JsonSchemaVersion"/>).</summary>
     /// <param name="policy">The policy.</param>
-    /// <param name="extra">Writes more properties into the top-level object (the project commands add the step and the widenings).</param>
     /// <param name="wording">How the host names the settings rules come from, in each <c>reason</c>; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>. Each <c>origin</c> says the same as data.</param>
-    public static string ToJson(SandboxPolicy policy, Action<Utf8JsonWriter>? extra = null, IRemedyWording? wording = null)
-    {
-        wording ??= RemedyWording.Neutral;
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("schemaVersion", JsonSchemaVersion);
-            json.WriteString("workingDirectory", policy.WorkingDirectory);
-            json.WriteStartArray("paths");
-            foreach (var rule in policy.Paths)
-            {
-                json.WriteStartObject();
-                json.WriteString("path", rule.Path);
-                json.WriteString("access", Label(rule.Access));
-                json.WriteString("reason", rule.Reason(wording));
-                WriteOrigin(json, rule.Origin);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartObject("network");
-            json.WriteString("mode", policy.Network.Mode.ToString().ToLowerInvariant());
-            json.WriteString("reason", policy.Network.Reason);
-            if (policy.Network.Mode != NetworkMode.None)
-            {
-                json.WriteNumber("proxyPort", policy.Network.ProxyPort);
-                WriteRules(json, "allow", policy.Network.Allow, wording);
-                WriteRules(json, "deny", policy.Network.Deny, wording);
-            }
-
-            json.WriteEndObject();
-            json.WriteStartObject("bounds");
-            json.WriteNumber("tmpfsBytes", policy.Bounds.TmpfsBytes);
-            json.WriteString("tmpfsReason", policy.Bounds.TmpfsReason);
-            json.WriteNumber("maxProcesses", policy.Bounds.MaxProcesses);
-            json.WriteString("maxProcessesReason", policy.Bounds.MaxProcessesReason);
-            json.WriteBoolean("processBoundEnforced", policy.Bounds.ProcessBoundEnforced);
-            json.WriteString("processBoundBy", policy.Bounds.ProcessBoundBy);
-            if (policy.Bounds.PidsCgroupParent is { } cgroupParent)
-            {
-                json.WriteString("pidsCgroupParent", cgroupParent);
-            }
-            else
-            {
-                json.WriteNull("pidsCgroupParent");
-            }
-
-            json.WriteNull("maxMemory");
-            json.WriteEndObject();
-            json.WriteStartArray("environment");
-            foreach (var env in policy.Environment)
-            {
-                json.WriteStartObject();
-                json.WriteString("name", env.Name);
-                json.WriteString("value", env.LooksSecret ? Masked : env.Value);
-                json.WriteString("reason", env.Reason(wording));
-                WriteOrigin(json, env.Origin);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            extra?.Invoke(json);
-            json.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
-    }
-
-    private static void WriteRules(Utf8JsonWriter json, string name, IEnumerable<HostRule> rules, IRemedyWording wording)
-    {
-        json.WriteStartArray(name);
-        foreach (var rule in rules)
-        {
-            json.WriteStartObject();
-            json.WriteString("host", rule.Host);
-            if (rule.Port is { } port)
-            {
-                json.WriteNumber("port", port);
-            }
-            else
-            {
-                json.WriteNull("port");
-            }
-
-            json.WriteString("reason", rule.Reason(wording));
-            WriteOrigin(json, rule.Origin);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-    }
-
-    /// <summary>Where an entry comes from, as data: <c>{"kind": …}</c> and, where known, the setting, property or item (<c>name</c>), the <c>file</c>, and for a path typed relative, <c>given</c> and <c>resolvedAgainst</c>.</summary>
-    private static void WriteOrigin(Utf8JsonWriter json, Origin? origin)
-    {
-        origin ??= Origin.BuiltIn;
-        json.WriteStartObject("origin");
-        json.WriteString("kind", JsonNamingPolicy.CamelCase.ConvertName(origin.Kind.ToString()));
-        foreach (var (key, value) in new[] { ("name", origin.Name), ("file", origin.File), ("given", origin.Given), ("resolvedAgainst", origin.ResolvedAgainst) })
-        {
-            if (value is not null)
-            {
-                json.WriteString(key, value);
-            }
-        }
-
-        json.WriteEndObject();
-    }
+    public static string ToJson(SandboxPolicy policy, IRemedyWording? wording = null) =>
+        JsonSerializer.Serialize(PolicyDocument.From(policy, wording), PolicyJson.Default.PolicyDocument) + Environment.NewLine;
 
     /// <summary>The word a listing uses for <paramref name="access"/>; the seatbelt profile's comments use it too.</summary>
     internal static string Label(PathAccess access) => access switch

@@ -73,6 +73,18 @@ public sealed class StepPolicySnapshotTests : IDisposable
         Snapshot.Match($"multi-{verb}.bwrap", vector.Replace(Packages, "<packages>", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_printed_document_of_a_step_is_the_policy_s_then_the_step_s_own_members()
+    {
+        var fs = Tree();
+        var host = new HostFacts(Home, Repo, TestHosts.DefaultVariables(), fs) { MemoryTotal = TestHosts.MemoryTotal };
+        var plan = StepPolicyBuilder.Build(host, Model(), WorkflowStep.Test, new ExecOptions { ProxyPort = 3128 }, TrustStore.Load(_temp + "/trusted.json"), []);
+        var pending = new ProjectWidening(WideningKind.Host, "pkgs.example.com", $"source 'internal' in {Repo}/NuGet.config", [WorkflowStep.Restore]);
+        var document = StepPolicyDocument.From(plan with { Pending = [pending] }, WorkflowStep.Test, ["dotnet", "test", Repo + "/multi.slnx"], Repo + "/multi.slnx", Repo, TestWordings.Option);
+
+        Snapshot.Match("multi-test.policy.json", document.ToJson().Replace(Packages, "<packages>", StringComparison.Ordinal));
+    }
+
     /// <summary>The fake host with testassets/multi checked out at <see cref="Repo"/> (no build output in it).</summary>
     private FakeFileSystem Tree()
     {

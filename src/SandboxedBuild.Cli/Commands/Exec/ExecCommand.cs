@@ -159,7 +159,7 @@ internal static class ExecCommand
             {
                 Console.Out.Write(chosenFormat switch
                 {
-                    "json" => PolicyWriter.ToJson(policy, wording: CommandLineWording.Instance),
+                    "json" => PolicyWriter.ToJson(policy, CommandLineWording.Instance),
                     "bwrap" => BwrapCommandLine.ToShell(policy, argv.Length == 0 ? ["true"] : argv, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"),
                     "seatbelt" => SeatbeltProfile.ForPrinting(policy, host.HomeDirectory, CommandLineWording.Instance),
                     _ => PolicyWriter.ToText(policy, CommandLineWording.Instance),

@@ -83,17 +83,7 @@ internal static class PolicyCommand
             switch (chosenFormat)
             {
                 case "json":
-                    Console.Out.Write(PolicyWriter.ToJson(plan.Policy, json =>
-                    {
-                        json.WriteString("step", chosenStep.ToString().ToLowerInvariant());
-                        json.WriteStartArray("command");
-                        command.ForEach(json.WriteStringValue);
-                        json.WriteEndArray();
-                        json.WriteString("project", context.Entry);
-                        json.WriteString("repositoryRoot", context.Model.RepositoryRoot);
-                        WriteWidenings(json, "approvedWidenings", plan.Applied);
-                        WriteWidenings(json, "pendingWidenings", plan.Pending);
-                    }, CommandLineWording.Instance));
+                    Console.Out.Write(StepPolicyDocument.From(plan, chosenStep, command, context.Entry, context.Model.RepositoryRoot, CommandLineWording.Instance).ToJson());
                     break;
                 case "bwrap":
                     Console.Out.Write(BwrapCommandLine.ToShell(plan.Policy, command, host.FileSystem, Bubblewrap.Find(host.Variables, host.FileSystem) ?? "bwrap"));
@@ -127,27 +117,5 @@ internal static class PolicyCommand
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    private static void WriteWidenings(System.Text.Json.Utf8JsonWriter json, string name, IEnumerable<ProjectWidening> widenings)
-    {
-        json.WriteStartArray(name);
-        foreach (var w in widenings)
-        {
-            json.WriteStartObject();
-            json.WriteString("kind", w.Kind.ToString().ToLowerInvariant());
-            json.WriteString("value", w.Value);
-            json.WriteString("origin", w.Origin);
-            json.WriteStartArray("steps");
-            foreach (var step in w.Steps)
-            {
-                json.WriteStringValue(step.ToString().ToLowerInvariant());
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
     }
 }
