@@ -87,13 +87,13 @@ public static class ProjectInference
     public static string VisibleRoot(string entry, string home)
     {
         var root = ProjectFiles.RepositoryRoot(entry);
-        if (ExecPolicyBuilder.DescribeTooBroad(root, home) is null)
+        if (BroadPaths.DescribeTooBroad(root, home) is null)
         {
             return root;
         }
 
         var dir = Path.GetDirectoryName(entry)!;
-        return ExecPolicyBuilder.DescribeTooBroad(dir, home) is { } what
+        return BroadPaths.DescribeTooBroad(dir, home) is { } what
             ? throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, dir, what)
             : dir;
     }

@@ -121,15 +121,15 @@ public static class StepPolicyBuilder
                 return;
             }
 
-            if (real == "/" || (ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)) is not null)
+            if (real == "/" || (BroadPaths.DescribeSensitiveRead(real, host.HomeDirectory) ?? BroadPaths.DescribeOtherUsersHome(real, host.HomeDirectory)) is not null)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.With(reason, path, origin, real == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(real, host.HomeDirectory) ?? ExecPolicyBuilder.DescribeOtherUsersHome(real, host.HomeDirectory)!));
+                warnings.Add(Errors.Errors.InferredPathRefused.With(reason, path, origin, real == "/" ? "the root directory" : BroadPaths.DescribeSensitiveRead(real, host.HomeDirectory) ?? BroadPaths.DescribeOtherUsersHome(real, host.HomeDirectory)!));
                 return;
             }
 
-            if (path == "/" || ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory) is not null)
+            if (path == "/" || BroadPaths.DescribeSensitiveRead(path, host.HomeDirectory) is not null)
             {
-                warnings.Add(Errors.Errors.InferredPathRefused.With(reason, path, origin, path == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(path, host.HomeDirectory)!));
+                warnings.Add(Errors.Errors.InferredPathRefused.With(reason, path, origin, path == "/" ? "the root directory" : BroadPaths.DescribeSensitiveRead(path, host.HomeDirectory)!));
                 return;
             }
 
@@ -201,7 +201,7 @@ public static class StepPolicyBuilder
         var projectFallbacks = model.Projects.SelectMany(p => p.FallbackFolders).ToHashSet(StringComparer.Ordinal);
         foreach (var fallback in model.NuGet.FallbackFolders.Where(f => f.Origin.IsTrusted && !projectFallbacks.Contains(f.Path)).Select(f => f.Path))
         {
-            if (host.FileSystem.DirectoryExists(fallback) && ExecPolicyBuilder.DescribeSensitiveRead(fallback, host.HomeDirectory) is null && fallback != "/"
+            if (host.FileSystem.DirectoryExists(fallback) && BroadPaths.DescribeSensitiveRead(fallback, host.HomeDirectory) is null && fallback != "/"
                 && !HostPath.Resolve(host.FileSystem, fallback, host.HomeDirectory).IsUntrusted)
             {
                 rules.Add(new PathRule(fallback, PathAccess.ReadOnly, "NuGet fallback packages folder of your NuGet configuration, read-only"));
@@ -276,7 +276,7 @@ public static class StepPolicyBuilder
                 rules.Add(new PathRule(userConfig, PathAccess.ReadOnly, "your NuGet.Config with every credential removed: the feeds, not the secrets", PathKind.File, Source: sanitizedUserConfig));
             }
 
-            if (model.NuGet.HttpCacheFolder is { Length: > 0 } cache && ExecPolicyBuilder.DescribeTooBroad(cache, host.HomeDirectory) is null)
+            if (model.NuGet.HttpCacheFolder is { Length: > 0 } cache && BroadPaths.DescribeTooBroad(cache, host.HomeDirectory) is null)
             {
                 rules.Add(new PathRule(cache, PathAccess.ReadWrite, "NuGet HTTP cache: feed responses kept between restores", CreateIfMissing: true));
                 unprotected.Add(cache);
@@ -375,9 +375,9 @@ public static class StepPolicyBuilder
                     continue;
                 }
 
-                if (folder == "/" || ExecPolicyBuilder.DescribeSensitiveRead(folder, home) is not null)
+                if (folder == "/" || BroadPaths.DescribeSensitiveRead(folder, home) is not null)
                 {
-                    warnings.Add(Errors.Errors.InferredPathRefused.With("local package source", folder, origin, folder == "/" ? "the root directory" : ExecPolicyBuilder.DescribeSensitiveRead(folder, home)!));
+                    warnings.Add(Errors.Errors.InferredPathRefused.With("local package source", folder, origin, folder == "/" ? "the root directory" : BroadPaths.DescribeSensitiveRead(folder, home)!));
                     continue;
                 }
 
@@ -453,12 +453,12 @@ public static class StepPolicyBuilder
     /// </summary>
     internal static string? RefusedWrite(string path, string root, string home)
     {
-        if (ExecPolicyBuilder.DescribeTooBroad(path, home) is { } broad)
+        if (BroadPaths.DescribeTooBroad(path, home) is { } broad)
         {
             return broad;
         }
 
-        if (!PathUtil.IsSameOrUnder(path, root) && ExecPolicyBuilder.DescribeOtherUsersHome(path, home) is { } other)
+        if (!PathUtil.IsSameOrUnder(path, root) && BroadPaths.DescribeOtherUsersHome(path, home) is { } other)
         {
             return other;
         }

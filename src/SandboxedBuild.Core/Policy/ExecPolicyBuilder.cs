@@ -78,7 +78,7 @@ public static class ExecPolicyBuilder
             throw new SandboxException(Errors.Errors.WorkingDirectoryMissing, cwd);
         }
 
-        if (DescribeTooBroad(cwd, host.HomeDirectory) is { } what)
+        if (BroadPaths.DescribeTooBroad(cwd, host.HomeDirectory) is { } what)
         {
             throw new SandboxException(Errors.Errors.WorkingDirectoryTooBroad, cwd, what);
         }
@@ -162,7 +162,7 @@ public static class ExecPolicyBuilder
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(Origin.Settings.AllowRead), path, "the whole host, host unix sockets included");
             }
 
-            if ((DescribeSensitiveRead(path, host.HomeDirectory) ?? DescribeSensitiveRead(real, host.HomeDirectory)) is { } exposed)
+            if ((BroadPaths.DescribeSensitiveRead(path, host.HomeDirectory) ?? BroadPaths.DescribeSensitiveRead(real, host.HomeDirectory)) is { } exposed)
             {
                 warnings.Add(Errors.Errors.SensitiveReadAllowed.With(path, exposed));
             }
@@ -175,7 +175,7 @@ public static class ExecPolicyBuilder
             var path = PathUtil.Normalize(raw, cwd);
             RequireExists(fs, words.Setting(Origin.Settings.AllowWrite), path);
             var real = RequireNoPlantedLink(host, words.Setting(Origin.Settings.AllowWrite), path);
-            if ((DescribeTooBroad(path, host.HomeDirectory) ?? DescribeTooBroad(real, host.HomeDirectory)) is { } broad)
+            if ((BroadPaths.DescribeTooBroad(path, host.HomeDirectory) ?? BroadPaths.DescribeTooBroad(real, host.HomeDirectory)) is { } broad)
             {
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(Origin.Settings.AllowWrite), path, broad);
             }
@@ -267,98 +267,6 @@ public static class ExecPolicyBuilder
             ? "AUDIT: every host that is not denied is reachable through the egress proxy, and recorded"
             : "only through the egress proxy, to the hosts below; direct connections, raw addresses and DNS have no route";
         return new NetworkPolicy(options.NetworkMode, [.. allow], deny, reason, options.ProxyPort);
-    }
-
-    /// <summary>Directories whose contents are the system's: nothing in or below them may be made writable.</summary>
-    internal static readonly string[] SystemTrees = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/proc", "/sys", "/dev", "/run", "/var"];
-
-    /// <summary>The host's shared temporary directories; making one writable would replace the private one and expose its sockets.</summary>
-    internal static readonly string[] SharedTemporary = ["/tmp", "/var/tmp", "/dev/shm"];
-
-    /// <summary>Directories that hold other users' or the system's files: neither they nor their parents may be made writable.</summary>
-    internal static readonly string[] SharedParents = ["/home", "/root", "/srv", "/opt", "/mnt", "/media"];
-
-    /// <summary>Where host unix sockets live; reading them means connecting to them.</summary>
-    internal static readonly string[] SocketDirectories = ["/run", "/var/run", "/var"];
-
-    /// <summary>Says why making <paramref name="path"/> writable would expose too much, or <see langword="null"/> if it is fine.</summary>
-    internal static string? DescribeTooBroad(string path, string home)
-    {
-        if (path == "/")
-        {
-            return "the root directory";
-        }
-
-        if (PathUtil.IsSameOrUnder(home, path))
-        {
-            return path == home ? "your home directory" : "a parent of your home directory";
-        }
-
-        if (SharedTemporary.Contains(path))
-        {
-            return "the host's shared temporary directory (its sockets and other users' files would replace the private one)";
-        }
-
-        if (SharedParents.Any(d => PathUtil.IsSameOrUnder(d, path)))
-        {
-            return "a directory that holds other users' or the system's files";
-        }
-
-        if (SystemTrees.Any(d => PathUtil.IsSameOrUnder(path, d) || PathUtil.IsSameOrUnder(d, path)))
-        {
-            return "a system directory";
-        }
-
-        return null;
-    }
-
-    /// <summary>The home directories of the accounts in /etc/passwd, read once.</summary>
-    private static readonly Lazy<string[]> AccountHomes = new(() =>
-    {
-        try
-        {
-            return [.. File.ReadLines("/etc/passwd")
-                .Select(line => line.Split(':'))
-                .Where(f => f.Length >= 7 && f[5].StartsWith('/') && f[5] != "/" && !f[5].StartsWith("/nonexistent", StringComparison.Ordinal))
-                .Select(f => PathUtil.Normalize(f[5], "/"))
-                .Distinct(StringComparer.Ordinal)];
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    });
-
-    /// <summary>
-    /// Says which other user's home <paramref name="path"/> lies in, or <see langword="null"/>: anything
-    /// below <c>/home/NAME</c>, <c>/root</c> or an account's home in /etc/passwd that is not the caller's.
-    /// A root caller can reach every one of them, which is why a project may never name one.
-    /// </summary>
-    internal static string? DescribeOtherUsersHome(string path, string home)
-    {
-        if (PathUtil.IsSameOrUnder(path, home))
-        {
-            return null;
-        }
-
-        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var candidate = parts is ["home", _, ..] ? "/home/" + parts[1] : parts is ["root", ..] ? "/root" : null;
-        candidate ??= AccountHomes.Value.FirstOrDefault(h => PathUtil.IsSameOrUnder(path, h) && !PathUtil.IsSameOrUnder(home, h)
-            && !SharedTemporary.Contains(h, StringComparer.Ordinal) && !SystemTrees.Any(t => PathUtil.IsSameOrUnder(h, t)));
-        return candidate is null || PathUtil.IsSameOrUnder(home, candidate) ? null : $"in another user's home directory ({candidate})";
-    }
-
-    /// <summary>Says what an --allow-read of <paramref name="path"/> exposes that deserves a warning, or <see langword="null"/>.</summary>
-    internal static string? DescribeSensitiveRead(string path, string home)
-    {
-        if (PathUtil.IsSameOrUnder(home, path))
-        {
-            return "your whole home directory, with the keys and tokens in it";
-        }
-
-        return SocketDirectories.Any(d => PathUtil.IsSameOrUnder(d, path))
-            ? "host unix sockets (docker, ssh-agent, D-Bus): connecting works through a read-only mount"
-            : null;
     }
 
     /// <summary>The real location of a path the user named; refused when a link a sandbox could have planted leads there.</summary>

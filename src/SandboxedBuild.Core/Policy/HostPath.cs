@@ -93,8 +93,8 @@ public static class HostPath
     internal static bool IsTrustedLinkDirectory(IFileSystem fs, string directory, string home)
     {
         if (directory == "/"
-            || ExecPolicyBuilder.SystemTrees.Any(d => PathUtil.IsSameOrUnder(directory, d))
-            || ExecPolicyBuilder.SharedParents.Contains(directory, StringComparer.Ordinal)
+            || BroadPaths.SystemTrees.Any(d => PathUtil.IsSameOrUnder(directory, d))
+            || BroadPaths.SharedParents.Contains(directory, StringComparer.Ordinal)
             || PathUtil.IsSameOrUnder(home, directory))
         {
             return true;
