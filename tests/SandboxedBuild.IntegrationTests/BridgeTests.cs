@@ -140,7 +140,7 @@ public sealed class BridgeTests
         return Path.GetFullPath(new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
     }
 
-    private static string Script(Workspace ws, string text)
+    internal static string Script(Workspace ws, string text)
     {
         var path = Path.Combine(ws.Outside, "not-a-bridge");
         File.WriteAllText(path, text);

@@ -16,7 +16,8 @@ namespace SandboxedBuild.IntegrationTests;
 /// </summary>
 public sealed class PreparedSandboxTests
 {
-    private const string Curl = "curl -sS --max-time 20 --noproxy '' -o /dev/null -w '%{http_code}\\n'";
+    /// <summary>Fetches a URL through the proxy and prints its status.</summary>
+    internal const string Curl = "curl -sS --max-time 20 --noproxy '' -o /dev/null -w '%{http_code}\\n'";
 
     [Fact]
     public async Task A_host_starts_prepared_networked_sandboxes_itself_concurrently_and_gets_each_status_and_record()

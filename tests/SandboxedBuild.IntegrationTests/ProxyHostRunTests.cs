@@ -15,7 +15,7 @@ namespace SandboxedBuild.IntegrationTests;
 /// </summary>
 public sealed class ProxyHostRunTests
 {
-    private const string Curl = "curl -sS --max-time 20 --noproxy '' -o /dev/null -w '%{http_code}\\n'";
+    private const string Curl = PreparedSandboxTests.Curl;
 
     [Fact]
     public async Task Concurrent_runs_through_one_proxy_host_keep_their_own_policy_records_and_names()
@@ -70,9 +70,7 @@ public sealed class ProxyHostRunTests
         Assert.Equal(3, events.Select(e => e.SessionId).Distinct().Count());
 
         // A run whose bridge does not start, through the same host, is its own coded failure.
-        var fake = Path.Combine(ws.Outside, "not-a-bridge");
-        File.WriteAllText(fake, "#!/bin/sh\nexit 42\n");
-        File.SetUnixFileMode(fake, (UnixFileMode)Convert.ToInt32("755", 8));
+        var fake = BridgeTests.Script(ws, "#!/bin/sh\nexit 42\n");
         var failed = new SandboxRunner(host.FileSystem, fake, proxyHost).Run(bwrap, Policy(1), ["/bin/true"], silent: true);
         Assert.True(failed.ExitCode == 125, $"exit {failed.ExitCode}: {string.Join(" | ", failed.Warnings)}");
         Assert.Contains(failed.Warnings, w => w.Code == "SBX6011");

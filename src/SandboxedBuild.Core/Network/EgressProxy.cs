@@ -217,16 +217,27 @@ public sealed class EgressProxy : IAsyncDisposable
             {
                 Interlocked.Decrement(ref _active);
                 Interlocked.Decrement(ref _open);
+                if (Interlocked.Exchange(ref _overloaded, 1) == 0)
+                {
+                    SayOverLimit(_limits.MaxConnections, $"{_limits.MaxConnections} connections were open (or {2 * _limits.MaxConnections} counting those closing), the most the proxy serves at once; it refuses more until half of them have closed");
+                }
+
                 RefuseOverLimit(client);
                 continue;
             }
 
-            // The host's bound, across all its sessions, after this session's own.
+            // The host's bound, across all its sessions, after this session's own; said once per
+            // burst of the host, in the session that met it.
             if (_host is not null && !_host.TryHold(out var firstOfBurst))
             {
                 Interlocked.Decrement(ref _active);
                 Interlocked.Decrement(ref _open);
-                RefuseOverLimit(client, hostWide: firstOfBurst);
+                if (firstOfBurst)
+                {
+                    SayOverLimit(_host.MaxConnections, $"{_host.MaxConnections} connections were held across all the sandboxes this proxy host serves, the most it holds at once; it refuses more until half of them have closed");
+                }
+
+                RefuseOverLimit(client);
                 continue;
             }
 
@@ -340,32 +351,21 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>Records and says SBX6007 for a burst of refusals over <paramref name="bound"/>.</summary>
+    private void SayOverLimit(int bound, string reason)
+    {
+        Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
+        _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.With(bound));
+    }
+
     /// <summary>
-    /// A connection beyond <see cref="ProxyLimits.MaxConnections"/>: answered 503 when its head comes
-    /// at once, else closed; SBX6007 is recorded and said once per burst, not per connection. The
+    /// A connection beyond <see cref="ProxyLimits.MaxConnections"/> (or its host's bound): answered 503 when its head comes
+    /// at once, else closed; SBX6007 is said once per burst (<see cref="SayOverLimit"/>), not per connection. The
     /// answering is bounded too, so that a flood costs only a close per connection.
     /// </summary>
-    /// <param name="client">The connection refused.</param>
-    /// <param name="hostWide">
-    /// <see langword="null"/> when over this session's own bound; else over its host's, and whether
-    /// this is the first refusal of the host's burst (said once per burst of the host, in the session that met it).
-    /// </param>
-    private void RefuseOverLimit(Socket client, bool? hostWide = null)
+    private void RefuseOverLimit(Socket client)
     {
         Interlocked.Increment(ref _refusedOverLimit);
-        if (hostWide == true)
-        {
-            var reason = $"{_host!.MaxConnections} connections were held across all the sandboxes this proxy host serves, the most it holds at once; it refuses more until half of them have closed";
-            Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
-            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.With(_host.MaxConnections));
-        }
-        else if (hostWide is null && Interlocked.Exchange(ref _overloaded, 1) == 0)
-        {
-            var reason = $"{_limits.MaxConnections} connections were open (or {2 * _limits.MaxConnections} counting those closing), the most the proxy serves at once; it refuses more until half of them have closed";
-            Record(new ConnectionRecord("?", 0, false, reason, 0, 0, Code: Errors.Errors.ProxyConnectionLimit.Code));
-            _onBlocked?.Invoke(Errors.Errors.ProxyConnectionLimit.With(_limits.MaxConnections));
-        }
-
         if (Interlocked.Increment(ref _overloadAnswers) > MaxOverloadAnswers)
         {
             Interlocked.Decrement(ref _overloadAnswers);
