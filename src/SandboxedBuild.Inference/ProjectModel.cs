@@ -19,6 +19,6 @@ public sealed record ProjectModel(
     bool FromCache,
     TimeSpan Elapsed)
 {
-    /// <summary>The files the inference depends on (see <see cref="ProjectInference.Inputs"/>), as found on this run.</summary>
+    /// <summary>The files the inference depends on (see <see cref="InferenceInputs.Collect"/>), as found on this run.</summary>
     public ImmutableArray<string> Inputs { get; init; } = [];
 }

@@ -21,7 +21,7 @@ public static class RestoreState
     public static bool IsUpToDate(ProjectModel model, out string why)
     {
         // What the restore itself generates (obj/*.nuget.g.*) is an output here, not an input.
-        var all = model.Inputs.IsDefaultOrEmpty ? [.. ProjectInference.Inputs(model.Entry, model.RepositoryRoot, model.NuGet)] : model.Inputs;
+        var all = model.Inputs.IsDefaultOrEmpty ? [.. InferenceInputs.Collect(model.Entry, model.RepositoryRoot, model.NuGet)] : model.Inputs;
         var inputs = all.Where(f => !Path.GetFileName(f).Contains(".nuget.g.", StringComparison.Ordinal));
         var newestInput = inputs.Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.MinValue).Max();
         foreach (var project in model.Projects)

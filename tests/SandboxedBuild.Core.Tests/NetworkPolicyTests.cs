@@ -37,7 +37,7 @@ public sealed class NetworkPolicyTests
     public void A_loopback_port_below_1024_is_allowed_but_said_not_to_be_forwarded()
     {
         var warnings = new List<Diagnostic>();
-        var policy = ExecPolicyBuilder.BuildNetwork(new ExecOptions { AllowHosts = ["localhost:80", "localhost:8080"] }, warnings);
+        var policy = NetworkPolicyBuilder.Build(new ExecOptions { AllowHosts = ["localhost:80", "localhost:8080"] }, warnings);
         Assert.Equal([8080], policy.LoopbackForwards().Select(f => f.Port));
         var warning = Assert.Single(warnings);
         Assert.StartsWith("warning SBX6005: localhost:80 is allowed, but port 80 cannot be forwarded", warning.ToString(), StringComparison.Ordinal);

@@ -1,7 +1,7 @@
 namespace SandboxedBuild.Linux;
 
 /// <summary>
-/// What <see cref="SandboxLauncher.SpawnAndWait"/> starts bubblewrap for: its arguments and
+/// What <see cref="BwrapSpawn.SpawnAndWait"/> starts bubblewrap for: its arguments and
 /// environment, and who admits the sandbox before its command is let go. In the host's own process
 /// that is the run's <see cref="LaunchScope"/>; in a supervisor a host started itself, it is the
 /// host, asked over the supervisor's channel (<see cref="Supervisor"/>).

@@ -1,9 +1,6 @@
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Json;
 using SandboxedBuild.Errors;
-using SandboxedBuild.Policy;
 using SandboxedBuild.Interop;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Linux;
 
@@ -90,7 +87,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         LaunchResult result;
         try
         {
-            var (exitCode, elapsed) = SpawnAndWait(scope, silent, signals);
+            var (exitCode, elapsed) = BwrapSpawn.SpawnAndWait(scope, silent, signals);
             result = scope.Result(exitCode, elapsed, signals.StartupCause, signals.Escalated);
         }
         finally
@@ -147,7 +144,7 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     }
 
     // The status descriptor's number is known only once the pipe exists; the argument vector is
-    // built with this marker, which SpawnAndWait replaces.
+    // built with this marker, which BwrapSpawn.SpawnAndWait replaces.
     private const int StatusFdPlaceholder = -1;
 
     /// <summary>The run's own pids cgroup, where the bounds say one can be made; <see langword="null"/> elsewhere.</summary>
@@ -163,107 +160,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         }
     }
 
-    /// <summary>Starts bubblewrap for <paramref name="site"/>, lets the sandbox go once the site admits it, and waits for its end.</summary>
-    internal static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(ISpawnSite site, bool silent, SignalRelay signals)
-    {
-        if (signals.StartupSignal is { } early)
-        {
-            return (SignalRelay.ExitStatusFor(early), TimeSpan.Zero);
-        }
-
-        var bwrap = site.Bwrap;
-        int* fds = stackalloc int[4];
-        if (NativeMethods.pipe(fds) != 0 || NativeMethods.pipe(fds + 2) != 0)
-        {
-            throw new SandboxException(Errors.Errors.SpawnFailed, bwrap, "pipe: " + NativeMethods.StrError(Marshal.GetLastPInvokeError()));
-        }
-
-        // Status: bubblewrap writes, this process reads. Block: bubblewrap waits on its end until
-        // this process has checked the mounts and writes the go-ahead.
-        int readFd = fds[0], writeFd = fds[1], blockRead = fds[2], blockWrite = fds[3];
-        _ = NativeMethods.fcntl(readFd, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
-        _ = NativeMethods.fcntl(blockWrite, NativeMethods.F_SETFD, NativeMethods.FD_CLOEXEC);
-        var argv = site.Arguments.ToList();
-        argv[argv.IndexOf("--json-status-fd") + 1] = writeFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (argv.IndexOf(BwrapCommandLine.BlockFdPlaceholder) is var blockAt and >= 0)
-        {
-            argv[blockAt] = blockRead.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        var start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int pid;
-        try
-        {
-            pid = ChildProcess.Spawn(bwrap, [bwrap, .. argv], site.Environment, silent, newProcessGroup: true);
-        }
-        catch
-        {
-            _ = NativeMethods.close(readFd);
-            _ = NativeMethods.close(blockWrite);
-            throw;
-        }
-        finally
-        {
-            _ = NativeMethods.close(writeFd);
-            _ = NativeMethods.close(blockRead);
-        }
-
-        using var status = new StatusReader(readFd);
-        int? sandboxInit = null;
-        var verified = false;
-        try
-        {
-            if (WaitForInit(status, signals, TimeSpan.FromSeconds(30)) is { } init)
-            {
-                sandboxInit = init;
-                verified = site.Admit(init, () => status.Ended || signals.StartupSignal is not null);
-            }
-        }
-        catch (SandboxException)
-        {
-            // The command has not started, and must not: the sandbox's init waits on the block
-            // descriptor, and would go on at end of file. So it is killed first, bubblewrap after,
-            // and the descriptor closed only once both are gone.
-            _ = Abandon(pid, sandboxInit, blockWrite, status);
-            throw;
-        }
-
-        if (!signals.TryStart(sandboxInit ?? 0, site.CommandDepth, () => status.Ended))
-        {
-            // A signal came before the command was let go: it never starts (the same teardown as above).
-            _ = Abandon(pid, sandboxInit, blockWrite, status);
-            return (SignalRelay.ExitStatusFor(signals.StartupSignal!.Value), System.Diagnostics.Stopwatch.GetElapsedTime(start));
-        }
-
-        if (!verified)
-        {
-            // bubblewrap failed before its mounts were in place (it said why on stderr), after
-            // reporting the init or before: the command never starts, and its exit status (bubblewrap
-            // reports 1 for its own failure) is not passed off as the command's.
-            throw Bubblewrap.DiagnoseSetupFailure(bwrap, ChildProcess.DecodeWaitStatus(Abandon(pid, sandboxInit, blockWrite, status)));
-        }
-
-        byte go = 1;
-        _ = NativeMethods.write(blockWrite, &go, 1);
-        _ = NativeMethods.close(blockWrite);
-        site.Started(sandboxInit ?? 0);
-
-        int waitStatus;
-        try
-        {
-            waitStatus = ChildProcess.WaitForExit(pid);
-        }
-        finally
-        {
-            site.Ended();
-            signals.Stop();
-            status.Complete();
-        }
-
-        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
-        return (status.ExitCode ?? ChildProcess.DecodeWaitStatus(waitStatus), elapsed);
-    }
-
     /// <summary>Refuses a policy under which the sandbox could write the lock directory (SBX4011).</summary>
     private static void CheckLocksNotWritable(SandboxPolicy policy, string directory)
     {
@@ -271,43 +167,6 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
         {
             throw new SandboxException(Errors.Errors.LockDirectoryUnsafe, directory, $"the policy makes '{rule.Path}' writable inside the sandbox");
         }
-    }
-
-    /// <summary>Waits for bubblewrap to report the sandbox's init; <see langword="null"/> when it exited first or a signal came.</summary>
-    private static int? WaitForInit(StatusReader status, SignalRelay signals, TimeSpan timeout)
-    {
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (signals.StartupSignal is null && Environment.TickCount64 < deadline)
-        {
-            if (status.WaitForChildPid(TimeSpan.FromMilliseconds(50)) is { } init)
-            {
-                return init;
-            }
-
-            if (status.Ended)
-            {
-                return null;
-            }
-        }
-
-        return status.ChildPid;
-    }
-
-    /// <summary>Stops a sandbox whose command has not been let go; it must never start.</summary>
-    private static int Abandon(int bwrapPid, int? sandboxInit, int blockWrite, StatusReader status)
-    {
-        // The sandbox's init waits on the block descriptor, and would go on at end of file. So it is
-        // killed first, bubblewrap after, and the descriptor closed only once both are gone.
-        if (sandboxInit is { } init)
-        {
-            _ = NativeMethods.kill(init, NativeMethods.SIGKILL);
-        }
-
-        _ = NativeMethods.kill(bwrapPid, NativeMethods.SIGKILL);
-        var waitStatus = ChildProcess.WaitForExit(bwrapPid);
-        _ = NativeMethods.close(blockWrite);
-        status.Complete();
-        return waitStatus;
     }
 
     // Created and removed through their real parent opened without following links: a sandbox
@@ -334,70 +193,5 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     {
         var place = HostPath.Resolve(_fs, path, home);
         return place.IsUntrusted ? throw new IOException($"'{place.Link}' in the way is a symbolic link to '{place.Target}'") : place.Real;
-    }
-
-    /// <summary>Reads bubblewrap's <c>--json-status-fd</c> stream on a background thread.</summary>
-    private sealed class StatusReader : IDisposable
-    {
-        private readonly Thread _thread;
-        private readonly ManualResetEventSlim _started = new();
-        private volatile int _childPid;
-        private volatile bool _ended;
-        private volatile int _exitCode = -1;
-
-        public StatusReader(int fd)
-        {
-            var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
-            _thread = new Thread(() => Read(handle)) { IsBackground = true, Name = "bwrap-status" };
-            _thread.Start();
-        }
-
-        public int? ChildPid => _childPid > 0 ? _childPid : null;
-
-        public int? ExitCode => _exitCode >= 0 ? _exitCode : null;
-
-        /// <summary>Whether bubblewrap closed the stream (it has exited).</summary>
-        public bool Ended => _ended;
-
-        /// <summary>Waits until bubblewrap reported the sandbox's init, or the stream ended.</summary>
-        public int? WaitForChildPid(TimeSpan timeout)
-        {
-            _started.Wait(timeout);
-            return ChildPid;
-        }
-
-        public void Complete() => _thread.Join(TimeSpan.FromSeconds(5));
-
-        public void Dispose() => _started.Dispose();
-
-        private void Read(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
-        {
-            using var stream = new FileStream(handle, FileAccess.Read, 1);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            while (reader.ReadLine() is { } line)
-            {
-                try
-                {
-                    using var doc = JsonDocument.Parse(line);
-                    if (doc.RootElement.TryGetProperty("child-pid", out var pid))
-                    {
-                        _childPid = pid.GetInt32();
-                        _started.Set();
-                    }
-
-                    if (doc.RootElement.TryGetProperty("exit-code", out var code))
-                    {
-                        _exitCode = code.GetInt32();
-                    }
-                }
-                catch (JsonException)
-                {
-                    // Not ours to interpret; bubblewrap writes one object per line.
-                }
-            }
-
-            _ended = true;
-            _started.Set();
-        }
     }
 }

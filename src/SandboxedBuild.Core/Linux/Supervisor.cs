@@ -16,7 +16,7 @@ namespace SandboxedBuild.Linux;
 /// <remarks>
 /// It runs outside the sandbox, as the host's user, with the host's stdio: whatever the host connects
 /// to its standard streams is what the command gets. Everything it does to the sandbox, it does
-/// through the same code as the host's own launcher (<see cref="SandboxLauncher.SpawnAndWait"/>); what
+/// through the same code as the host's own launcher (<see cref="BwrapSpawn.SpawnAndWait"/>); what
 /// it decides nothing about: the mounts are checked, and the process bound set, by the host, which
 /// holds the run's placeholders and output directories. The channel is the only word the host takes
 /// from it, so its exit status alone can never pass for a command's.
@@ -52,7 +52,7 @@ public static class Supervisor
         using var signals = new SignalRelay(RunControl.ProcessSignals);
         try
         {
-            var (exitCode, elapsed) = SandboxLauncher.SpawnAndWait(site, silent: false, signals);
+            var (exitCode, elapsed) = BwrapSpawn.SpawnAndWait(site, silent: false, signals);
             SupervisorChannel.Send(socket, "exit", Number(exitCode), Number((long)elapsed.TotalMilliseconds), signals.StartupCause ?? string.Empty, signals.Escalated ? "1" : "0");
             return exitCode;
         }

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using SandboxedBuild.Network;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Network;
 
 namespace SandboxedBuild.Policy;
 
@@ -211,8 +211,8 @@ public static class ExecPolicyBuilder
             }
         }
 
-        var network = BuildNetwork(options, warnings, work.Hosts);
-        var environment = BuildEnvironment(host, options, work.PackagesFolder ?? packages, network, warnings, work.Environment);
+        var network = NetworkPolicyBuilder.Build(options, warnings, work.Hosts);
+        var environment = SandboxEnvironment.Build(host, options, work.PackagesFolder ?? packages, network, warnings, work.Environment);
         var ordered = rules.Values.OrderBy(r => PathUtil.Depth(r.Path)).ThenBy(r => r.Path, StringComparer.Ordinal).ToImmutableArray();
         var bounds = ResourceBounds.For(host.MemoryTotal, options.TmpfsSize, options.MaxProcesses, host.IsRoot, host.PidsCgroupParent, options.Wording);
         if (options.MaxProcesses is { } max && !bounds.ProcessBoundEnforced)
@@ -224,49 +224,6 @@ public static class ExecPolicyBuilder
         }
 
         return new SandboxPolicy(cwd, ordered, environment, network) { Bounds = bounds };
-    }
-
-    /// <summary>The network part: none, or the proxy with presets, saved hosts and the command line's entries.</summary>
-    internal static NetworkPolicy BuildNetwork(ExecOptions options, ICollection<Diagnostic> warnings, IReadOnlyList<HostRule>? projectHosts = null)
-    {
-        // Everything is checked whatever the mode: a typo is an error with or without network.
-        var words = options.Wording ?? RemedyWording.Neutral;
-        var allow = new List<HostRule>();
-        foreach (var name in (options.NoDefaultPresets ? [] : Presets.Default).Concat(options.Presets).Distinct(StringComparer.OrdinalIgnoreCase))
-        {
-            allow.AddRange(Presets.Get(name) ?? throw new SandboxException(Errors.Errors.UnknownPreset, name, string.Join(", ", Presets.Names)));
-        }
-
-        var allowHosts = options.AllowHosts.Select(h => HostRule.Parse(h, words.Setting(Origin.Settings.AllowHost), string.Empty, Origin.Setting(Origin.Settings.AllowHost))).ToList();
-        var deny = options.DenyHosts.Select(h => HostRule.Parse(h, words.Setting(Origin.Settings.DenyHost), string.Empty, Origin.Setting(Origin.Settings.DenyHost))).ToImmutableArray();
-        if (options.NetworkMode == NetworkMode.None)
-        {
-            // Without network there is no proxy to apply them: refusing the combination is more
-            // honest than accepting options that silently do nothing.
-            var named = new[] { (Origin.Settings.AllowHost, options.AllowHosts.Count), (Origin.Settings.DenyHost, options.DenyHosts.Count), (Origin.Settings.Preset, options.Presets.Count) }
-                .Where(o => o.Item2 > 0).Select(o => words.Setting(o.Item1)).ToList();
-            return named.Count == 0
-                ? NetworkPolicy.None
-                : throw new SandboxException(Errors.Errors.HostsWithoutNetwork, string.Join(", ", named));
-        }
-
-        allow.AddRange(options.SavedHosts);
-        allow.AddRange(projectHosts ?? []);
-        allow.AddRange(allowHosts);
-        if (options.NetworkMode == NetworkMode.Audit)
-        {
-            warnings.Add(Errors.Errors.AuditMode.With());
-        }
-
-        foreach (var low in allow.Where(r => r.Port is < 1024 && NetworkPolicy.IsLoopbackName(r.Host)))
-        {
-            warnings.Add(Errors.Errors.LoopbackPortNotForwarded.With(low, low.Port));
-        }
-
-        var reason = options.NetworkMode == NetworkMode.Audit
-            ? "AUDIT: every host that is not denied is reachable through the egress proxy, and recorded"
-            : "only through the egress proxy, to the hosts below; direct connections, raw addresses and DNS have no route";
-        return new NetworkPolicy(options.NetworkMode, [.. allow], deny, reason, options.ProxyPort);
     }
 
     /// <summary>The real location of a path the user named; refused when a link a sandbox could have planted leads there.</summary>
@@ -361,91 +318,4 @@ public static class ExecPolicyBuilder
         host.Variables.TryGetValue("NUGET_PACKAGES", out var p) && p.Length > 0
             ? PathUtil.Normalize(p, host.WorkingDirectory)
             : host.HomeDirectory + "/.nuget/packages";
-
-    private static ImmutableArray<EnvironmentEntry> BuildEnvironment(HostFacts host, ExecOptions options, string packages, NetworkPolicy network, ICollection<Diagnostic> warnings, IReadOnlyList<EnvironmentEntry> workEnvironment)
-    {
-        var env = new Dictionary<string, EnvironmentEntry>(StringComparer.Ordinal);
-        var words = options.Wording ?? RemedyWording.Neutral;
-        foreach (var (name, value) in host.Variables.OrderBy(v => v.Key, StringComparer.Ordinal))
-        {
-            if (EnvironmentFilter.PassesByDefault(name, value))
-            {
-                env[name] = new EnvironmentEntry(name, value, "passed through: on the allow-list");
-            }
-        }
-
-        void Set(string name, string value, string reason) => env[name] = new EnvironmentEntry(name, value, reason);
-        Set("HOME", host.HomeDirectory, "same path as outside; the directory is a private empty one");
-        Set("TMPDIR", "/tmp", "the private temporary directory");
-        Set("NUGET_PACKAGES", packages, "the host's packages folder, so builds find restored packages");
-        Set("MSBUILDDISABLENODEREUSE", "1", "build nodes die with the sandbox; do not leave them waiting for reuse");
-        Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "telemetry hosts are not on the allowlist; it could only time out");
-        Set("DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE", "1", "the workload update check could only fail without its hosts");
-        if (network.Mode != NetworkMode.None)
-        {
-            var proxy = $"http://127.0.0.1:{network.ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-            foreach (var name in new[] { "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy" })
-            {
-                Set(name, proxy, "the egress proxy: the only way out of the sandbox");
-            }
-
-            Set("NO_PROXY", "localhost,127.0.0.1,::1", "loopback inside the sandbox is the sandbox's own");
-            Set("no_proxy", "localhost,127.0.0.1,::1", "loopback inside the sandbox is the sandbox's own");
-        }
-
-        Set("DOTNET_SKIP_WORKLOAD_INTEGRITY_CHECK", "1", "the check writes into the read-only .NET installation and reports a false problem");
-        Set("DOTNET_NOLOGO", "1", "the private home is new on every run; skip the first-run banner");
-        Set("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1", "the private home is new on every run");
-        foreach (var entry in workEnvironment)
-        {
-            env[entry.Name] = entry;
-        }
-
-        foreach (var name in options.PassVariables)
-        {
-            if (!EnvironmentFilter.IsValidName(name))
-            {
-                throw new SandboxException(Errors.Errors.InvalidVariableName, name);
-            }
-
-            if (!host.Variables.TryGetValue(name, out var value))
-            {
-                warnings.Add(Errors.Errors.PassedVariableUnset.With(name));
-                continue;
-            }
-
-            var secret = EnvironmentFilter.LooksSecret(name);
-            if (secret)
-            {
-                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, words.Setting(Origin.Settings.Env)));
-            }
-
-            env[name] = new EnvironmentEntry(name, value, string.Empty, secret || EnvironmentFilter.LooksSecretValue(value), Origin.Setting(Origin.Settings.Env));
-        }
-
-        foreach (var assignment in options.SetVariables)
-        {
-            var eq = assignment.IndexOf('=', StringComparison.Ordinal);
-            var name = eq < 0 ? assignment : assignment[..eq];
-            if (eq < 0)
-            {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, words.Setting(Origin.Settings.SetEnv), assignment, "expected NAME=VALUE.");
-            }
-
-            if (!EnvironmentFilter.IsValidName(name))
-            {
-                throw new SandboxException(Errors.Errors.InvalidVariableName, name);
-            }
-
-            var secret = EnvironmentFilter.LooksSecret(name);
-            if (secret)
-            {
-                warnings.Add(Errors.Errors.SecretPassedExplicitly.With(name, words.Setting(Origin.Settings.SetEnv)));
-            }
-
-            env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], string.Empty, secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]), Origin.Setting(Origin.Settings.SetEnv));
-        }
-
-        return [.. env.Values.OrderBy(e => e.Name, StringComparer.Ordinal)];
-    }
 }

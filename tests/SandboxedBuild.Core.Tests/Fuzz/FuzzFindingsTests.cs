@@ -87,10 +87,10 @@ public sealed class FuzzFindingsTests
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "cache.json");
         File.WriteAllText(file, """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":["x"],"a":["y"]}}""");
-        Assert.Null(ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", []));
+        Assert.Null(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
 
         File.WriteAllText(file, """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":["x"]}}""");
-        Assert.Equal(["x"], ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", [])!.FeedHosts["a"]);
+        Assert.Equal(["x"], InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", [])!.FeedHosts["a"]);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed class FuzzFindingsTests
         var file = Path.Combine(dir.Path, "cache.json");
         const string Good = """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{}}""";
         File.WriteAllText(file, Good);
-        Assert.NotNull(ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", []));
+        Assert.NotNull(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
         foreach (var damaged in new[]
         {
             Good.Replace("\"feeds\":{}", "\"feeds\":{},\"hosts\":[\"evil.example\"]", StringComparison.Ordinal),
@@ -110,7 +110,7 @@ public sealed class FuzzFindingsTests
         })
         {
             File.WriteAllText(file, damaged);
-            Assert.Null(ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", []));
+            Assert.Null(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
         }
     }
 
@@ -121,7 +121,7 @@ public sealed class FuzzFindingsTests
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "cache.json");
         File.WriteAllText(file, """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":[null]}}""");
-        Assert.Null(ProjectInference.ReadCache(file, "/repo/App.sln", "/repo", null!, "e", []));
+        Assert.Null(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
     }
 
     [Fact]

@@ -295,7 +295,7 @@ public sealed class ParserFuzzTests
             (1, JsonValues(3))).Sample(json =>
         {
             Write(file, json);
-            var model = ProjectInference.ReadCache(file, Entry, "/repo", null!, "e", []);
+            var model = InferenceCache.Read(file, Entry, "/repo", null!, "e", []);
             if (model is not null)
             {
                 Assert.All(model.Projects, p => Assert.NotNull(p.ProjectPath));
