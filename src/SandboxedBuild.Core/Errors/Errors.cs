@@ -43,7 +43,7 @@ public static partial class Errors
     public static readonly ErrorCode WorkingDirectoryTooBroad = new(
         "SBX1005", Severity.Error,
         "refusing to make '{0}' writable: it is {1}, and everything below it would be exposed to the sandboxed command.",
-        "cd into the project's own directory first, or name it with --workdir PATH.");
+        "cd into the project's own directory first, or name it with {setting:workdir} PATH.");
 
     /// <summary>The command resolves to a path the sandbox hides.</summary>
     public static readonly ErrorCode CommandHidden = new(
@@ -64,7 +64,7 @@ public static partial class Errors
     public static readonly ErrorCode WorkingDirectoryMissing = new(
         "SBX1008", Severity.Error,
         "the working directory '{0}' does not exist.",
-        "create it first, or pass an existing directory to --workdir.");
+        "create it first, or pass an existing directory to {setting:workdir}.");
 
     /// <summary>Windows has no backend.</summary>
     public static readonly ErrorCode PlatformNotSupported = new(
@@ -100,7 +100,7 @@ public static partial class Errors
     public static readonly ErrorCode EmptyOptionValue = new(
         "SBX1014", Severity.Error,
         "{0} was given an empty value ('{1}'); it takes {2}.",
-        "an empty word usually comes from a shell variable that is unset or empty (--allow-read \"$DIR\" with no DIR); give the value, or leave the option out.");
+        "an empty word usually comes from a shell variable that is unset or empty ({setting:allow-read} \"$DIR\" with no DIR); give the value, or leave the option out.");
 
     /// <summary>A path on the command line (or the working directory) holds a control character.</summary>
     public static readonly ErrorCode PathHasControlCharacter = new(
@@ -150,7 +150,7 @@ public static partial class Errors
     public static readonly ErrorCode InvalidVariableName = new(
         "SBX3003", Severity.Error,
         "'{0}' is not a valid environment variable name.",
-        "use letters, digits and '_', not starting with a digit; --setenv takes NAME=VALUE.");
+        "use letters, digits and '_', not starting with a digit; {setting:setenv} takes NAME=VALUE.");
 
     /// <summary>A variable that looks like a secret is passed in because the user named it.</summary>
     public static readonly ErrorCode SecretPassedExplicitly = new(

@@ -76,6 +76,9 @@ public sealed record Origin(OriginKind Kind, string? Name = null, string? File =
 
         /// <summary>The most processes in one sandbox.</summary>
         public const string MaxProcesses = "max-processes";
+
+        /// <summary>The directory the command starts in, and may write.</summary>
+        public const string Workdir = "workdir";
     }
 
     /// <summary>The sandbox's own defaults.</summary>
