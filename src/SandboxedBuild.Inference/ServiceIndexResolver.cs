@@ -29,6 +29,18 @@ public sealed record ServiceIndexHosts(string SourceUrl, ImmutableArray<(string 
 /// (<c>*UriTemplate/*</c>). For nuget.org that keeps <c>www.nuget.org</c>, where packages are pushed,
 /// off the list. Hosts that a feed redirects downloads to (for example blob storage behind Azure
 /// Artifacts) are not in the index at all; the proxy sees them only at run time.
+/// <para>
+/// Why not NuGet.Protocol's <c>ServiceIndexResourceV3Provider</c> (8.0.0, tried 2026-12-07): its fetch
+/// tries six times a second apart on any failure, a 401 or a page of HTML included (5.5 s where this
+/// makes one request), with no per-call way to say otherwise (the count comes from the process's
+/// environment, which a library hosted in MSBuild must not change); it reads and writes the user's
+/// on-disk HTTP cache, so a second process got the index without a request; and the one public
+/// constructor that parses an index the tool fetched itself takes a Newtonsoft <c>JObject</c>
+/// (IL2026/IL3050 under Native AOT). The fetch here is policy: one bounded request, no credentials,
+/// no cache, the redirect's host captured. The parsing is the smallest that fits, and follows
+/// NuGet's rules where they matter for hosts: an index needs a 3.x <c>version</c>, <c>@type</c> is a
+/// string or an array, relative <c>@id</c>s are skipped.
+/// </para>
 /// </remarks>
 public static class ServiceIndexResolver
 {
