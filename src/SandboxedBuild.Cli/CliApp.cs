@@ -41,12 +41,20 @@ internal static class CliApp
         if (result.Errors.Count > 0)
         {
             var commandName = result.CommandResult.Command == root ? string.Empty : result.CommandResult.Command.Name;
+            var status = ExitCodes.SandboxFailure;
             foreach (var error in result.Errors)
             {
+                // A value an option's own parser refused keeps its code (SBX1007, SBX1013); the rest is usage.
+                if (CliOptions.RefusalOf(error) is { } refusal)
+                {
+                    status = Fail(refusal);
+                    continue;
+                }
+
                 Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.InvalidUsage.Format(error.Message, commandName).Replace("dotnet sandbox  --help", "dotnet sandbox --help", StringComparison.Ordinal));
             }
 
-            return ExitCodes.SandboxFailure;
+            return status;
         }
 
         try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Runtime.CompilerServices;
 using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Cli;
@@ -16,24 +17,70 @@ internal static class CliOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
-    /// <summary><c>--tmpfs-size SIZE</c>: the size of each private tmpfs.</summary>
-    public static Option<string?> TmpfsSize() => new("--tmpfs-size")
+    /// <summary>
+    /// The coded refusals of <see cref="Checked"/> options, by the part of the command line they
+    /// refused: <see cref="CliApp"/> reports a parse error that has one with its own code and hint
+    /// instead of as SBX1001.
+    /// </summary>
+    private static readonly ConditionalWeakTable<SymbolResult, SandboxException> Refusals = [];
+
+    /// <summary>
+    /// An option whose value <paramref name="parse"/> turns into a <typeparamref name="T"/> while the
+    /// command line is parsed (so before anything runs), refusing a bad one with the coded error
+    /// <paramref name="parse"/> throws.
+    /// </summary>
+    public static Option<T> Checked<T>(string name, string helpName, string description, Func<string, T> parse) => new(name)
     {
-        Description = "Bound each private tmpfs (the home, /tmp, /var/tmp, /dev/shm) to SIZE: bytes, or with K, M, G or T (512M, 2G). Default: the smaller of 2G and 1/16 of this machine's memory.",
-        HelpName = "SIZE",
+        Description = description,
+        HelpName = helpName,
+        CustomParser = result =>
+        {
+            try
+            {
+                return parse(result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty);
+            }
+            catch (SandboxException ex)
+            {
+                // The error is reported on the option's result (the argument's parent), not the argument's own.
+                Refusals.AddOrUpdate(result, ex);
+                if (result.Parent is { } option)
+                {
+                    Refusals.AddOrUpdate(option, ex);
+                }
+
+                result.AddError(ex.Message);
+                return default!;
+            }
+        },
     };
 
-    /// <summary><c>--max-processes N</c>: the process bound.</summary>
-    public static Option<string?> MaxProcesses() => new("--max-processes")
-    {
-        Description = $"Let the sandbox hold at most N processes at once, threads included (default {Policy.ResourceBounds.DefaultMaxProcesses}); a fork or thread beyond fails. Not enforced for root callers (SBX4008).",
-        HelpName = "N",
-    };
+    /// <summary>The coded refusal behind a parse error, if a <see cref="Checked"/> option made it.</summary>
+    public static SandboxException? RefusalOf(ParseError error) =>
+        error.SymbolResult is { } part && Refusals.TryGetValue(part, out var refusal) ? refusal : null;
 
-    /// <summary>The bounds the command line asks for, checked (SBX1013); <see langword="null"/> for each one not given.</summary>
-    public static (long? TmpfsSize, int? MaxProcesses) Bounds(ParseResult parse, Option<string?> tmpfsSize, Option<string?> maxProcesses) =>
-        (parse.GetValue(tmpfsSize) is { } size ? Policy.ResourceBounds.ParseSize(size, CommandLineWording.Instance) : null,
-         parse.GetValue(maxProcesses) is { } max ? Policy.ResourceBounds.ParseMaxProcesses(max, CommandLineWording.Instance) : null);
+    /// <summary>An option taking one of <paramref name="values"/> (SBX1007 for anything else), <paramref name="defaultValue"/> when not given.</summary>
+    public static Option<string> OneOf(string name, string description, string defaultValue, params string[] values)
+    {
+        // Any case, as the step names always were; the value is the canonical one.
+        var option = Checked(name, string.Join('|', values), description, value => values.FirstOrDefault(v => string.Equals(v, value, StringComparison.OrdinalIgnoreCase))
+            ?? throw new SandboxException(Errors.Errors.InvalidOptionValue, name, value, $"expected {string.Join(", ", values[..^1])} or {values[^1]}."));
+        option.DefaultValueFactory = _ => defaultValue;
+        return option;
+    }
+
+    /// <summary><c>--tmpfs-size SIZE</c>: the size of each private tmpfs (SBX1013 for a malformed size).</summary>
+    public static Option<long?> TmpfsSize() => Checked<long?>(
+        "--tmpfs-size",
+        "SIZE",
+        "Bound each private tmpfs (the home, /tmp, /var/tmp, /dev/shm) to SIZE: bytes, or with K, M, G or T (512M, 2G). Default: the smaller of 2G and 1/16 of this machine's memory.",
+        size => Policy.ResourceBounds.ParseSize(size, CommandLineWording.Instance));
+
+    /// <summary><c>--max-processes N</c>: the process bound (SBX1013 for a malformed one).</summary>
+    public static Option<int?> MaxProcesses() => Checked<int?>(
+        "--max-processes",
+        "N",
+        $"Let the sandbox hold at most N processes at once, threads included (default {Policy.ResourceBounds.DefaultMaxProcesses}); a fork or thread beyond fails. Not enforced for root callers (SBX4008).",
+        max => Policy.ResourceBounds.ParseMaxProcesses(max, CommandLineWording.Instance));
 
     /// <summary>The <c>[PROJECT] [-- ARGS]</c> argument of the project commands.</summary>
     public static Argument<string[]> ProjectArgument(string passThrough) => new("PROJECT")

@@ -37,6 +37,9 @@ public sealed class SandboxFailureTests
     [InlineData(new[] { "exec", "--setenv", "1BAD=x", "--", "true" }, 125, "SBX3003")]
     [InlineData(new[] { "exec", "--setenv", "NOVALUE", "--", "true" }, 125, "SBX1007")]
     [InlineData(new[] { "exec", "--print-policy", "--format", "xml" }, 125, "SBX1007")]
+    [InlineData(new[] { "exec", "--network", "wide", "--", "true" }, 125, "SBX1007")]
+    [InlineData(new[] { "exec", "--max-processes", "many", "--", "true" }, 125, "SBX1013")]
+    [InlineData(new[] { "policy", "--step", "deploy" }, 125, "SBX1007")]
     [InlineData(new[] { "exec", "--allow-write", "/tmp", "--", "true" }, 125, "SBX3002")]
     [InlineData(new[] { "exec", "--allow-write", "/", "--", "true" }, 125, "SBX3002")]
     [InlineData(new[] { "exec", "--allow-read", "/does/not/exist", "--", "true" }, 125, "SBX3001")]
@@ -49,6 +52,25 @@ public sealed class SandboxFailureTests
     {
         using var ws = new Workspace(Identity.Current);
         AssertCoded(Cli.Run(Identity.Current, ws, args), exit, code);
+    }
+
+    [Fact]
+    public void Every_bad_value_the_parser_checks_is_reported_at_once_with_its_own_code_and_nothing_runs()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var r = Cli.Run(Identity.Current, ws, ["exec", "--tmpfs-size", "12Q", "--max-processes", "0", "--network", "wide", "--", "/bin/sh", "-c", "echo ran > ran.txt"]);
+
+        AssertCoded(r, 125, "SBX1013");
+        Assert.Contains("dotnet-sandbox: SBX1013: invalid value '12Q' for --tmpfs-size.", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dotnet-sandbox: SBX1013: invalid value '0' for --max-processes.", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dotnet-sandbox: SBX1007: invalid value 'wide' for --network: expected filtered, none or audit.", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("SBX1001", r.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(ws.Project, "ran.txt")));
+
+        // The same values well formed run, in any case for the named ones.
+        var legit = Cli.Run(Identity.Current, ws, ["exec", "--tmpfs-size", "64M", "--max-processes", "512", "--network", "NONE", "--", "/bin/sh", "-c", "echo ran > ran.txt"]);
+        Assert.True(legit.ExitCode == 0, legit.ToString());
+        Assert.Equal("ran\n", File.ReadAllText(Path.Combine(ws.Project, "ran.txt")));
     }
 
     [Theory]
@@ -104,7 +126,8 @@ public sealed class SandboxFailureTests
     private static void AssertCoded(CliResult r, int exit, string code)
     {
         Assert.True(r.ExitCode == exit, r.ToString());
-        Assert.Contains(code + ":", r.StandardError, StringComparison.Ordinal);
+        // Said as itself, not wrapped in another code ("SBX1001: SBX1007: …").
+        Assert.Contains("dotnet-sandbox: " + code + ":", r.StandardError, StringComparison.Ordinal);
         Assert.Contains("hint:", r.StandardError, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", r.StandardError, StringComparison.Ordinal);
     }

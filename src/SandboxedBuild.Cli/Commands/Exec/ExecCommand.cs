@@ -11,8 +11,6 @@ namespace SandboxedBuild.Cli.Commands.Exec;
 /// <summary><c>dotnet sandbox exec</c>: run any command in the sandbox.</summary>
 internal static class ExecCommand
 {
-    private static readonly string[] Formats = ["text", "json", "bwrap", "seatbelt"];
-
     public static Command Create()
     {
         var allowRead = CliOptions.Repeatable("--allow-read", "PATH", "Make PATH visible, read-only. Repeatable.");
@@ -26,12 +24,11 @@ internal static class ExecCommand
         {
             Description = "Leave out the presets that are on by default (nuget).",
         };
-        var network = new Option<string>("--network")
-        {
-            Description = "filtered (default): only allowed hosts, through the proxy; none: no network at all; audit: every host not denied, each recorded, ending with the --allow-host list that would have made the run pass.",
-            HelpName = "filtered|none|audit",
-            DefaultValueFactory = _ => "filtered",
-        };
+        var network = CliOptions.OneOf(
+            "--network",
+            "filtered (default): only allowed hosts, through the proxy; none: no network at all; audit: every host not denied, each recorded, ending with the --allow-host list that would have made the run pass.",
+            "filtered",
+            "filtered", "none", "audit");
         var noNetwork = new Option<bool>("--no-network")
         {
             Description = "No network at all (same as --network none): only the sandbox's own loopback.",
@@ -45,12 +42,11 @@ internal static class ExecCommand
         {
             Description = "Print the policy that would apply, with the reason for every entry, and exit without running.",
         };
-        var format = new Option<string>("--format")
-        {
-            Description = "Format for --print-policy: text (default), json, bwrap (the exact bubblewrap command line), or seatbelt (the macOS profile, readable on any OS).",
-            DefaultValueFactory = _ => "text",
-            HelpName = "text|json|bwrap|seatbelt",
-        };
+        var format = CliOptions.OneOf(
+            "--format",
+            "Format for --print-policy: text (default), json, bwrap (the exact bubblewrap command line), or seatbelt (the macOS profile, readable on any OS).",
+            "text",
+            "text", "json", "bwrap", "seatbelt");
         var tmpfsSize = CliOptions.TmpfsSize();
         var maxProcesses = CliOptions.MaxProcesses();
         var command = new Argument<string[]>("command")
@@ -110,21 +106,13 @@ internal static class ExecCommand
             }
 
             var chosenFormat = parse.GetValue(format) ?? "text";
-            if (!Formats.Contains(chosenFormat))
+            var networkMode = parse.GetValue(noNetwork) ? NetworkMode.None : (parse.GetValue(network) ?? "filtered") switch
             {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json, bwrap or seatbelt.");
-            }
-
-            var mode = parse.GetValue(noNetwork) ? "none" : parse.GetValue(network) ?? "filtered";
-            var networkMode = mode switch
-            {
-                "filtered" => NetworkMode.Filtered,
                 "none" => NetworkMode.None,
                 "audit" => NetworkMode.Audit,
-                _ => throw new SandboxException(Errors.Errors.InvalidOptionValue, "--network", mode, "expected filtered, none or audit."),
+                _ => NetworkMode.Filtered,
             };
 
-            var bounds = CliOptions.Bounds(parse, tmpfsSize, maxProcesses);
             var host = HostFacts.Current(parse.GetValue(workdir));
             var savedHostsFile = UserHostsFile.PathFor(host.Variables, host.HomeDirectory);
             var options = new ExecOptions
@@ -140,8 +128,8 @@ internal static class ExecCommand
                 NoDefaultPresets = parse.GetValue(noDefaultPresets),
                 SavedHosts = UserHostsFile.Load(savedHostsFile),
                 Wording = CommandLineWording.Instance,
-                TmpfsSize = bounds.TmpfsSize,
-                MaxProcesses = bounds.MaxProcesses,
+                TmpfsSize = parse.GetValue(tmpfsSize),
+                MaxProcesses = parse.GetValue(maxProcesses),
                 // Any port is free in the sandbox's fresh network namespace; a random one keeps
                 // commands from hard-coding (or colliding with) the proxy's.
                 ProxyPort = print ? 3128 : Random.Shared.Next(20000, 60000),

@@ -11,23 +11,15 @@ namespace SandboxedBuild.Cli.Commands.Project;
 /// <summary><c>dotnet sandbox policy</c>: what a step of the project may do, and why.</summary>
 internal static class PolicyCommand
 {
-    private static readonly string[] Formats = ["text", "json", "bwrap", "seatbelt"];
-
     public static Command Create()
     {
         var options = new StepOptions("policy");
-        var step = new Option<string>("--step")
-        {
-            Description = "The step whose policy to print: restore, build, test (default) or run.",
-            HelpName = "restore|build|test|run",
-            DefaultValueFactory = _ => "test",
-        };
-        var format = new Option<string>("--format")
-        {
-            Description = "text (default): every path, host and variable with its reason; json: the same for programs; bwrap: the exact bubblewrap command line; seatbelt: the macOS profile.",
-            HelpName = "text|json|bwrap|seatbelt",
-            DefaultValueFactory = _ => "text",
-        };
+        var step = CliOptions.OneOf("--step", "The step whose policy to print: restore, build, test (default) or run.", "test", "restore", "build", "test", "run");
+        var format = CliOptions.OneOf(
+            "--format",
+            "text (default): every path, host and variable with its reason; json: the same for programs; bwrap: the exact bubblewrap command line; seatbelt: the macOS profile.",
+            "text",
+            "text", "json", "bwrap", "seatbelt");
         var arguments = CliOptions.ProjectArgument(string.Empty);
         var command = new Command("policy",
             """
@@ -51,17 +43,7 @@ internal static class PolicyCommand
             CliApp.RequireSupportedPlatform();
             var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "policy");
             var chosenFormat = parse.GetValue(format) ?? "text";
-            if (!Formats.Contains(chosenFormat))
-            {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--format", chosenFormat, "expected text, json, bwrap or seatbelt.");
-            }
-
-            var stepName = parse.GetValue(step) ?? "test";
-            if (!Enum.TryParse<WorkflowStep>(stepName, ignoreCase: true, out var chosenStep) || !Enum.IsDefined(chosenStep) || char.IsDigit(stepName[0]))
-            {
-                throw new SandboxException(Errors.Errors.InvalidOptionValue, "--step", stepName, "expected restore, build, test or run.");
-            }
-
+            var chosenStep = Enum.Parse<WorkflowStep>(parse.GetValue(step) ?? "test", ignoreCase: true);
             var context = Workflow.Open(options.Request(parse, projectArgument, "policy"), new ConsoleWorkflowObserver());
             var host = context.Host;
             var warnings = new List<Diagnostic>();

@@ -116,9 +116,9 @@ internal sealed class StepOptions
         MaxProcesses = CliOptions.MaxProcesses();
     }
 
-    public Option<string?> TmpfsSize { get; }
+    public Option<long?> TmpfsSize { get; }
 
-    public Option<string?> MaxProcesses { get; }
+    public Option<int?> MaxProcesses { get; }
 
     public Option<string[]> AllowRead { get; }
 
@@ -146,13 +146,10 @@ internal sealed class StepOptions
         }
     }
 
-    /// <summary>The bounds asked for, checked (SBX1013).</summary>
-    public (long? TmpfsSize, int? MaxProcesses) Bounds(ParseResult parse) => CliOptions.Bounds(parse, TmpfsSize, MaxProcesses);
-
     public ExecOptions ToExecOptions(ParseResult parse) => new()
     {
-        TmpfsSize = Bounds(parse).TmpfsSize,
-        MaxProcesses = Bounds(parse).MaxProcesses,
+        TmpfsSize = parse.GetValue(TmpfsSize),
+        MaxProcesses = parse.GetValue(MaxProcesses),
         AllowRead = parse.GetValue(AllowRead) ?? [],
         AllowWrite = parse.GetValue(AllowWrite) ?? [],
         PassVariables = parse.GetValue(Env) ?? [],
@@ -185,10 +182,9 @@ internal sealed class StepOptions
         };
     }
 
-    /// <summary>Checks every value given to these options and the PROJECT argument (SBX1013–SBX1017 and the host, variable and preset codes).</summary>
+    /// <summary>Checks every value given to these options and the PROJECT argument (SBX1014–SBX1017 and the host, variable and preset codes; the bounds were checked as the command line was parsed).</summary>
     public void CheckInput(ParseResult parse, string? projectArgument)
     {
-        _ = Bounds(parse);
         InputCheck.RequirePath("PROJECT", projectArgument);
         InputCheck.RequireValue("--configuration", parse.GetValue(Configuration), "a configuration name (Debug, Release)");
         InputCheck.RequireValue("--framework", parse.GetValue(Framework), "a target framework (net10.0)");
