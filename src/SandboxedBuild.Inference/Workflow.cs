@@ -100,6 +100,9 @@ public sealed class Workflow
 {
     private readonly string _bwrap;
 
+    // The planning warnings said so far (see RunStep): each once per workflow.
+    private readonly HashSet<string> _said = new(StringComparer.Ordinal);
+
     private Workflow(HostFacts host, ProjectModel model, string bwrap, string savedHostsFile)
     {
         Host = host;
@@ -265,7 +268,14 @@ public sealed class Workflow
             }
 
             var plan = Plan(step, options, warnings, sanitized);
-            warnings.ForEach(observer.Warning);
+
+            // What planning says is the same for every step of a run (a variable not passed, a feed
+            // URL with a key): said once, at the first step that has it.
+            foreach (var warning in warnings.Where(w => _said.Add(w.ToString())))
+            {
+                observer.Warning(warning);
+            }
+
             if (plan.Pending.Count > 0)
             {
                 observer.WideningsPending(plan.Pending, Entry);

@@ -173,6 +173,46 @@ public sealed class ExecPolicyBuilderTests
     }
 
     [Fact]
+    public void CI_and_app_environment_markers_pass_and_the_variables_left_out_are_named_once_never_their_values()
+    {
+        var variables = TestHosts.DefaultVariables();
+        variables["TF_BUILD"] = "True";
+        variables["GITHUB_ACTIONS"] = "true";
+        variables["ASPNETCORE_ENVIRONMENT"] = "Staging";
+        variables["MY_SETTING"] = "value-not-to-print";
+        variables["JAVA_HOME"] = "/usr/lib/jvm/default";
+        variables["PWD"] = TestHosts.Project;
+        variables["XDG_RUNTIME_DIR"] = "/run/user/1000";
+        variables["GRADLE_PASSWORD"] = "bait";
+        var warnings = new List<Diagnostic>();
+
+        var policy = TestHosts.Policy(host: TestHosts.Create(variables: variables), warnings: warnings);
+
+        Assert.Equal("True", policy.GetEnvironmentValue("TF_BUILD"));
+        Assert.Equal("true", policy.GetEnvironmentValue("GITHUB_ACTIONS"));
+        Assert.Equal("Staging", policy.GetEnvironmentValue("ASPNETCORE_ENVIRONMENT"));
+        Assert.Null(policy.GetEnvironmentValue("MY_SETTING"));
+        var notPassed = Assert.Single(warnings, w => w.Error == Errors.Errors.VariablesNotPassed);
+        Assert.Equal(Severity.Warning, notPassed.Severity);
+
+        // Names only; neither the session's (PWD, XDG_*, SSH_*, EDITOR) nor the secret-looking ones.
+        Assert.Equal([2, "are", "JAVA_HOME, MY_SETTING"], notPassed.Arguments);
+        Assert.Equal(
+            "warning SBX3029: 2 of your environment variables are not passed into the sandbox: JAVA_HOME, MY_SETTING.",
+            notPassed.ToString(TestWordings.Option.Setting).Split(Environment.NewLine)[0]);
+        Assert.Contains("--env NAME", notPassed.ToString(TestWordings.Option.Setting), StringComparison.Ordinal);
+        Assert.DoesNotContain("value-not-to-print", notPassed.ToString(), StringComparison.Ordinal);
+
+        // Passed by name: no longer listed; nothing left out: nothing said.
+        warnings.Clear();
+        _ = TestHosts.Policy(new ExecOptions { PassVariables = ["MY_SETTING"] }, TestHosts.Create(variables: variables), warnings);
+        Assert.Equal([1, "is", "JAVA_HOME"], Assert.Single(warnings, w => w.Error == Errors.Errors.VariablesNotPassed).Arguments);
+        warnings.Clear();
+        _ = TestHosts.Policy(new ExecOptions { PassVariables = ["MY_SETTING", "JAVA_HOME"] }, TestHosts.Create(variables: variables), warnings);
+        Assert.DoesNotContain(warnings, w => w.Error == Errors.Errors.VariablesNotPassed);
+    }
+
+    [Fact]
     public void Passing_an_unset_variable_warns()
     {
         var warnings = new List<Diagnostic>();

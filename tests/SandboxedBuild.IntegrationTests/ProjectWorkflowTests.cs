@@ -43,6 +43,39 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
+    public void Tests_see_the_CI_and_environment_markers_and_the_run_names_once_the_variables_it_left_out()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "xunit-vstest");
+        File.WriteAllText(Path.Combine(ws.Project, "EnvironmentSeen.cs"), """
+            public class EnvironmentSeen
+            {
+                [Xunit.Fact]
+                public void Markers_pass_and_other_variables_do_not()
+                {
+                    Xunit.Assert.Equal("True", System.Environment.GetEnvironmentVariable("TF_BUILD"));
+                    Xunit.Assert.Equal("Staging", System.Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT"));
+                    Xunit.Assert.Null(System.Environment.GetEnvironmentVariable("MY_SETTING"));
+                    Xunit.Assert.Null(System.Environment.GetEnvironmentVariable("GITHUB_TOKEN"));
+                }
+            }
+            """);
+        var env = new Dictionary<string, string> { ["TF_BUILD"] = "True", ["ASPNETCORE_ENVIRONMENT"] = "Staging", ["MY_SETTING"] = "value-not-to-print" };
+
+        var r = Cli.Run(Identity.Current, ws, ["test", "--", "--filter", "FullyQualifiedName~EnvironmentSeen"], extraEnv: env, timeoutSeconds: 600);
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("dotnet-sandbox: build:", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dotnet-sandbox: test:", r.StandardError, StringComparison.Ordinal);
+
+        // Said once for the run (its steps each have the same environment), by name, never by value.
+        var said = r.StandardError.Split('\n').Where(l => l.Contains("SBX3029", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["dotnet-sandbox: warning SBX3029: 1 of your environment variables is not passed into the sandbox: MY_SETTING."], said);
+        Assert.DoesNotContain("value-not-to-print", r.StandardError + r.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_failing_test_fails_the_run_with_its_own_status()
     {
         Assets.SkipIfFeedUnreachable();

@@ -164,6 +164,12 @@ public static partial class Errors
         "{setting:env} {0}: the variable is not set in this environment; nothing is passed.",
         "set it before running, or use {setting:setenv} {0}=VALUE.");
 
+    /// <summary>Variables of the caller's that the allow-list keeps out, named (never their values) so that a test reading one is not a mystery.</summary>
+    public static readonly ErrorCode VariablesNotPassed = new(
+        "SBX3029", Severity.Warning,
+        "{0} of your environment variables {1} not passed into the sandbox: {2}.",
+        "only an allow-list passes (PATH, LANG, TERM, CI markers, DOTNET_*, NUGET_*, MSBUILD*…); pass one with {setting:env} NAME or set it with {setting:setenv} NAME=VALUE. Names that look like secrets are never passed unless named, and are not listed here.");
+
     /// <summary>--allow-read exposes something sensitive; allowed because the user asked, said loudly.</summary>
     public static readonly ErrorCode SensitiveReadAllowed = new(
         "SBX3006", Severity.Warning,
@@ -523,7 +529,7 @@ public static partial class Errors
     [
         InvalidUsage, NoCommand, CommandNotFound, CommandNotExecutable, WorkingDirectoryTooBroad, CommandHidden,
         InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported, NoProjectFound, ManyProjectsFound, ProjectFileInvalid,
-        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, SensitiveReadAllowed,
+        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, VariablesNotPassed, SensitiveReadAllowed,
         ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
         PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved,

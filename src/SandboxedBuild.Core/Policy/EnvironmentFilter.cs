@@ -11,8 +11,28 @@ public static partial class EnvironmentFilter
     private static readonly HashSet<string> AllowedNames = new(StringComparer.Ordinal)
     {
         "PATH", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ",
-        "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES", "CI",
+        "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES",
+
+        // Markers that say "this is a CI build" or which environment an app runs in, and nothing
+        // else: tools and tests read them (deterministic builds, test loggers, appsettings.{env}.json).
+        "CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TRAVIS", "APPVEYOR",
+        "TEAMCITY_VERSION", "CODEBUILD_BUILD_ID", "BITBUCKET_BUILD_NUMBER", "JENKINS_HOME",
+        "ASPNETCORE_ENVIRONMENT",
     };
+
+    // The caller's session, which means nothing inside (or the sandbox sets its own): left out without a word.
+    private static readonly HashSet<string> SessionNames = new(StringComparer.Ordinal)
+    {
+        "HOME", "TMPDIR", "TMP", "TEMP", "PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME", "HOSTTYPE", "OSTYPE", "MACHTYPE",
+        "MAIL", "MAILCHECK", "MAILPATH", "LS_COLORS", "LSCOLORS", "LESS", "LESSOPEN", "LESSCLOSE", "PAGER", "MANPAGER",
+        "EDITOR", "VISUAL", "MANPATH", "INFOPATH", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "DISPLAY",
+        "WAYLAND_DISPLAY", "XAUTHORITY", "WINDOWID", "GPG_TTY", "GPG_AGENT_INFO", "DEBIAN_FRONTEND", "MOTD_SHOWN",
+        "TMUX", "TMUX_PANE", "STY", "INVOCATION_ID", "JOURNAL_STREAM", "SYSTEMD_EXEC_PID", "SESSION_MANAGER",
+        "DESKTOP_SESSION", "VTE_VERSION", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy",
+        "https_proxy", "all_proxy", "no_proxy", "SUDO_USER", "SUDO_UID", "SUDO_GID", "SUDO_COMMAND",
+    };
+
+    private static readonly string[] SessionPrefixes = ["XDG_", "SSH_", "DBUS_", "HIST", "TERM_", "KONSOLE_", "GNOME_", "BASH_", "WSL"];
 
     private static readonly string[] AllowedPrefixes = ["LC_", "DOTNET_", "NUGET_", "MSBUILD"];
 
@@ -54,6 +74,13 @@ public static partial class EnvironmentFilter
 
     /// <summary>Whether the variable passes by default: allow-listed, and neither its name nor its value looks secret.</summary>
     public static bool PassesByDefault(string name, string value) => PassesByDefault(name) && !LooksSecretValue(value);
+
+    /// <summary>
+    /// Whether a variable describes the caller's session (the shell, the terminal, the desktop, the
+    /// login) or is one the sandbox sets itself: left out without being named in SBX3029.
+    /// </summary>
+    public static bool IsSessionVariable(string name) =>
+        SessionNames.Contains(name) || SessionPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
     /// <summary>Whether the name is a valid POSIX environment variable name.</summary>
     public static bool IsValidName(string name) =>

@@ -95,6 +95,17 @@ internal static class SandboxEnvironment
             env[name] = new EnvironmentEntry(name, assignment[(eq + 1)..], string.Empty, secret || EnvironmentFilter.LooksSecretValue(assignment[(eq + 1)..]), Origin.Setting(Origin.Settings.SetEnv));
         }
 
+        // Said by name (never by value): a test that reads MY_SETTING and gets nothing is told why.
+        var dropped = host.Variables.Keys
+            .Where(name => !env.ContainsKey(name) && !EnvironmentFilter.IsSessionVariable(name) && !EnvironmentFilter.LooksSecret(name) && EnvironmentFilter.IsValidName(name))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (dropped.Count > 0)
+        {
+            // Every name, however many: the one a test needs is as likely to be last as first.
+            warnings.Add(Errors.Errors.VariablesNotPassed.With(dropped.Count, dropped.Count == 1 ? "is" : "are", string.Join(", ", dropped)));
+        }
+
         return [.. env.Values.OrderBy(e => e.Name, StringComparer.Ordinal)];
     }
 }
