@@ -252,6 +252,47 @@ public sealed class EgressProxyRelayTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tunnel_to_port_80_is_refused_where_only_plain_HTTP_requests_are_allowed()
+    {
+        // Inside a tunnel the command writes its own Host header, which a CDN's shared address would route
+        // to any site it serves; an http:// request's Host is held to the host the policy allowed.
+        var policy = new NetworkPolicy(NetworkMode.Filtered, [HostRule.Parse("crl.invalid", "--allow-host", "test")], ImmutableArray<HostRule>.Empty, "test");
+        var seen = new ConcurrentQueue<ConnectionRecord>();
+        var proxy = EgressProxy.Start(policy, Path.Combine(_directory, "proxy.sock"), new AddressGuard([]), onConnection: seen.Enqueue);
+        try
+        {
+            using (var tunnel = Connect(proxy))
+            {
+                tunnel.Send("CONNECT crl.invalid:80 HTTP/1.1\r\nHost: crl.invalid:80\r\n\r\n"u8.ToArray());
+                var (text, closed) = ReadToClose(tunnel);
+                Assert.True(closed);
+                Assert.StartsWith("HTTP/1.1 403", text, StringComparison.Ordinal);
+                Assert.Contains("tunnel (CONNECT) to port 80", text, StringComparison.Ordinal);
+            }
+
+            var refused = Assert.Single(seen);
+            Assert.Equal(("crl.invalid", 80, false, new HostRemedy("crl.invalid:80")), (refused.Host, refused.Port, refused.Allowed, refused.Remedy));
+
+            // The plain request to the same host and port is let through the policy (and then fails to
+            // resolve: the name is not real), so its record is a failure, not a refusal.
+            using (var plain = Connect(proxy))
+            {
+                plain.Send("GET http://crl.invalid/pki/root.crl HTTP/1.1\r\nHost: crl.invalid\r\n\r\n"u8.ToArray());
+                var (text, _) = ReadToClose(plain);
+                Assert.DoesNotContain("HTTP/1.1 403", text, StringComparison.Ordinal);
+            }
+
+            Assert.True(SpinWait.SpinUntil(() => seen.Count == 2, TimeSpan.FromSeconds(15)), $"{seen.Count} records");
+            var second = seen.Last();
+            Assert.Equal(("crl.invalid", 80, true), (second.Host, second.Port, second.Failed));
+        }
+        finally
+        {
+            await proxy.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Connections_over_the_bound_are_refused_and_said_once_per_burst()
     {
         using var target = new CountingListener();

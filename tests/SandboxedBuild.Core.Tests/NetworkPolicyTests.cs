@@ -79,6 +79,24 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
+    public void A_tunnel_to_port_80_needs_an_entry_that_names_port_80_while_plain_HTTP_requests_pass()
+    {
+        // The default preset's certificate hosts serve plain HTTP on port 80.
+        var preset = NetworkPolicyBuilder.Build(new ExecOptions { NetworkMode = NetworkMode.Filtered }, []);
+        Assert.Equal(Verdict.Allowed, preset.Decide("crl3.digicert.com", 80, tunnel: false).Verdict);
+        Assert.Equal(Verdict.Allowed, preset.Decide("crl3.digicert.com", 443, tunnel: true).Verdict);
+        var tunnel = preset.Decide("crl3.digicert.com", 80, tunnel: true);
+        Assert.Equal(Verdict.Denied, tunnel.Verdict);
+        Assert.Equal(new HostRemedy("crl3.digicert.com:80"), tunnel.Remedy);
+        Assert.Contains("tunnel (CONNECT) to port 80", tunnel.Reason, StringComparison.Ordinal);
+
+        // Named: the user's choice. A host on no list stays a question, as any other.
+        Assert.Equal(Verdict.Allowed, Policy(["legacy.example.com:80"]).Decide("legacy.example.com", 80, tunnel: true).Verdict);
+        Assert.Equal(Verdict.Undecided, preset.Decide("elsewhere.example.com", 80, tunnel: true).Verdict);
+        Assert.Equal(Verdict.Allowed, Policy([], [], NetworkMode.Audit).Decide("elsewhere.example.com", 80, tunnel: true).Verdict);
+    }
+
+    [Fact]
     public void The_deny_list_wins_even_in_audit_mode()
     {
         Assert.Equal(Verdict.Denied, Policy(["*.example.com"], ["secret.example.com"]).Decide("secret.example.com", 443).Verdict);

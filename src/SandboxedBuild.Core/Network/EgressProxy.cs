@@ -561,7 +561,7 @@ public sealed class EgressProxy : IAsyncDisposable
 
         // The one normalized name the grammar produced: what the policy matches and the resolver gets.
         var host = head!.Host;
-        var decision = Decide(host, head.Port);
+        var decision = Decide(host, head.Port, head.IsConnect);
         if (decision.Verdict != Verdict.Allowed)
         {
             Refuse(client, host, head.Port, decision.Reason, decision.Remedy);
@@ -663,9 +663,9 @@ public sealed class EgressProxy : IAsyncDisposable
         throw last ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    private Decision Decide(string host, int port)
+    private Decision Decide(string host, int port, bool tunnel)
     {
-        var decision = _policy.Decide(host, port, _wording);
+        var decision = _policy.Decide(host, port, tunnel, _wording);
         if (decision.Verdict != Verdict.Undecided)
         {
             return decision;

@@ -74,7 +74,19 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
     /// <param name="host">The host asked for.</param>
     /// <param name="port">The port asked for.</param>
     /// <param name="wording">How the host names the settings rules come from, in the decision's reason; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>.</param>
-    public Decision Decide(string host, int port, IRemedyWording? wording = null)
+    public Decision Decide(string host, int port, IRemedyWording? wording = null) => Decide(host, port, tunnel: false, wording);
+
+    /// <summary>
+    /// Decides a connection as <see cref="Decide(string, int, IRemedyWording?)"/> does, knowing whether it is a tunnel
+    /// (<c>CONNECT</c>) or one plain-HTTP request. A tunnel to port 80 needs an entry that names port 80: plain HTTP
+    /// through the proxy comes as <c>http://</c> requests, whose Host header the proxy holds to the host it decided,
+    /// while inside a tunnel the command could name any site the server (a CDN's shared address) also serves.
+    /// </summary>
+    /// <param name="host">The host asked for.</param>
+    /// <param name="port">The port asked for.</param>
+    /// <param name="tunnel">Whether the connection is a <c>CONNECT</c> tunnel.</param>
+    /// <param name="wording">How the host names the settings rules come from; <see cref="RemedyWording.Neutral"/> when <see langword="null"/>.</param>
+    public Decision Decide(string host, int port, bool tunnel, IRemedyWording? wording = null)
     {
         wording ??= RemedyWording.Neutral;
         host = HostRule.NormalizeHost(host);
@@ -89,7 +101,8 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
         }
 
         var named = Allow.Where(r => r.MatchesHost(host)).ToList();
-        if (named.FirstOrDefault(r => r.MatchesPort(port)) is { } allow)
+        var plainHttpTunnel = tunnel && port == 80;
+        if (named.FirstOrDefault(r => plainHttpTunnel ? r.Port == 80 : r.MatchesPort(port)) is { } allow)
         {
             return new Decision(Verdict.Allowed, allow.Reason(wording), allow);
         }
@@ -100,6 +113,14 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
         }
 
         var display = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+        if (plainHttpTunnel && named.Any(r => r.MatchesPort(port)))
+        {
+            return new Decision(
+                Verdict.Denied,
+                $"a tunnel (CONNECT) to port 80 of {display} needs an entry that names port 80: plain HTTP goes through the proxy as http:// requests, whose Host the proxy checks",
+                Remedy: new HostRemedy($"{display}:80"));
+        }
+
         return named.Count > 0
             ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} (only 443 and 80 unless a port is named)", Remedy: new HostRemedy($"{display}:{port}"))
             : new Decision(Verdict.Undecided, "not on the allowlist", Remedy: new HostRemedy(display + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}")));
