@@ -90,6 +90,11 @@ public sealed class NetworkPolicyTests
         Assert.Equal(new HostRemedy("crl3.digicert.com:80"), tunnel.Remedy);
         Assert.Contains("tunnel (CONNECT) to port 80", tunnel.Reason, StringComparison.Ordinal);
 
+        // The preset's Microsoft certificate host: plain requests to port 80 and nothing else.
+        Assert.Equal(Verdict.Allowed, preset.Decide("www.microsoft.com", 80, tunnel: false).Verdict);
+        Assert.Equal(Verdict.Denied, preset.Decide("www.microsoft.com", 80, tunnel: true).Verdict);
+        Assert.Equal(Verdict.Denied, preset.Decide("www.microsoft.com", 443, tunnel: true).Verdict);
+
         // Named: the user's choice. A host on no list stays a question, as any other.
         Assert.Equal(Verdict.Allowed, Policy(["legacy.example.com:80"]).Decide("legacy.example.com", 80, tunnel: true).Verdict);
         Assert.Equal(Verdict.Undecided, preset.Decide("elsewhere.example.com", 80, tunnel: true).Verdict);

@@ -78,7 +78,8 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
 
     /// <summary>
     /// Decides a connection as <see cref="Decide(string, int, IRemedyWording?)"/> does, knowing whether it is a tunnel
-    /// (<c>CONNECT</c>) or one plain-HTTP request. A tunnel to port 80 needs an entry that names port 80: plain HTTP
+    /// (<c>CONNECT</c>) or one plain-HTTP request. A tunnel to port 80 needs an entry that names port 80, and is not a
+    /// preset's (those name port 80 for plain requests to certificate hosts only): plain HTTP
     /// through the proxy comes as <c>http://</c> requests, whose Host header the proxy holds to the host it decided,
     /// while inside a tunnel the command could name any site the server (a CDN's shared address) also serves.
     /// </summary>
@@ -102,7 +103,7 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
 
         var named = Allow.Where(r => r.MatchesHost(host)).ToList();
         var plainHttpTunnel = tunnel && port == 80;
-        if (named.FirstOrDefault(r => plainHttpTunnel ? r.Port == 80 : r.MatchesPort(port)) is { } allow)
+        if (named.FirstOrDefault(r => plainHttpTunnel ? r.Port == 80 && r.Origin?.Kind != OriginKind.Preset : r.MatchesPort(port)) is { } allow)
         {
             return new Decision(Verdict.Allowed, allow.Reason(wording), allow);
         }
