@@ -75,6 +75,7 @@ public sealed class NetworkPolicyTests
         var other = policy.Decide("pkgs.example.com", 443);
         Assert.Equal(Verdict.Denied, other.Verdict);
         Assert.Equal(new HostRemedy("pkgs.example.com:443"), other.Remedy);
+        Assert.Equal("port 443 is not allowed for pkgs.example.com (its entries name only port 8443)", other.Reason);
         Assert.DoesNotContain("--allow-host", other.Reason, StringComparison.Ordinal);
     }
 

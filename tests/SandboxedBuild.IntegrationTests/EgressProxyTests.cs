@@ -283,7 +283,7 @@ public sealed class EgressProxyTests
         Assert.StartsWith("dotnet-sandbox: blocked: crl3.digicert.com:80 — a tunnel (CONNECT) to port 80 of crl3.digicert.com needs an entry that names port 80", blocked[0], StringComparison.Ordinal);
         Assert.EndsWith("allow with --allow-host crl3.digicert.com:80", blocked[0], StringComparison.Ordinal);
         Assert.StartsWith("dotnet-sandbox: blocked: www.microsoft.com:80 — a tunnel (CONNECT) to port 80", blocked[1], StringComparison.Ordinal);
-        Assert.StartsWith("dotnet-sandbox: blocked: www.microsoft.com:443 — port 443 is not allowed", blocked[2], StringComparison.Ordinal);
+        Assert.Equal("dotnet-sandbox: blocked: www.microsoft.com:443 — port 443 is not allowed for www.microsoft.com (its entries name only port 80); allow with --allow-host www.microsoft.com:443", blocked[2].TrimEnd());
     }
 
     [Theory]

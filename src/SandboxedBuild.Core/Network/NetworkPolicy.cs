@@ -122,8 +122,11 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
                 Remedy: new HostRemedy($"{display}:80"));
         }
 
+        var ports = named.Any(r => r.Port is null)
+            ? "only 443 and 80 unless a port is named"
+            : "its entries name only port " + string.Join(", ", named.Select(r => r.Port!.Value).Distinct().Order().Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return named.Count > 0
-            ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} (only 443 and 80 unless a port is named)", Remedy: new HostRemedy($"{display}:{port}"))
+            ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} ({ports})", Remedy: new HostRemedy($"{display}:{port}"))
             : new Decision(Verdict.Undecided, "not on the allowlist", Remedy: new HostRemedy(display + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}")));
     }
 }
