@@ -192,7 +192,7 @@ public static class StepPolicyBuilder
             }
         }
 
-        env.Add(new EnvironmentEntry("NUGET_PACKAGES", model.NuGet.GlobalPackagesFolder, "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")", Origin: new Origin(OriginKind.NuGetConfig)));
+        env.Add(new EnvironmentEntry("NUGET_PACKAGES", SandboxEnvironment.NuGetPackagesValue(model.NuGet.GlobalPackagesFolder, host), "the packages folder of the effective NuGet configuration (" + model.NuGet.GlobalPackagesFolderReason + ")", Origin: new Origin(OriginKind.NuGetConfig)));
 
         // Fallback folders of your own NuGet configuration (user or machine files, NUGET_FALLBACK_PACKAGES)
         // are trusted like its packages folder. Those a NuGet.config of the project names (in the

@@ -33,7 +33,8 @@ public sealed class ExecPolicyBuilderTests
     {
         var policy = TestHosts.Policy();
         Assert.Equal(PathAccess.ReadOnly, policy.RuleFor(TestHosts.Home + "/.nuget/packages/xunit/2.9.3/xunit.nuspec")!.Access);
-        Assert.Equal(TestHosts.Home + "/.nuget/packages", policy.GetEnvironmentValue("NUGET_PACKAGES"));
+        // Spelled as a plain restore records a default folder (obj/*.dgspec.json), so that a plain build after a sandboxed restore finds nothing to do.
+        Assert.Equal(TestHosts.Home + "/.nuget/packages/", policy.GetEnvironmentValue("NUGET_PACKAGES"));
     }
 
     [Fact]
@@ -210,6 +211,18 @@ public sealed class ExecPolicyBuilderTests
         warnings.Clear();
         _ = TestHosts.Policy(new ExecOptions { PassVariables = ["MY_SETTING", "JAVA_HOME"] }, TestHosts.Create(variables: variables), warnings);
         Assert.DoesNotContain(warnings, w => w.Error == Errors.Errors.VariablesNotPassed);
+    }
+
+    [Theory]
+    [InlineData("/data/pkgs", "/data/pkgs")]
+    [InlineData("/data/pkgs/", "/data/pkgs/")]
+    [InlineData("/data//pkgs", "/data//pkgs")]
+    public void The_callers_own_NUGET_PACKAGES_is_passed_as_spelled(string given, string passed)
+    {
+        var variables = TestHosts.DefaultVariables();
+        variables["NUGET_PACKAGES"] = given;
+        var fs = FakeFileSystem.Debian().Dir("/data/pkgs");
+        Assert.Equal(passed, TestHosts.Policy(host: TestHosts.Create(fs, variables: variables)).GetEnvironmentValue("NUGET_PACKAGES"));
     }
 
     [Fact]

@@ -197,6 +197,38 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
+    public async Task After_a_sandboxed_restore_a_plain_build_finds_the_restore_up_to_date()
+    {
+        // The restore records how it spelled the packages folder (obj/*.dgspec.json); spelled otherwise
+        // than a plain restore would ("/home/u/.nuget/packages" for "…/packages/"), a plain build restores again.
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "hello");
+        var restore = Cli.Run(Identity.Current, ws, ["restore"], timeoutSeconds: 300);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        var assets = Path.Combine(ws.Project, "obj", "project.assets.json");
+        var restoredAt = File.GetLastWriteTimeUtc(assets);
+
+        // Plain dotnet, outside any sandbox, in the same environment (the same HOME, so the same default packages folder).
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = ws.Project, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("build");
+        psi.ArgumentList.Add("-nologo");
+        psi.ArgumentList.Add("-v:n");
+        psi.Environment.Clear();
+        foreach (var (name, value) in ws.Environment())
+        {
+            psi.Environment[name] = value;
+        }
+
+        using var plain = System.Diagnostics.Process.Start(psi)!;
+        var stderr = plain.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stdout = await plain.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await plain.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(plain.ExitCode == 0, stdout + await stderr);
+        Assert.Contains("All projects are up-to-date for restore.", stdout, StringComparison.Ordinal);
+        Assert.Equal(restoredAt, File.GetLastWriteTimeUtc(assets));
+    }
+
+    [Fact]
     public void A_private_feed_in_the_repository_config_is_reached_only_after_trust()
     {
         using var ws = new Workspace(Identity.Current);

@@ -8,6 +8,18 @@ namespace SandboxedBuild.Policy;
 internal static class SandboxEnvironment
 {
     /// <summary>
+    /// <c>NUGET_PACKAGES</c> for the packages folder <paramref name="folder"/>, spelled as a plain restore
+    /// would record it: the caller's own value when the caller set it to this folder, else the folder with
+    /// a trailing slash, as NuGet writes a folder from its configuration or its default. The restore
+    /// records the spelling in <c>obj/*.dgspec.json</c>; a different one (a missing slash) makes a plain
+    /// <c>dotnet build</c> afterwards restore again.
+    /// </summary>
+    internal static string NuGetPackagesValue(string folder, HostFacts host) =>
+        host.Variables.TryGetValue("NUGET_PACKAGES", out var own) && own.Length > 0 && PathUtil.Normalize(own, host.WorkingDirectory) == PathUtil.Normalize(folder, "/")
+            ? own
+            : PathUtil.Normalize(folder, "/").TrimEnd('/') + "/";
+
+    /// <summary>
     /// The variables: the allow-listed ones of the caller, the sandbox's own (home, temporary directory,
     /// packages folder, proxy), the project's, then those the options pass or set, each with its reason.
     /// </summary>
@@ -26,7 +38,7 @@ internal static class SandboxEnvironment
         void Set(string name, string value, string reason) => env[name] = new EnvironmentEntry(name, value, reason);
         Set("HOME", host.HomeDirectory, "same path as outside; the directory is a private empty one");
         Set("TMPDIR", "/tmp", "the private temporary directory");
-        Set("NUGET_PACKAGES", packages, "the host's packages folder, so builds find restored packages");
+        Set("NUGET_PACKAGES", NuGetPackagesValue(packages, host), "the host's packages folder, so builds find restored packages");
         Set("MSBUILDDISABLENODEREUSE", "1", "build nodes die with the sandbox; do not leave them waiting for reuse");
         Set("DOTNET_CLI_TELEMETRY_OPTOUT", "1", "telemetry hosts are not on the allowlist; it could only time out");
         Set("DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE", "1", "the workload update check could only fail without its hosts");
