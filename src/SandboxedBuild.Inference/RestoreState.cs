@@ -1,7 +1,8 @@
 using System.Text.Json;
-using SandboxedBuild.Linux;
-using SandboxedBuild.Interop;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Interop;
+using SandboxedBuild.Linux;
+using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Inference;
 
@@ -22,8 +23,10 @@ public static class RestoreState
     {
         // What the restore itself generates (obj/*.nuget.g.*) is an output here, not an input.
         var all = model.Inputs.IsDefaultOrEmpty ? [.. InferenceInputs.Collect(model.Entry, model.RepositoryRoot, model.NuGet)] : model.Inputs;
-        var inputs = all.Where(f => !Path.GetFileName(f).Contains(".nuget.g.", StringComparison.Ordinal));
-        var newestInput = inputs.Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.MinValue).Max();
+        var inputs = all.Where(f => !Path.GetFileName(f).Contains(".nuget.g.", StringComparison.Ordinal))
+            .Select(f => (Path: f, Time: File.GetLastWriteTimeUtc(f)))
+            .ToList();
+        var newest = inputs.Count == 0 ? (Path: string.Empty, Time: DateTime.MinValue) : inputs.MaxBy(i => i.Time);
         foreach (var project in model.Projects)
         {
             var record = project.IntermediateDirectories
@@ -35,9 +38,17 @@ public static class RestoreState
                 return false;
             }
 
-            if (File.GetLastWriteTimeUtc(record) < newestInput || !File.Exists(Path.Combine(Path.GetDirectoryName(record)!, "project.assets.json")))
+            // The file that changed, which is often not the project named (a Directory.Packages.props, a NuGet.config).
+            if (File.GetLastWriteTimeUtc(record) < newest.Time)
             {
-                why = $"{Path.GetFileName(project.ProjectPath)} changed since its last restore";
+                var changed = PathUtil.IsSameOrUnder(newest.Path, model.RepositoryRoot) ? Path.GetRelativePath(model.RepositoryRoot, newest.Path) : newest.Path;
+                why = $"{TerminalText.Escape(changed, 512)} changed since the last restore of {Path.GetFileName(project.ProjectPath)}";
+                return false;
+            }
+
+            if (!File.Exists(Path.Combine(Path.GetDirectoryName(record)!, "project.assets.json")))
+            {
+                why = $"the restore's project.assets.json of {Path.GetFileName(project.ProjectPath)} is missing";
                 return false;
             }
 

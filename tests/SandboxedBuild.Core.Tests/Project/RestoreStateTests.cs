@@ -47,6 +47,29 @@ public sealed class RestoreStateTests : IDisposable
     }
 
     [Fact]
+    public void The_reason_names_the_file_that_changed_not_just_a_project()
+    {
+        var model = Model();
+        File.WriteAllText(Path.Combine(_dir, "obj", "project.nuget.cache"), """{"success": true, "expectedPackageFiles": []}""");
+        File.SetLastWriteTimeUtc(Path.Combine(_dir, "obj", "project.nuget.cache"), DateTime.UtcNow.AddMinutes(-30));
+        Assert.True(RestoreState.IsUpToDate(model, out var why), why);
+
+        // A central package version changed (the project file did not), in a directory whose name holds an escape sequence.
+        var props = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "build\u001b[2J")).FullName, "Directory.Packages.props");
+        File.WriteAllText(props, "<Project />");
+        model = model with { Inputs = [.. model.Inputs, props] };
+
+        Assert.False(RestoreState.IsUpToDate(model, out why));
+        Assert.Equal("build\\x1B[2J/Directory.Packages.props changed since the last restore of App.csproj", why);
+
+        // No assets file: said as such, not as a change.
+        File.SetLastWriteTimeUtc(props, DateTime.UtcNow.AddHours(-2));
+        File.Delete(Path.Combine(_dir, "obj", "project.assets.json"));
+        Assert.False(RestoreState.IsUpToDate(model, out why));
+        Assert.Equal("the restore's project.assets.json of App.csproj is missing", why);
+    }
+
+    [Fact]
     public void A_missing_package_path_is_reported_with_control_characters_escaped()
     {
         var model = Model();
