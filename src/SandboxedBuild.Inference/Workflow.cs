@@ -133,6 +133,12 @@ public sealed class Workflow
         InputCheck.RequireNameablePath("the working directory", host.WorkingDirectory);
         var entry = ProjectFiles.Locate(request.Project, host.WorkingDirectory, request.Verb);
         InputCheck.RequireProjectWithoutLink(host, entry, request.Verb);
+        if (request.Steps.Contains(WorkflowStep.Run) && ProjectFiles.IsSolution(entry))
+        {
+            // Said before anything is evaluated or built: dotnet would build the whole solution, then refuse.
+            throw RunOfSolution(entry, host.WorkingDirectory);
+        }
+
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
         var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning, request.Control);
 
@@ -143,6 +149,20 @@ public sealed class Workflow
         }
 
         return new Workflow(host, model, bwrap, UserHostsFile.PathFor(host.Variables, host.HomeDirectory));
+    }
+
+    private static SandboxException RunOfSolution(string solution, string workingDirectory)
+    {
+        var projects = ProjectFiles.ProjectsOfSolution(solution)
+            .Select(p => TerminalText.Escape(Path.GetRelativePath(workingDirectory, p), 512))
+            .ToList();
+        var named = projects.Count switch
+        {
+            0 => "no project",
+            <= 8 => $"{projects.Count} project(s): {string.Join(", ", projects)}",
+            _ => $"{projects.Count} projects: {string.Join(", ", projects.Take(8))}, …",
+        };
+        return new SandboxException(Errors.Errors.RunNeedsProject, TerminalText.Escape(Path.GetRelativePath(workingDirectory, solution), 512), named, projects.Count > 0 ? Linux.BwrapCommandLine.ShellQuote(projects[0]) : "path/to/App.csproj");
     }
 
     /// <summary>Infers the model of <paramref name="entry"/>; the V3 service indexes of feeds are resolved only for those the user trusts.</summary>

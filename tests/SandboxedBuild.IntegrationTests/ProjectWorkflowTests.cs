@@ -76,6 +76,26 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
+    public void Run_on_a_solution_names_its_projects_before_anything_is_built()
+    {
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "multi");
+        var before = Assets.Files(ws.Project);
+
+        var r = Cli.Run(Identity.Current, ws, ["run"]);
+
+        Assert.True(r.ExitCode == 125, r.ToString());
+        Assert.Contains("dotnet-sandbox: SBX1020: 'multi.slnx' is a solution, and run starts one project; the solution holds 3 project(s): src/App/App.csproj, src/Lib/Lib.csproj, tests/Lib.Tests/Lib.Tests.csproj.", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("hint: name the project to run: dotnet sandbox run src/App/App.csproj", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("restore:", r.StandardError, StringComparison.Ordinal);
+        Assert.Equal(before, Assets.Files(ws.Project));
+
+        // The project the hint names runs.
+        var app = Cli.Run(Identity.Current, ws, ["run", "src/App/App.csproj"], timeoutSeconds: 600);
+        Assert.True(app.ExitCode == 0, app.ToString());
+    }
+
+    [Fact]
     public void A_failing_test_fails_the_run_with_its_own_status()
     {
         Assets.SkipIfFeedUnreachable();

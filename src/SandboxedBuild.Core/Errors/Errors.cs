@@ -126,6 +126,12 @@ public static partial class Errors
         "argument {0} for {1}, '{2}', is not valid UTF-8 (each U+FFFD stands for bytes that could not be decoded): the command would receive U+FFFD in their place, not the bytes you gave.",
         "give the value in UTF-8; if the command needs those bytes, make them inside the sandbox: dotnet sandbox exec -- sh -c 'exec CMD \"$(printf \"\\351\")\"'.");
 
+    /// <summary><c>run</c> on a solution: dotnet runs one project.</summary>
+    public static readonly ErrorCode RunNeedsProject = new(
+        "SBX1020", Severity.Error,
+        "'{0}' is a solution, and run starts one project; the solution holds {1}.",
+        "name the project to run: dotnet sandbox run {2}");
+
     /// <summary>The project or solution named on the command line goes through a symbolic link a sandbox could have planted.</summary>
     public static readonly ErrorCode ProjectPathThroughLink = new(
         "SBX1018", Severity.Error,
@@ -542,7 +548,7 @@ public static partial class Errors
         BubblewrapMissing, BubblewrapTooOld, UserNamespacesUnavailable, SandboxSetupFailed, SpawnFailed, ProtectedPathCreated,
         SeatbeltNotImplemented, PathNotRepresentableInProfile,
         InvalidBound, ProcessBoundFailed, BoundNotApplied,
-        EmptyOptionValue, PathHasControlCharacter, TildeNotExpanded, PathNotUtf8, ProjectPathThroughLink, ArgumentNotUtf8,
+        EmptyOptionValue, PathHasControlCharacter, TildeNotExpanded, PathNotUtf8, ProjectPathThroughLink, ArgumentNotUtf8, RunNeedsProject,
         NuGetConfigNotReadable,
         InvalidHostPattern, UnknownPreset, ProxyStartFailed, AuditMode, LoopbackPortNotForwarded,
         ProxyRequestMalformed, ProxyConnectionLimit, ProxyHeadTimeout,
