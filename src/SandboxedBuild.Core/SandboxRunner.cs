@@ -37,13 +37,13 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
     /// <param name="policy">The policy.</param>
     /// <param name="command">The command and its arguments.</param>
     /// <param name="hooks">How the run talks to the host about the network.</param>
-    /// <param name="silent">Connect the command's stdio to /dev/null instead of inheriting it.</param>
+    /// <param name="streams">Where the command's stdin, stdout and stderr go (inherited unless said otherwise).</param>
     /// <param name="control">What stops the run from outside: the host's cancellation, and the process's own signals only when it says so; <see cref="RunControl.None"/> when <see langword="null"/>.</param>
-    public RunResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, NetworkHooks? hooks = null, bool silent = false, RunControl? control = null)
+    public RunResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, NetworkHooks? hooks = null, CommandStreams streams = CommandStreams.Inherited, RunControl? control = null)
     {
         if (policy.Network.Mode == NetworkMode.None)
         {
-            var plain = _launcher.Run(bwrap, policy, command, silent, control: control);
+            var plain = _launcher.Run(bwrap, policy, command, streams, control: control);
             return new RunResult(plain.ExitCode, plain.Elapsed, plain.Warnings, []);
         }
 
@@ -60,7 +60,7 @@ public sealed class SandboxRunner(IFileSystem fileSystem, string? bridgeExecutab
             LaunchResult result;
             try
             {
-                result = _launcher.Run(bwrap, policy, command, silent, BridgeMounts.For(bridgeExecutable!, owned.Path), signals);
+                result = _launcher.Run(bwrap, policy, command, streams, BridgeMounts.For(bridgeExecutable!, owned.Path), signals);
             }
             finally
             {

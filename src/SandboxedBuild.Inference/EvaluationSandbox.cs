@@ -74,7 +74,7 @@ internal static class EvaluationSandbox
             var work = new WorkArea(rules, Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
             var evalHost = host with { WorkingDirectory = repoRoot };
             var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<Diagnostic>(), work);
-            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], silent: true, control: control);
+            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], streams: CommandStreams.Discarded, control: control);
             var list = new List<ProjectEvaluation>();
             for (var i = 0; i < projects.Count; i++)
             {

@@ -1,8 +1,8 @@
+using SandboxedBuild.Errors;
+using SandboxedBuild.Interop;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
-using SandboxedBuild.Interop;
-using SandboxedBuild.Errors;
 
 namespace SandboxedBuild.Inference;
 
@@ -236,7 +236,10 @@ public sealed class Workflow
             }
 
             var args = DotnetArguments(step, Entry, request.SharedArguments, step == request.Steps[^1] ? request.ExtraArguments : []);
-            var outcome = RunStep(step, args, request.Options, observer, request.BridgeExecutable, request.Control);
+            // Before the app runs, what the restore and the build print is progress: it goes to stderr,
+            // so that the caller's stdout is the app's alone (dotnet sandbox run > out.json).
+            var streams = request.Steps.Contains(WorkflowStep.Run) && step != WorkflowStep.Run ? CommandStreams.OutputToStandardError : CommandStreams.Inherited;
+            var outcome = RunStep(step, args, request.Options, observer, request.BridgeExecutable, request.Control, streams);
             outcomes.Add(outcome);
             if (outcome.ExitCode != 0)
             {
@@ -271,7 +274,7 @@ public sealed class Workflow
     /// approved widenings, the repository's turn for a restore or build, the sandbox, and the check
     /// of the links the step left in the packages folder.
     /// </summary>
-    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer, string? bridgeExecutable, RunControl? control = null)
+    public StepOutcome RunStep(WorkflowStep step, IReadOnlyList<string> dotnetArguments, ExecOptions options, IWorkflowObserver observer, string? bridgeExecutable, RunControl? control = null, CommandStreams streams = CommandStreams.Inherited)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
@@ -315,7 +318,7 @@ public sealed class Workflow
                 ? StepTurn.Take(Model.RepositoryRoot, () => observer.WaitingForTurn(step, Model.RepositoryRoot))
                 : null;
             var linksBefore = plan.WritablePackageFolders.ToDictionary(f => f, PackagesFolder.Links, StringComparer.Ordinal);
-            var result = new SandboxRunner(Host.FileSystem, bridgeExecutable).Run(_bwrap, plan.Policy, dotnetArguments, hooks, control: control);
+            var result = new SandboxRunner(Host.FileSystem, bridgeExecutable).Run(_bwrap, plan.Policy, dotnetArguments, hooks, streams, control);
             foreach (var (folder, before) in linksBefore)
             {
                 foreach (var removed in PackagesFolder.RemoveAddedLinks(folder, before))

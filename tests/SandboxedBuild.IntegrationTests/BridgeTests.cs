@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using SandboxedBuild.IntegrationTests.Infrastructure;
+using SandboxedBuild.Interop;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
@@ -32,7 +33,7 @@ public sealed class BridgeTests
         {
             var policy = ExecPolicyBuilder.Build(host, new ExecOptions { AllowHosts = [$"127.0.0.1:{server.Port}"] }, new List<Diagnostic>());
             var script = $"{Curl} -p http://127.0.0.1:{server.Port}/; {Curl} -p http://blocked-{i}.invalid/; exit {40 + i}";
-            return runner.Run(bwrap, policy, ["/bin/sh", "-c", script], new NetworkHooks { OnBlocked = d => blocked.Add(d.Code + " " + d.Message) }, silent: true);
+            return runner.Run(bwrap, policy, ["/bin/sh", "-c", script], new NetworkHooks { OnBlocked = d => blocked.Add(d.Code + " " + d.Message) }, streams: CommandStreams.Discarded);
         })).ToList();
         var results = await Task.WhenAll(runs);
 
@@ -73,7 +74,7 @@ public sealed class BridgeTests
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
         var policy = ExecPolicyBuilder.Build(host, new ExecOptions(), new List<Diagnostic>());
 
-        var result = new SandboxRunner(host.FileSystem, path).Run(bwrap, policy, ["/bin/true"], silent: true);
+        var result = new SandboxRunner(host.FileSystem, path).Run(bwrap, policy, ["/bin/true"], streams: CommandStreams.Discarded);
 
         Assert.True(result.ExitCode == 125, $"exit {result.ExitCode}: {string.Join(" | ", result.Warnings)}");
         var warning = Assert.Single(result.Warnings, w => w.ToString().StartsWith("SBX6011: the bridge did not start: it never said it was ready", StringComparison.Ordinal));
@@ -90,7 +91,7 @@ public sealed class BridgeTests
         var marker = Path.Combine(ws.Project, "ran");
         foreach (var bridge in new[] { null, Path.Combine(ws.Outside, "no-such-bridge"), "dotnet-sandbox-bridge" })
         {
-            var ex = Assert.Throws<Errors.SandboxException>(() => new SandboxRunner(host.FileSystem, bridge).Run(bwrap, policy, ["/bin/touch", marker], silent: true));
+            var ex = Assert.Throws<Errors.SandboxException>(() => new SandboxRunner(host.FileSystem, bridge).Run(bwrap, policy, ["/bin/touch", marker], streams: CommandStreams.Discarded));
             Assert.Equal("SBX6012", ex.Error.Code);
             Assert.Equal(125, ex.ExitCode);
         }
@@ -99,7 +100,7 @@ public sealed class BridgeTests
 
         // Without network, no bridge is needed.
         var plain = ExecPolicyBuilder.Build(host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<Diagnostic>());
-        Assert.Equal(0, new SandboxRunner(host.FileSystem).Run(bwrap, plain, ["/bin/true"], silent: true).ExitCode);
+        Assert.Equal(0, new SandboxRunner(host.FileSystem).Run(bwrap, plain, ["/bin/true"], streams: CommandStreams.Discarded).ExitCode);
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using SandboxedBuild.Errors;
 using SandboxedBuild.IntegrationTests.Infrastructure;
+using SandboxedBuild.Interop;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
@@ -30,7 +31,7 @@ public sealed class HostControlTests
         // The shell records the SIGTERM and exits 7; its sleep, in the same group, gets it too.
         var script = $"trap 'echo term > {trapped}; exit 7' TERM; touch {started}; sleep 60 & wait";
         using var cancel = new CancellationTokenSource();
-        var run = Task.Run(() => runner.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true, control: new RunControl { Cancellation = cancel.Token }));
+        var run = Task.Run(() => runner.Run(bwrap, policy, ["/bin/sh", "-c", script], streams: CommandStreams.Discarded, control: new RunControl { Cancellation = cancel.Token }));
         await WaitForFile(started, run);
         var clock = Stopwatch.StartNew();
         await cancel.CancelAsync();
@@ -51,7 +52,7 @@ public sealed class HostControlTests
         var after = Path.Combine(ws.Project, "after");
         using var cancel = new CancellationTokenSource();
         var control = new RunControl { Cancellation = cancel.Token, CancelGrace = TimeSpan.FromMilliseconds(500) };
-        var run = Task.Run(() => runner.Run(bwrap, policy, ["/bin/sh", "-c", $"trap '' TERM; touch {started}; sleep 30; touch {after}"], silent: true, control: control));
+        var run = Task.Run(() => runner.Run(bwrap, policy, ["/bin/sh", "-c", $"trap '' TERM; touch {started}; sleep 30; touch {after}"], streams: CommandStreams.Discarded, control: control));
         await WaitForFile(started, run);
         await cancel.CancelAsync();
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -69,7 +70,7 @@ public sealed class HostControlTests
         var marker = Path.Combine(ws.Project, "ran");
         var control = new RunControl { Cancellation = new CancellationToken(canceled: true) };
 
-        var result = runner.Run(bwrap, policy, ["/bin/touch", marker], silent: true, control: control);
+        var result = runner.Run(bwrap, policy, ["/bin/touch", marker], streams: CommandStreams.Discarded, control: control);
 
         Assert.Equal(128 + 15, result.ExitCode);
         Assert.False(File.Exists(marker), "the command ran although the run was cancelled before it started");
@@ -95,7 +96,7 @@ public sealed class HostControlTests
             Interlocked.Increment(ref seenByHost);
         });
         var control = relay ? RunControl.ProcessSignals : RunControl.None;
-        var run = Task.Run(() => runner.Run(bwrap, policy, ["/bin/sh", "-c", $"touch {started}; sleep 3"], silent: true, control: control));
+        var run = Task.Run(() => runner.Run(bwrap, policy, ["/bin/sh", "-c", $"touch {started}; sleep 3"], streams: CommandStreams.Discarded, control: control));
         await WaitForFile(started, run);
         using (var kill = Process.Start("kill", ["-HUP", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {

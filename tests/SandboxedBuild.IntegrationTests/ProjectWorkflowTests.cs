@@ -76,7 +76,7 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
-    public void Run_on_a_solution_names_its_projects_before_anything_is_built()
+    public void Run_on_a_solution_names_its_projects_before_anything_is_built_and_run_of_a_project_leaves_stdout_to_the_app()
     {
         using var ws = new Workspace(Identity.Current);
         Assets.CopyInto(ws, "multi");
@@ -90,9 +90,14 @@ public sealed partial class ProjectWorkflowTests
         Assert.DoesNotContain("restore:", r.StandardError, StringComparison.Ordinal);
         Assert.Equal(before, Assets.Files(ws.Project));
 
-        // The project the hint names runs.
+        // The project the hint names runs, and stdout is the app's alone (dotnet sandbox run > out.json):
+        // what the restore and the build print goes to stderr.
         var app = Cli.Run(Identity.Current, ws, ["run", "src/App/App.csproj"], timeoutSeconds: 600);
         Assert.True(app.ExitCode == 0, app.ToString());
+        Assert.StartsWith("SBX-MULTI hello, sandbox, from Multi.Lib", app.StandardOutput, StringComparison.Ordinal);
+        Assert.Single(app.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Restored ", app.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Build succeeded.", app.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

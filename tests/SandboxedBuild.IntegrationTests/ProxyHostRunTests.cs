@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using SandboxedBuild.Errors;
 using SandboxedBuild.IntegrationTests.Infrastructure;
+using SandboxedBuild.Interop;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Network;
 using SandboxedBuild.Policy;
@@ -33,7 +34,7 @@ public sealed class ProxyHostRunTests
         string Script(int i) => $"{Curl} -p http://127.0.0.1:{server.Port}/; {Curl} -p http://blocked-{i}.invalid/; exit {40 + i}";
 
         var ran = Enumerable.Range(1, 2).Select(i => Task.Run(() =>
-            runner.Run(bwrap, Policy(i), ["/bin/sh", "-c", Script(i)], new NetworkHooks { Name = $"run-{i}" }, silent: true))).ToList();
+            runner.Run(bwrap, Policy(i), ["/bin/sh", "-c", Script(i)], new NetworkHooks { Name = $"run-{i}" }, streams: CommandStreams.Discarded))).ToList();
         var prepared = Task.Run(async () =>
         {
             using var sandbox = runner.Prepare(bwrap, Policy(3), ["/bin/sh", "-c", Script(3)], new NetworkHooks { Name = "run-3" });
@@ -71,14 +72,14 @@ public sealed class ProxyHostRunTests
 
         // A run whose bridge does not start, through the same host, is its own coded failure.
         var fake = BridgeTests.Script(ws, "#!/bin/sh\nexit 42\n");
-        var failed = new SandboxRunner(host.FileSystem, fake, proxyHost).Run(bwrap, Policy(1), ["/bin/true"], silent: true);
+        var failed = new SandboxRunner(host.FileSystem, fake, proxyHost).Run(bwrap, Policy(1), ["/bin/true"], streams: CommandStreams.Discarded);
         Assert.True(failed.ExitCode == 125, $"exit {failed.ExitCode}: {string.Join(" | ", failed.Warnings)}");
         Assert.Contains(failed.Warnings, w => w.Code == "SBX6011");
 
         // Nothing of any run is left open, and the host still serves.
         Assert.Equal(0, proxyHost.OpenSessions);
         Assert.Equal(4, proxyHost.SessionsOpened);
-        var again = runner.Run(bwrap, Policy(1), ["/bin/sh", "-c", $"{Curl} -p http://127.0.0.1:{server.Port}/"], silent: true);
+        var again = runner.Run(bwrap, Policy(1), ["/bin/sh", "-c", $"{Curl} -p http://127.0.0.1:{server.Port}/"], streams: CommandStreams.Discarded);
         Assert.True(again.ExitCode == 0, $"exit {again.ExitCode}: {string.Join(" | ", again.Warnings)}");
         Assert.Equal(0, proxyHost.OpenSessions);
     }

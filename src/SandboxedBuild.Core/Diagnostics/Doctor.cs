@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Interop;
 using SandboxedBuild.Linux;
 using SandboxedBuild.Policy;
 
@@ -166,7 +167,7 @@ public static class Doctor
         {
             var policy = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None }, new List<Diagnostic>());
             var launcher = new SandboxLauncher(_host.FileSystem);
-            int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], silent: true, control: _control).ExitCode;
+            int Sh(string script) => launcher.Run(bwrap, policy, ["/bin/sh", "-c", script], streams: CommandStreams.Discarded, control: _control).ExitCode;
 
             var wrote = Sh("echo ok > written") == 0 && File.Exists(Path.Combine(_project, "written"));
             yield return Verdict("must work: write in the project", wrote, "the project directory is writable", "could not write in the project directory");
@@ -191,7 +192,7 @@ public static class Doctor
             else
             {
                 var bounded = ExecPolicyBuilder.Build(_host, new ExecOptions { NetworkMode = Network.NetworkMode.None, MaxProcesses = 16 }, new List<Diagnostic>());
-                var forks = launcher.Run(bwrap, bounded, ["/bin/sh", "-c", "(i=0; while [ $i -lt 64 ]; do sleep 1 & i=$((i+1)); done; exit 0) 2>/dev/null; test $? -ne 0"], silent: true, control: _control).ExitCode;
+                var forks = launcher.Run(bwrap, bounded, ["/bin/sh", "-c", "(i=0; while [ $i -lt 64 ]; do sleep 1 & i=$((i+1)); done; exit 0) 2>/dev/null; test $? -ne 0"], streams: CommandStreams.Discarded, control: _control).ExitCode;
                 yield return Verdict("fork past the process bound", forks == 0, "64 forks with --max-processes 16: the loop failed to fork", "64 forks succeeded with --max-processes 16");
             }
 
@@ -231,7 +232,7 @@ public static class Doctor
             RunResult result;
             try
             {
-                result = new SandboxRunner(_host.FileSystem, _bridge).Run(bwrap, policy, ["/bin/bash", "-c", script], silent: true, control: _control);
+                result = new SandboxRunner(_host.FileSystem, _bridge).Run(bwrap, policy, ["/bin/bash", "-c", script], streams: CommandStreams.Discarded, control: _control);
             }
             catch (Errors.SandboxException ex)
             {

@@ -11,7 +11,7 @@ namespace SandboxedBuild.Interop;
 internal static class ChildProcess
 {
     /// <summary>Starts <paramref name="file"/> with default signal dispositions, optionally in its own process group.</summary>
-    internal static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, bool silent, bool newProcessGroup = true)
+    internal static unsafe int Spawn(string file, IReadOnlyList<string> argv, IEnumerable<string> environment, CommandStreams streams, bool newProcessGroup = true)
     {
         var env = environment.ToList();
         var allocations = new List<nint>();
@@ -27,10 +27,10 @@ internal static class ChildProcess
         var attr = NativeMemory.AllocZeroed(NativeMethods.SpawnAttrSize);
         var defaults = NativeMemory.AllocZeroed(NativeMethods.SigSetSize);
         var mask = NativeMemory.AllocZeroed(NativeMethods.SigSetSize);
-        var actions = silent ? NativeMemory.AllocZeroed(NativeMethods.FileActionsSize) : null;
+        var actions = streams == CommandStreams.Inherited ? null : NativeMemory.AllocZeroed(NativeMethods.FileActionsSize);
         try
         {
-            if (silent)
+            if (streams == CommandStreams.Discarded)
             {
                 Check(NativeMethods.posix_spawn_file_actions_init(actions));
                 var devNull = Utf8("/dev/null");
@@ -38,6 +38,11 @@ internal static class ChildProcess
                 {
                     Check(NativeMethods.posix_spawn_file_actions_addopen(actions, fd, devNull, NativeMethods.O_RDWR, 0));
                 }
+            }
+            else if (streams == CommandStreams.OutputToStandardError)
+            {
+                Check(NativeMethods.posix_spawn_file_actions_init(actions));
+                Check(NativeMethods.posix_spawn_file_actions_adddup2(actions, 2, 1));
             }
 
             for (var i = 0; i < argv.Count; i++)
@@ -72,7 +77,7 @@ internal static class ChildProcess
                 ? NativeMethods.posix_spawn(&pid, argvPtr[0], actions, attr, argvPtr, envPtr)
                 : NativeMethods.posix_spawnp(&pid, argvPtr[0], actions, attr, argvPtr, envPtr);
             _ = NativeMethods.posix_spawnattr_destroy(attr);
-            if (silent)
+            if (actions is not null)
             {
                 _ = NativeMethods.posix_spawn_file_actions_destroy(actions);
             }

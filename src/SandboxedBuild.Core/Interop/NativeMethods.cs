@@ -81,6 +81,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int flags, int mode);
 
     [LibraryImport("libc")]
+    internal static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newFd);
+
+    [LibraryImport("libc")]
     internal static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attr, byte** argv, byte** envp);
 
     // ---- Descriptors, pipes, splice and sockets

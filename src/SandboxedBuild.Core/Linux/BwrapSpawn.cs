@@ -12,7 +12,7 @@ namespace SandboxedBuild.Linux;
 internal static class BwrapSpawn
 {
     /// <summary>Starts bubblewrap for <paramref name="site"/>, lets the sandbox go once the site admits it, and waits for its end.</summary>
-    public static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(ISpawnSite site, bool silent, SignalRelay signals)
+    public static unsafe (int ExitCode, TimeSpan Elapsed) SpawnAndWait(ISpawnSite site, CommandStreams streams, SignalRelay signals)
     {
         if (signals.StartupSignal is { } early)
         {
@@ -42,7 +42,7 @@ internal static class BwrapSpawn
         int pid;
         try
         {
-            pid = ChildProcess.Spawn(bwrap, [bwrap, .. argv], site.Environment, silent, newProcessGroup: true);
+            pid = ChildProcess.Spawn(bwrap, [bwrap, .. argv], site.Environment, streams, newProcessGroup: true);
         }
         catch
         {

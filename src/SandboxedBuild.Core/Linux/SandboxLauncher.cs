@@ -69,25 +69,25 @@ public sealed class SandboxLauncher(IFileSystem fileSystem)
     /// <param name="bwrap">The bubblewrap executable.</param>
     /// <param name="policy">The policy.</param>
     /// <param name="command">The command and its arguments.</param>
-    /// <param name="silent">Connect the command's stdin, stdout and stderr to /dev/null instead of inheriting them.</param>
+    /// <param name="streams">Where the command's stdin, stdout and stderr go (inherited unless said otherwise).</param>
     /// <exception cref="SandboxException">The sandbox could not be started or set up.</exception>
     /// <param name="bridge">With network: how the bridge to the egress proxy gets in.</param>
     /// <param name="control">What stops the run from outside; <see cref="RunControl.None"/> when <see langword="null"/>.</param>
-    public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent = false, Network.BridgeMounts? bridge = null, RunControl? control = null)
+    public LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, CommandStreams streams = CommandStreams.Inherited, Network.BridgeMounts? bridge = null, RunControl? control = null)
     {
         // From here on: a stop while the sandbox is prepared abandons the run, after the cleanup below.
         using var signals = new SignalRelay(control ?? RunControl.None);
-        return Run(bwrap, policy, command, silent, bridge, signals);
+        return Run(bwrap, policy, command, streams, bridge, signals);
     }
 
     /// <summary>Runs the command with the stops relayed by <paramref name="signals"/>, which the caller took earlier (before starting the egress proxy).</summary>
-    internal LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, bool silent, Network.BridgeMounts? bridge, SignalRelay signals)
+    internal LaunchResult Run(string bwrap, SandboxPolicy policy, IReadOnlyList<string> command, CommandStreams streams, Network.BridgeMounts? bridge, SignalRelay signals)
     {
         var scope = Prepare(bwrap, policy, command, bridge);
         LaunchResult result;
         try
         {
-            var (exitCode, elapsed) = BwrapSpawn.SpawnAndWait(scope, silent, signals);
+            var (exitCode, elapsed) = BwrapSpawn.SpawnAndWait(scope, streams, signals);
             result = scope.Result(exitCode, elapsed, signals.StartupCause, signals.Escalated);
         }
         finally

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using SandboxedBuild.Errors;
+using SandboxedBuild.Interop;
 using SandboxedBuild.Policy;
 
 namespace SandboxedBuild.Linux;
@@ -52,7 +53,7 @@ public static class Supervisor
         using var signals = new SignalRelay(RunControl.ProcessSignals);
         try
         {
-            var (exitCode, elapsed) = BwrapSpawn.SpawnAndWait(site, silent: false, signals);
+            var (exitCode, elapsed) = BwrapSpawn.SpawnAndWait(site, CommandStreams.Inherited, signals);
             SupervisorChannel.Send(socket, "exit", Number(exitCode), Number((long)elapsed.TotalMilliseconds), signals.StartupCause ?? string.Empty, signals.Escalated ? "1" : "0");
             return exitCode;
         }

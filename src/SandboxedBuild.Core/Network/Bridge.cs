@@ -180,7 +180,7 @@ public static class Bridge
         int pid;
         try
         {
-            pid = ChildProcess.Spawn(command[0], command, environment, silent: false, newProcessGroup: false);
+            pid = ChildProcess.Spawn(command[0], command, environment, CommandStreams.Inherited, newProcessGroup: false);
         }
         catch (Errors.SandboxException ex)
         {
