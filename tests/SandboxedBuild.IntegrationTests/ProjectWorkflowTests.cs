@@ -43,7 +43,7 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
-    public void Tests_see_the_CI_and_environment_markers_and_the_run_names_once_the_variables_it_left_out()
+    public void Tests_see_the_CI_and_environment_markers_the_run_names_once_the_variables_it_left_out_and_closes_with_what_it_refused()
     {
         Assets.SkipIfFeedUnreachable();
         using var ws = new Workspace(Identity.Current);
@@ -59,11 +59,19 @@ public sealed partial class ProjectWorkflowTests
                     Xunit.Assert.Null(System.Environment.GetEnvironmentVariable("MY_SETTING"));
                     Xunit.Assert.Null(System.Environment.GetEnvironmentVariable("GITHUB_TOKEN"));
                 }
+
+                [Xunit.Fact]
+                public async System.Threading.Tasks.Task A_host_not_allowed_is_refused()
+                {
+                    using var client = new System.Net.Http.HttpClient();
+                    await Xunit.Assert.ThrowsAnyAsync<System.Exception>(() => client.GetStringAsync("https://denied.invalid/"));
+                }
             }
             """);
         var env = new Dictionary<string, string> { ["TF_BUILD"] = "True", ["ASPNETCORE_ENVIRONMENT"] = "Staging", ["MY_SETTING"] = "value-not-to-print" };
 
-        var r = Cli.Run(Identity.Current, ws, ["test", "--", "--filter", "FullyQualifiedName~EnvironmentSeen"], extraEnv: env, timeoutSeconds: 600);
+        // A host allowed for the tests gives the test step its proxy, which then refuses (and records) another.
+        var r = Cli.Run(Identity.Current, ws, ["test", "--allow-host", "allowed.invalid", "--", "--filter", "FullyQualifiedName~EnvironmentSeen"], extraEnv: env, timeoutSeconds: 600);
 
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("dotnet-sandbox: build:", r.StandardError, StringComparison.Ordinal);
@@ -73,6 +81,11 @@ public sealed partial class ProjectWorkflowTests
         var said = r.StandardError.Split('\n').Where(l => l.Contains("SBX3029", StringComparison.Ordinal)).ToList();
         Assert.Equal(["dotnet-sandbox: warning SBX3029: 1 of your environment variables is not passed into the sandbox: MY_SETTING."], said);
         Assert.DoesNotContain("value-not-to-print", r.StandardError + r.StandardOutput, StringComparison.Ordinal);
+
+        // The closing line: every step and its time, and what was refused.
+        var closing = r.StandardError.TrimEnd().Split('\n')[^1];
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(closing, @"^dotnet-sandbox: done in [0-9.]+ s: restore [0-9.]+ s, build [0-9.]+ s, test [0-9.]+ s; 1 destination blocked \(listed above\)$"), closing);
+        Assert.Contains("blocked: denied.invalid:443", r.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -111,6 +124,7 @@ public sealed partial class ProjectWorkflowTests
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("on purpose", r.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("--filter 'FullyQualifiedName~Failing'", r.StandardError, StringComparison.Ordinal);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(r.StandardError, @"dotnet-sandbox: failed in [0-9.]+ s: restore ([0-9.]+ s|skipped), build [0-9.]+ s, test [0-9.]+ s \(failed: exit 1\)\n"), r.StandardError);
     }
 
     [Fact]

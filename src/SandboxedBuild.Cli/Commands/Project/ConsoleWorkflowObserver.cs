@@ -53,6 +53,28 @@ internal sealed class ConsoleWorkflowObserver : IWorkflowObserver
         }
     }
 
+    /// <summary>
+    /// The run's closing line: each requested step with its time (or that it was skipped, or did not
+    /// run after an earlier one failed), the failing step's status, and how many destinations were
+    /// refused, so that a refusal is not missed in a long log.
+    /// </summary>
+    internal static string Closing(IReadOnlyList<WorkflowStep> requested, WorkflowResult result)
+    {
+        var ran = result.Steps.ToDictionary(s => s.Step);
+        var failed = result.Steps.FirstOrDefault(s => s.ExitCode != 0);
+        var parts = requested.Select(step =>
+        {
+            var name = step.ToString().ToLowerInvariant();
+            return ran.TryGetValue(step, out var outcome)
+                ? $"{name} {outcome.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s" + (outcome.ExitCode != 0 ? $" (failed: exit {outcome.ExitCode})" : string.Empty)
+                : failed is not null && step > failed.Step ? $"{name} not run" : $"{name} skipped";
+        });
+        var total = result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Elapsed);
+        var blocked = result.Steps.SelectMany(s => s.Connections).Where(c => !c.Allowed && !c.Failed).Select(c => (c.Host, c.Port)).Distinct().Count();
+        var refused = blocked == 0 ? string.Empty : $"; {blocked} destination{(blocked == 1 ? string.Empty : "s")} blocked (listed above)";
+        return $"{(failed is null ? "done" : "failed")} in {total.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s: {string.Join(", ", parts)}{refused}";
+    }
+
     /// <summary>One line on what the step may do: where it writes and what it reaches.</summary>
     internal static string Describe(SandboxPolicy policy)
     {

@@ -90,7 +90,9 @@ internal static class StepCommands
             var observer = new ConsoleWorkflowObserver();
             var workflow = Workflow.Open(request, observer);
             observer.WorkingDirectory = workflow.Host.WorkingDirectory;
-            return workflow.Run(request, observer).ExitCode;
+            var result = workflow.Run(request, observer);
+            Console.Error.WriteLine("dotnet-sandbox: " + ConsoleWorkflowObserver.Closing(steps, result));
+            return result.ExitCode;
         });
         return command;
     }
