@@ -221,6 +221,15 @@ public sealed class Workflow
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(observer);
+        // Every step planned before anything is said or run: a setting the policy refuses (a missing
+        // --allow-write outside the working directory, a path through a link) stops the command
+        // here, not after the restore and the build have run. What planning warns of is said when
+        // each step runs.
+        foreach (var step in request.Steps)
+        {
+            Plan(step, request.Options, new List<Diagnostic>(), sanitizedUserConfig: null);
+        }
+
         var outcomes = new List<StepOutcome>();
         foreach (var step in request.Steps)
         {

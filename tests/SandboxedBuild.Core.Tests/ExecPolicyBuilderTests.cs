@@ -135,6 +135,27 @@ public sealed class ExecPolicyBuilderTests
     }
 
     [Fact]
+    public void A_missing_allow_write_directory_below_the_working_directory_is_created_and_protected()
+    {
+        var policy = TestHosts.Policy(new ExecOptions { AllowWrite = ["artifacts/tr"] });
+        var rule = policy.Paths.Single(r => r.Path == TestHosts.Project + "/artifacts/tr");
+        Assert.Equal(PathAccess.ReadWrite, rule.Access);
+        Assert.True(rule.CreateIfMissing);
+        Assert.Equal(PathAccess.Protected, policy.RuleFor(TestHosts.Project + "/artifacts/tr/.git/config")!.Access);
+    }
+
+    [Theory]
+    [InlineData("/home/dev/src/app/out/tr", "SBX3015")] // below a link in the working directory
+    [InlineData("/home/dev/src/app/dangling", "SBX3015")] // a link whose target is missing: never created through
+    [InlineData("/home/dev/src/other/out", "SBX3001")] // outside the working directory
+    public void A_missing_allow_write_directory_is_created_only_below_the_working_directory_and_never_through_a_link(string path, string code)
+    {
+        var fs = FakeFileSystem.Debian().Dir("/srv2").Link(TestHosts.Project + "/out", "/srv2").Link(TestHosts.Project + "/dangling", "/srv2/gone");
+        var ex = Assert.Throws<SandboxException>(() => TestHosts.Policy(new ExecOptions { AllowWrite = [path] }, TestHosts.Create(fs)));
+        Assert.Equal(code, ex.Error.Code);
+    }
+
+    [Fact]
     public void Allow_read_makes_a_home_path_visible_read_only()
     {
         var policy = TestHosts.Policy(new ExecOptions { AllowRead = ["/home/dev/.ssh"] });

@@ -128,6 +128,27 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
+    public void Allow_write_creates_a_missing_results_directory_below_the_project_and_refuses_one_elsewhere_before_any_step()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "xunit-vstest");
+        var elsewhere = Path.Combine(ws.Outside, "missing", "tr");
+
+        var refused = Cli.Run(Identity.Current, ws, ["test", "--allow-write", elsewhere, "--", "--results-directory", elsewhere]);
+        Assert.Equal(125, refused.ExitCode);
+        Assert.Contains($"SBX3001: --allow-write names '{elsewhere}', which does not exist.", refused.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("restore:", refused.StandardError, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(ws.Outside, "missing")), "a refused path was created");
+
+        var r = Cli.Run(Identity.Current, ws, ["test", "--allow-write", "artifacts/tr", "--", "--results-directory", "artifacts/tr", "--logger", "trx;LogFileName=run.trx"], timeoutSeconds: 600);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var trx = Path.Combine(ws.Project, "artifacts", "tr", "run.trx");
+        Assert.True(File.Exists(trx), "the results file is on the host: " + r);
+        Assert.Contains("<TestRun", File.ReadAllText(trx), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Microsoft_Testing_Platform_tests_pass()
     {
         Assets.SkipIfFeedUnreachable();

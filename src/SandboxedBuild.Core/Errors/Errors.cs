@@ -144,7 +144,7 @@ public static partial class Errors
     public static readonly ErrorCode AllowedPathMissing = new(
         "SBX3001", Severity.Error,
         "{0} names '{1}', which does not exist.",
-        "create it first or correct the path; the sandbox cannot bind a path that is not there.");
+        "create it first or correct the path; the sandbox cannot bind a path that is not there (a missing directory below the working directory is the one exception: {setting:allow-write} creates it).");
 
     /// <summary>An --allow-write would expose a whole home, system directory or root.</summary>
     public static readonly ErrorCode AllowedPathTooBroad = new(

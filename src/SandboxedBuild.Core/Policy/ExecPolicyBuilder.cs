@@ -173,14 +173,23 @@ public static class ExecPolicyBuilder
         foreach (var raw in options.AllowWrite)
         {
             var path = PathUtil.Normalize(raw, cwd);
-            RequireExists(fs, words.Setting(Origin.Settings.AllowWrite), path);
+
+            // A directory below the working directory that does not exist yet (an output the command
+            // makes: --allow-write artifacts/tr) is created before the run, along its real location
+            // with no link followed, as the inferred output directories are. Anywhere else it must exist.
+            var create = !fs.DirectoryExists(path) && !fs.FileExists(path) && fs.LinkTarget(path) is null && path != cwd && PathUtil.IsSameOrUnder(path, cwd);
             var real = RequireNoPlantedLink(host, words.Setting(Origin.Settings.AllowWrite), path);
+            if (!create)
+            {
+                RequireExists(fs, words.Setting(Origin.Settings.AllowWrite), path);
+            }
+
             if ((BroadPaths.DescribeTooBroad(path, host.HomeDirectory) ?? BroadPaths.DescribeTooBroad(real, host.HomeDirectory)) is { } broad)
             {
                 throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(Origin.Settings.AllowWrite), path, broad);
             }
 
-            Add(new PathRule(path, PathAccess.ReadWrite, string.Empty, Origin: Origin.Setting(Origin.Settings.AllowWrite, raw, path, cwd)));
+            Add(new PathRule(path, PathAccess.ReadWrite, string.Empty, CreateIfMissing: create, Origin: Origin.Setting(Origin.Settings.AllowWrite, raw, path, cwd)));
         }
 
         // Protect what executes later below every writable directory. An explicit --allow-write of a
