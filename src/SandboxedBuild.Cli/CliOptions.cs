@@ -54,6 +54,15 @@ internal static class CliOptions
         },
     };
 
+    /// <summary>Refuses <paramref name="result"/> with <paramref name="refusal"/>, reported with its own code (for validators of options that are not <see cref="Checked"/>).</summary>
+    public static void Refuse(SymbolResult result, SandboxException refusal)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(refusal);
+        Refusals.AddOrUpdate(result, refusal);
+        result.AddError(refusal.Message);
+    }
+
     /// <summary>The coded refusal behind a parse error, if a <see cref="Checked"/> option made it.</summary>
     public static SandboxException? RefusalOf(ParseError error) =>
         error.SymbolResult is { } part && Refusals.TryGetValue(part, out var refusal) ? refusal : null;

@@ -19,13 +19,13 @@ internal static class EvaluationSandbox
     /// Evaluates <paramref name="entry"/> (a project, or every project of a solution) and the projects they
     /// reference inside the visible tree, each evaluation in the sandbox.
     /// </summary>
-    public static ImmutableArray<ProjectEvaluation> EvaluateClosure(HostFacts host, string entry, string repoRoot, string bwrap, RunControl? control)
+    public static ImmutableArray<ProjectEvaluation> EvaluateClosure(HostFacts host, string entry, string repoRoot, string bwrap, RunControl? control, IReadOnlyList<string> properties)
     {
         var pending = ProjectFiles.IsSolution(entry) ? ProjectFiles.ProjectsOfSolution(entry).ToList() : [entry];
         var done = new Dictionary<string, ProjectEvaluation>(StringComparer.Ordinal);
         while (pending.Count > 0)
         {
-            foreach (var evaluation in EvaluateInSandbox(host, pending, repoRoot, bwrap, control))
+            foreach (var evaluation in EvaluateInSandbox(host, pending, repoRoot, bwrap, control, properties))
             {
                 done[evaluation.ProjectPath] = evaluation;
             }
@@ -39,7 +39,7 @@ internal static class EvaluationSandbox
         return [.. done.Values.OrderBy(p => p.ProjectPath, StringComparer.Ordinal)];
     }
 
-    private static List<ProjectEvaluation> EvaluateInSandbox(HostFacts host, List<string> projects, string repoRoot, string bwrap, RunControl? control)
+    private static List<ProjectEvaluation> EvaluateInSandbox(HostFacts host, List<string> projects, string repoRoot, string bwrap, RunControl? control, IReadOnlyList<string> properties)
     {
         // A directory of this run's own (0700), holding one file per answer that the tool creates
         // before the run. Each file is bound into the sandbox by itself, so that the evaluation (which
@@ -70,11 +70,11 @@ internal static class EvaluationSandbox
             }
 
             // One sandbox, the evaluations in parallel inside it; each writes JSON, a log and its status to its files.
-            var script = MsBuildEvaluation.ShellScript();
+            var script = MsBuildEvaluation.ShellScript(properties.Count);
             var work = new WorkArea(rules, Environment: [new EnvironmentEntry("R", results, "where the evaluations write their answers")]);
             var evalHost = host with { WorkingDirectory = repoRoot };
             var policy = ExecPolicyBuilder.Build(evalHost, new ExecOptions { NetworkMode = NetworkMode.None }, new List<Diagnostic>(), work);
-            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. projects], streams: CommandStreams.Discarded, control: control);
+            var launch = new SandboxLauncher(host.FileSystem).Run(bwrap, policy, ["/bin/sh", "-c", script, "sh", .. properties.Select(p => "-property:" + p), .. projects], streams: CommandStreams.Discarded, control: control);
             var list = new List<ProjectEvaluation>();
             for (var i = 0; i < projects.Count; i++)
             {

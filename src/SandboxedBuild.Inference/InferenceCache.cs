@@ -18,10 +18,14 @@ internal static class InferenceCache
     private const int Version = 1;
 
     /// <summary>Where the model of <paramref name="entry"/> is cached: under XDG_CACHE_HOME (or ~/.cache), keyed on the entry's path.</summary>
-    public static string FileFor(HostFacts host, string entry)
+    public static string FileFor(HostFacts host, string entry, IReadOnlyList<string>? properties = null)
     {
         var root = host.Variables.TryGetValue("XDG_CACHE_HOME", out var xdg) && xdg.StartsWith('/') ? xdg : host.HomeDirectory + "/.cache";
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(entry)))[..16];
+
+        // One file per entry and set of global properties (-c Release, -p:X=Y): alternating between
+        // two configurations keeps both answers instead of evaluating again each time.
+        var named = properties is { Count: > 0 } ? entry + "\0" + string.Join("\0", properties) : entry;
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(named)))[..16];
         return Path.Combine(root, "dotnet-sandbox", "projects", key + ".json");
     }
 

@@ -60,16 +60,27 @@ public static class MsBuildEvaluation
     /// <summary>
     /// A POSIX shell script that evaluates every project given as an argument, in parallel, writing
     /// <c>$R/N.json</c>, its errors to <c>$R/N.out</c> and the exit status to <c>$R/N.rc</c> for the
-    /// Nth project.
+    /// Nth project. The first <paramref name="propertyCount"/> arguments are MSBuild's own
+    /// (<c>-property:Configuration=Release</c>), given to every evaluation; the script names them by
+    /// position only, so that no value the caller typed becomes part of its text.
     /// </summary>
-    public static string ShellScript() =>
-        "i=0\n" +
-        "for p in \"$@\"; do\n" +
-        "  ( dotnet " + string.Join(' ', Arguments("\"$p\"")) +
-        " >\"$R/$i.json\" 2>\"$R/$i.out\"; echo $? > \"$R/$i.rc\" ) &\n" +
-        "  i=$((i+1))\n" +
-        "done\n" +
-        "wait\n";
+    public static string ShellScript(int propertyCount = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(propertyCount);
+        var given = string.Concat(Enumerable.Range(1, propertyCount).Select(n => n < 10 ? $" \"${n}\"" : $" \"${{{n}}}\""));
+        return
+            "i=0\n" +
+            "n=0\n" +
+            "for p in \"$@\"; do\n" +
+            $"  if [ $n -ge {propertyCount} ]; then\n" +
+            "    ( dotnet " + string.Join(' ', Arguments("\"$p\"")) + given +
+            " >\"$R/$i.json\" 2>\"$R/$i.out\"; echo $? > \"$R/$i.rc\" ) &\n" +
+            "    i=$((i+1))\n" +
+            "  fi\n" +
+            "  n=$((n+1))\n" +
+            "done\n" +
+            "wait\n";
+    }
 
     /// <summary>Reads the JSON that <see cref="Arguments"/> writes.</summary>
     /// <exception cref="JsonException">The text is not the expected JSON (its shape, its types or a path in it).</exception>

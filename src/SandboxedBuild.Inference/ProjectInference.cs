@@ -30,13 +30,15 @@ public static class ProjectInference
     /// </param>
     /// <param name="warnings">Receives coded warnings (a service index that could not be read).</param>
     /// <param name="control">What stops the evaluation sandbox from outside (see <see cref="RunControl"/>).</param>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<Diagnostic>? warnings = null, RunControl? control = null)
+    /// <param name="properties">The global properties the steps build with (<c>Name=Value</c>): every evaluation gets them, and the cache keeps one answer per set.</param>
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Func<NuGetSource, bool> approvedFeed, ICollection<Diagnostic>? warnings = null, RunControl? control = null, IReadOnlyList<string>? properties = null)
     {
         warnings ??= [];
+        properties ??= [];
         var start = Stopwatch.GetTimestamp();
         var repoRoot = VisibleRoot(entry, host.HomeDirectory);
         var nuget = NuGetSettingsReader.Read(Path.GetDirectoryName(entry)!, host.Variables);
-        var cacheFile = InferenceCache.FileFor(host, entry);
+        var cacheFile = InferenceCache.FileFor(host, entry, properties);
         var environment = InferenceCache.EnvironmentKey(host, nuget);
 
         // One walk of the tree per run: the cache check, the cache write and the restore check share it.
@@ -62,7 +64,7 @@ public static class ProjectInference
             return cached with { NuGet = nuget, Inputs = [.. inputs], Elapsed = Stopwatch.GetElapsedTime(start) };
         }
 
-        var projects = EvaluationSandbox.EvaluateClosure(host, entry, repoRoot, bwrap, control);
+        var projects = EvaluationSandbox.EvaluateClosure(host, entry, repoRoot, bwrap, control, properties);
         var feeds = ResolveFeeds(FeedsToResolve(nuget, approvedFeed), warnings);
         var model = new ProjectModel(entry, repoRoot, projects, nuget, feeds, FromCache: false, TimeSpan.Zero) { Inputs = [.. inputs] };
         if (useCache)

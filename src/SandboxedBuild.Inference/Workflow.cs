@@ -24,8 +24,21 @@ public sealed record WorkflowRequest
     /// <summary>The caller's widenings; the hosts the user saved for good are added for each step.</summary>
     public ExecOptions Options { get; init; } = new();
 
-    /// <summary>Arguments for every step but the restore (<c>--configuration Release</c>, <c>--framework net10.0</c>).</summary>
-    public IReadOnlyList<string> SharedArguments { get; init; } = [];
+    /// <summary>
+    /// The caller's <c>dotnet</c> options, routed: for each step, the arguments it gets after the
+    /// entry (<c>--configuration Release</c> for build, test and run; <c>--property:X=Y</c> for every
+    /// step; <c>--filter</c> for the test). A step not listed gets none.
+    /// </summary>
+    public IReadOnlyDictionary<WorkflowStep, IReadOnlyList<string>> StepArguments { get; init; } = new Dictionary<WorkflowStep, IReadOnlyList<string>>();
+
+    /// <summary>Directories the caller's options tell a step to write (<c>--results-directory</c> for the test): writable in that step only.</summary>
+    public IReadOnlyDictionary<WorkflowStep, IReadOnlyList<CommandOutput>> StepOutputs { get; init; } = new Dictionary<WorkflowStep, IReadOnlyList<CommandOutput>>();
+
+    /// <summary>
+    /// Global properties the steps build with (<c>Name=Value</c>, as after <c>-p:</c>; <c>Configuration=Release</c> for <c>-c</c>):
+    /// the projects are evaluated with them too, so that the inferred paths are the build's.
+    /// </summary>
+    public IReadOnlyList<string> Properties { get; init; } = [];
 
     /// <summary>Arguments for the last step only (the caller's words after <c>--</c>).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
@@ -140,7 +153,7 @@ public sealed class Workflow
         }
 
         var bwrap = Bubblewrap.Require(host.Variables, host.FileSystem);
-        var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning, request.Control);
+        var model = Infer(host, entry, bwrap, request.UseCache, observer.Warning, request.Control, request.Properties);
 
         // Steps start in the caller's directory when the sandbox shows it, else in the entry's.
         if (!PathUtil.IsSameOrUnder(host.WorkingDirectory, model.RepositoryRoot))
@@ -166,18 +179,18 @@ public sealed class Workflow
     }
 
     /// <summary>Infers the model of <paramref name="entry"/>; the V3 service indexes of feeds are resolved only for those the user trusts.</summary>
-    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<Diagnostic> warning, RunControl? control = null)
+    public static ProjectModel Infer(HostFacts host, string entry, string bwrap, bool useCache, Action<Diagnostic> warning, RunControl? control = null, IReadOnlyList<string>? properties = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(warning);
         var trust = TrustStore.Load(TrustStore.PathFor(host.Variables, host.HomeDirectory));
         var warnings = new List<Diagnostic>();
-        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings, control);
+        var model = ProjectInference.Infer(host, entry, bwrap, useCache, source => trust.IsApproved(entry, StepPolicyBuilder.FeedWidening(source)), warnings, control, properties);
         warnings.ForEach(warning);
         return model;
     }
 
-    /// <summary>The <c>dotnet</c> command line of a step: the verb, the entry, the shared arguments, the step's flags, then <paramref name="extra"/>.</summary>
+    /// <summary>The <c>dotnet</c> command line of a step: the verb, the entry, the step's routed options (<paramref name="shared"/>), the step's flags, then <paramref name="extra"/>.</summary>
     public static List<string> DotnetArguments(WorkflowStep step, string entry, IReadOnlyList<string> shared, IReadOnlyList<string> extra)
     {
         ArgumentNullException.ThrowIfNull(shared);
@@ -192,10 +205,7 @@ public sealed class Workflow
             args.Add(entry);
         }
 
-        if (step != WorkflowStep.Restore)
-        {
-            args.AddRange(shared);
-        }
+        args.AddRange(shared);
 
         args.Add(step switch
         {
@@ -227,7 +237,7 @@ public sealed class Workflow
         // each step runs.
         foreach (var step in request.Steps)
         {
-            Plan(step, request.Options, new List<Diagnostic>(), sanitizedUserConfig: null);
+            Plan(step, OptionsFor(request, step), new List<Diagnostic>(), sanitizedUserConfig: null);
         }
 
         var outcomes = new List<StepOutcome>();
@@ -244,11 +254,11 @@ public sealed class Workflow
                 observer.RestoreNeeded(why);
             }
 
-            var args = DotnetArguments(step, Entry, request.SharedArguments, step == request.Steps[^1] ? request.ExtraArguments : []);
+            var args = DotnetArguments(step, Entry, request.StepArguments.GetValueOrDefault(step) ?? [], step == request.Steps[^1] ? request.ExtraArguments : []);
             // Before the app runs, what the restore and the build print is progress: it goes to stderr,
             // so that the caller's stdout is the app's alone (dotnet sandbox run > out.json).
             var streams = request.Steps.Contains(WorkflowStep.Run) && step != WorkflowStep.Run ? CommandStreams.OutputToStandardError : CommandStreams.Inherited;
-            var outcome = RunStep(step, args, request.Options, observer, request.BridgeExecutable, request.Control, streams);
+            var outcome = RunStep(step, args, OptionsFor(request, step), observer, request.BridgeExecutable, request.Control, streams);
             outcomes.Add(outcome);
             if (outcome.ExitCode != 0)
             {
@@ -257,6 +267,15 @@ public sealed class Workflow
         }
 
         return new WorkflowResult(outcomes, Errors.ExitCodes.Success);
+    }
+
+    /// <summary>The caller's settings for one step: the shared widenings and the directories the step's own options name.</summary>
+    public static ExecOptions OptionsFor(WorkflowRequest request, WorkflowStep step)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.StepOutputs.GetValueOrDefault(step) is { Count: > 0 } outputs
+            ? request.Options with { CommandOutputs = [.. request.Options.CommandOutputs, .. outputs] }
+            : request.Options;
     }
 
     /// <summary>

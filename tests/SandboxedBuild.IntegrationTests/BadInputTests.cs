@@ -158,6 +158,17 @@ public sealed class BadInputTests
         (["build", "no-such-project"], "SBX1012"),
         (["build", "../current"], "SBX1018"),
         (["policy", "--allow-write", " "], "SBX1014"),
+        (["test", "-p", "NoEquals"], "SBX1007"),
+        (["test", "-p:=nameless"], "SBX1007"),
+        (["build", "-v", "loud"], "SBX1007"),
+        (["test", "-e", "NOEQUALS"], "SBX1007"),
+        (["test", "--results-directory", ""], "SBX1014"),
+        (["test", "--results-directory", "~/tr"], "SBX1016"),
+        (["test", "--filter", " "], "SBX1014"),
+        (["test", "--no-build", "--locked-mode"], "SBX1001"),
+        (["restore", "--filter", "X"], "SBX1001"),
+        (["build", "--source", "https://feed.example/v3/index.json"], "SBX1001"),
+        (["test", "-bl:out.binlog"], "SBX1001"),
         (["trust", "../current"], "SBX1018"),
     ];
 

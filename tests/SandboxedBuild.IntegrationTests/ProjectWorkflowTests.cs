@@ -148,6 +148,50 @@ public sealed partial class ProjectWorkflowTests
         Assert.Contains("<TestRun", File.ReadAllText(trx), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
+    public void Dotnet_options_reach_the_steps_plain_dotnet_gives_them_and_the_evaluation_builds_with_the_same_properties(Identity id)
+    {
+        Cli.SkipIfRedundant(id);
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(id);
+        Assets.CopyInto(ws, "xunit-vstest");
+
+        // The output goes where a property says: only an evaluation with that property makes it writable.
+        File.WriteAllText(Path.Combine(ws.Project, "Directory.Build.props"), """
+            <Project>
+              <PropertyGroup Condition="'$(SbxOut)' != ''">
+                <BaseOutputPath>$(MSBuildThisFileDirectory)$(SbxOut)/</BaseOutputPath>
+              </PropertyGroup>
+            </Project>
+            """);
+        ws.FixOwnership();
+
+        var r = Cli.Run(id, ws, ["test", "-p:SbxOut=custom-bin", "-c", "Release", "-v", "q", "--filter", "FullyQualifiedName~Arithmetic", "--results-directory", "artifacts/tr", "--logger", "trx;LogFileName=r.trx"], timeoutSeconds: 600);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Matches(@"restore: dotnet restore \S+ --property:SbxOut=custom-bin --property:Configuration=Release --verbosity q --nologo  \(", r.StandardError);
+        Assert.Matches(@"build: dotnet build \S+ --property:SbxOut=custom-bin --configuration Release --verbosity q --no-restore  \(", r.StandardError);
+        Assert.Matches(@"test: dotnet test \S+ --property:SbxOut=custom-bin --configuration Release --verbosity q --filter 'FullyQualifiedName~Arithmetic' --results-directory artifacts/tr --logger 'trx;LogFileName=r.trx' --no-build  \(", r.StandardError);
+        Assert.True(File.Exists(Path.Combine(ws.Project, "custom-bin", "Release", "net10.0", "xunit-vstest.dll")), "the build wrote where the property says");
+        Assert.False(Directory.Exists(Path.Combine(ws.Project, "bin")));
+        Assert.Contains("Passed:     1", r.StandardOutput, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(ws.Project, "artifacts", "tr", "r.trx")), "the results directory was made writable and created");
+
+        // A second run with other properties keeps its own cached inference; the first one's is still good.
+        var other = Cli.Run(id, ws, ["build", "-p:SbxOut=other-bin"], timeoutSeconds: 600);
+        Assert.True(other.ExitCode == 0, other.ToString());
+        Assert.True(File.Exists(Path.Combine(ws.Project, "other-bin", "Debug", "net10.0", "xunit-vstest.dll")), other.ToString());
+        foreach (var output in new[] { "custom-bin", "other-bin" })
+        {
+            Assert.True(Cli.Run(id, ws, ["policy", "-p:SbxOut=" + output, "--step", "build"]).ExitCode == 0);
+        }
+
+        var again = Cli.Run(id, ws, ["policy", "-p:SbxOut=custom-bin", "--step", "build"]);
+        Assert.Contains("(cached)", again.StandardError, StringComparison.Ordinal);
+        Assert.Contains(ws.Project + "/custom-bin", again.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(ws.Project + "/other-bin", again.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Microsoft_Testing_Platform_tests_pass()
     {

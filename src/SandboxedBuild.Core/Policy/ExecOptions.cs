@@ -9,6 +9,13 @@ public sealed record ExecOptions
     /// <summary>Extra paths to make writable (<c>--allow-write</c>).</summary>
     public IReadOnlyList<string> AllowWrite { get; init; } = [];
 
+    /// <summary>
+    /// Directories the command itself is told to write (<c>dotnet test --results-directory DIR</c>,
+    /// <c>dotnet build --output DIR</c>): writable as <see cref="AllowWrite"/> makes a path, under the
+    /// same refusals, each named by the setting that gave it.
+    /// </summary>
+    public IReadOnlyList<CommandOutput> CommandOutputs { get; init; } = [];
+
     /// <summary>Names of caller variables to pass through (<c>--env</c>).</summary>
     public IReadOnlyList<string> PassVariables { get; init; } = [];
 
@@ -45,3 +52,8 @@ public sealed record ExecOptions
     /// <summary>The process bound (<c>--max-processes</c>); the default when <see langword="null"/>.</summary>
     public int? MaxProcesses { get; init; }
 }
+
+/// <summary>A directory the command is told to write, and the setting that told it (<c>results-directory</c>, <c>output</c>).</summary>
+/// <param name="Setting">The setting, in the words <see cref="Network.IRemedyWording.Setting"/> takes.</param>
+/// <param name="Path">The path as given; a relative one is taken from the working directory.</param>
+public sealed record CommandOutput(string Setting, string Path);

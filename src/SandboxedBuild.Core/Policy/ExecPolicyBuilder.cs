@@ -170,7 +170,7 @@ public static class ExecPolicyBuilder
             Add(new PathRule(path, PathAccess.ReadOnly, string.Empty, Origin: Origin.Setting(Origin.Settings.AllowRead, raw, path, cwd)));
         }
 
-        foreach (var raw in options.AllowWrite)
+        foreach (var (setting, raw) in options.AllowWrite.Select(p => (Origin.Settings.AllowWrite, p)).Concat(options.CommandOutputs.Select(o => (o.Setting, o.Path))))
         {
             var path = PathUtil.Normalize(raw, cwd);
 
@@ -178,23 +178,23 @@ public static class ExecPolicyBuilder
             // makes: --allow-write artifacts/tr) is created before the run, along its real location
             // with no link followed, as the inferred output directories are. Anywhere else it must exist.
             var create = !fs.DirectoryExists(path) && !fs.FileExists(path) && fs.LinkTarget(path) is null && path != cwd && PathUtil.IsSameOrUnder(path, cwd);
-            var real = RequireNoPlantedLink(host, words.Setting(Origin.Settings.AllowWrite), path);
+            var real = RequireNoPlantedLink(host, words.Setting(setting), path);
             if (!create)
             {
-                RequireExists(fs, words.Setting(Origin.Settings.AllowWrite), path);
+                RequireExists(fs, words.Setting(setting), path);
             }
 
             if ((BroadPaths.DescribeTooBroad(path, host.HomeDirectory) ?? BroadPaths.DescribeTooBroad(real, host.HomeDirectory)) is { } broad)
             {
-                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(Origin.Settings.AllowWrite), path, broad);
+                throw new SandboxException(Errors.Errors.AllowedPathTooBroad, words.Setting(setting), path, broad);
             }
 
-            Add(new PathRule(path, PathAccess.ReadWrite, string.Empty, CreateIfMissing: create, Origin: Origin.Setting(Origin.Settings.AllowWrite, raw, path, cwd)));
+            Add(new PathRule(path, PathAccess.ReadWrite, string.Empty, CreateIfMissing: create, Origin: Origin.Setting(setting, raw, path, cwd)));
         }
 
         // Protect what executes later below every writable directory. An explicit --allow-write of a
         // protected path itself still wins: it is the user's visible choice.
-        var explicitWrites = options.AllowWrite.Select(p => PathUtil.Normalize(p, cwd)).ToHashSet(StringComparer.Ordinal);
+        var explicitWrites = options.AllowWrite.Concat(options.CommandOutputs.Select(o => o.Path)).Select(p => PathUtil.Normalize(p, cwd)).ToHashSet(StringComparer.Ordinal);
         foreach (var root in rules.Values.Where(r => r.Access == PathAccess.ReadWrite && (fs.DirectoryExists(r.Path) || r.CreateIfMissing) && !work.Unprotected.Contains(r.Path)).Select(r => r.Path).ToList())
         {
             foreach (var rule in ProtectedRules(fs, root).Where(r => !explicitWrites.Contains(r.Path)))

@@ -131,6 +131,11 @@ public static class InputCheck
             RequirePath(words.Setting(Origin.Settings.AllowWrite), path);
         }
 
+        foreach (var output in options.CommandOutputs)
+        {
+            RequirePath(words.Setting(output.Setting), output.Path);
+        }
+
         foreach (var name in options.PassVariables)
         {
             RequireValue(words.Setting(Origin.Settings.Env), name, "a variable name");

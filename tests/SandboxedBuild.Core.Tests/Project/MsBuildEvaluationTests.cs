@@ -77,6 +77,49 @@ public sealed class MsBuildEvaluationTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void The_evaluation_script_gives_every_project_the_callers_properties_as_words_never_as_script_text()
+    {
+        // The real /bin/sh and a dotnet that writes back the words it got, one [word] each.
+        var dir = Directory.CreateTempSubdirectory("sbx-eval-script-").FullName;
+        try
+        {
+            var bin = Directory.CreateDirectory(Path.Combine(dir, "bin")).FullName;
+            File.WriteAllText(Path.Combine(bin, "dotnet"), "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done\n");
+            File.SetUnixFileMode(Path.Combine(bin, "dotnet"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            string[] properties = [.. Enumerable.Range(1, 10).Select(i => $"-property:P{i}=v{i}"), "-property:Odd=a b;$(HOME) `id` \"q\" 'x'\n"];
+            string[] projects = ["/r/a b.csproj", "/r/$(id).csproj"];
+            var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", MsBuildEvaluation.ShellScript(properties.Length), "sh" } };
+            foreach (var word in properties.Concat(projects))
+            {
+                start.ArgumentList.Add(word);
+            }
+
+            start.Environment["PATH"] = bin + ":/usr/bin:/bin";
+            start.Environment["R"] = dir;
+            using (var process = System.Diagnostics.Process.Start(start)!)
+            {
+                process.WaitForExit();
+                Assert.Equal(0, process.ExitCode);
+            }
+
+            for (var i = 0; i < projects.Length; i++)
+            {
+                var words = File.ReadAllText(Path.Combine(dir, i + ".json"));
+                Assert.StartsWith($"[msbuild][{projects[i]}][-nologo]", words, StringComparison.Ordinal);
+                Assert.EndsWith(string.Concat(properties.Select(p => "[" + p + "]")), words, StringComparison.Ordinal);
+                Assert.Equal("0", File.ReadAllText(Path.Combine(dir, i + ".rc")).Trim());
+            }
+
+            Assert.False(File.Exists(Path.Combine(dir, "2.json")), "a property was evaluated as a project");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Malformed_answers_throw_instead_of_guessing()
     {
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => MsBuildEvaluation.Parse(Project, "not json"));

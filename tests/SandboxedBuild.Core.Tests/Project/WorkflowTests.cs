@@ -8,10 +8,10 @@ public sealed class WorkflowTests
     private static readonly string[] Shared = ["--configuration", "Release"];
 
     [Fact]
-    public void The_restore_takes_neither_the_shared_arguments_nor_a_no_restore_flag()
+    public void The_restore_takes_its_own_routed_options_and_no_no_restore_flag()
     {
-        Assert.Equal(["dotnet", "restore", "/r/App.sln", "--nologo"], Workflow.DotnetArguments(WorkflowStep.Restore, "/r/App.sln", Shared, []));
-        Assert.Equal(["dotnet", "restore", "/r/App.sln", "--nologo", "--locked-mode"], Workflow.DotnetArguments(WorkflowStep.Restore, "/r/App.sln", Shared, ["--locked-mode"]));
+        Assert.Equal(["dotnet", "restore", "/r/App.sln", "--nologo"], Workflow.DotnetArguments(WorkflowStep.Restore, "/r/App.sln", [], []));
+        Assert.Equal(["dotnet", "restore", "/r/App.sln", "--property:Configuration=Release", "--nologo", "--locked-mode"], Workflow.DotnetArguments(WorkflowStep.Restore, "/r/App.sln", ["--property:Configuration=Release"], ["--locked-mode"]));
     }
 
     [Fact]

@@ -13,7 +13,8 @@ internal static class PolicyCommand
 {
     public static Command Create()
     {
-        var options = new StepOptions("policy");
+        WorkflowStep[] every = [WorkflowStep.Restore, WorkflowStep.Build, WorkflowStep.Test, WorkflowStep.Run];
+        var options = new StepOptions("policy", every);
         var step = CliOptions.OneOf("--step", "The step whose policy to print: restore, build, test (default) or run.", "test", "restore", "build", "test", "run");
         var format = CliOptions.OneOf(
             "--format",
@@ -44,7 +45,9 @@ internal static class PolicyCommand
             var (projectArgument, _) = CliOptions.SplitProjectArguments(parse, "policy");
             var chosenFormat = parse.GetValue(format) ?? "text";
             var chosenStep = Enum.Parse<WorkflowStep>(parse.GetValue(step) ?? "test", ignoreCase: true);
-            var context = Workflow.Open(options.Request(parse, projectArgument, "policy"), new ConsoleWorkflowObserver());
+            // The options routed as the command that runs every step would route them; the step shown is the one chosen.
+            var request = options.Request(parse, projectArgument, "policy", every) with { Steps = [chosenStep] };
+            var context = Workflow.Open(request, new ConsoleWorkflowObserver());
             var host = context.Host;
             var warnings = new List<Diagnostic>();
             var sanitized = context.Model.NuGet.UserConfigFile is { } user && File.Exists(user) ? "(a credential-free copy made for each run)" : null;
@@ -55,13 +58,13 @@ internal static class PolicyCommand
             }
 
             // The step's policy as a run would have it (Workflow.Plan), with the printed proxy port.
-            var plan = context.Plan(chosenStep, options.ToExecOptions(parse) with { ProxyPort = 3128 }, warnings, sanitized);
+            var plan = context.Plan(chosenStep, Workflow.OptionsFor(request, chosenStep) with { ProxyPort = 3128 }, warnings, sanitized);
             foreach (var warning in warnings)
             {
                 Console.Error.WriteLine("dotnet-sandbox: " + TerminalText.EscapeLine(CommandLineWording.Instance.Text(warning), keepNewlines: true));
             }
 
-            var command = Workflow.DotnetArguments(chosenStep, context.Entry, [.. options.SharedArguments(parse)], []);
+            var command = Workflow.DotnetArguments(chosenStep, context.Entry, request.StepArguments.GetValueOrDefault(chosenStep) ?? [], []);
             switch (chosenFormat)
             {
                 case "json":

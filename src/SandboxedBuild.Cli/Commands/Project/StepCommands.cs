@@ -49,18 +49,24 @@ internal static class StepCommands
 
     private static Command Create(string verb, WorkflowStep[] steps, string description)
     {
-        var options = new StepOptions(verb);
+        var options = new StepOptions(verb, steps);
         var arguments = CliOptions.ProjectArgument($"Arguments after '--' go to 'dotnet {verb}' unchanged" + (verb == "run" ? " (they reach the app)." : "."));
         var noRestore = new Option<bool>("--no-restore") { Description = "Skip the restore step." };
         var noBuild = new Option<bool>("--no-build") { Description = "Skip the restore and build steps." };
         var examples = verb switch
         {
-            "restore" => "  dotnet sandbox restore\n  dotnet sandbox restore App.sln -- --locked-mode",
-            "build" => "  dotnet sandbox build\n  dotnet sandbox build -c Release src/App/App.csproj",
-            "test" => "  dotnet sandbox test\n  dotnet sandbox test App.sln -c Release -- --filter Category=Unit\n  dotnet sandbox test --allow-host localhost:5432",
+            "restore" => "  dotnet sandbox restore\n  dotnet sandbox restore App.sln --locked-mode",
+            "build" => "  dotnet sandbox build\n  dotnet sandbox build -c Release -v q src/App/App.csproj",
+            "test" => "  dotnet sandbox test\n  dotnet sandbox test App.sln -c Release --filter Category=Unit\n  dotnet sandbox test -p:TargetFrameworks=net10.0 --logger trx --results-directory artifacts/tr\n  dotnet sandbox test --allow-host localhost:5432",
             _ => "  dotnet sandbox run src/App/App.csproj -- --port 8080",
         };
-        var command = new Command(verb, description.TrimEnd() + "\n\nExamples:\n" + examples + "\n\nSee the policy of each step with: dotnet sandbox policy --step STEP");
+        var routing = "The options of 'dotnet " + verb + "' listed below go to the steps where plain dotnet applies them: "
+            + "properties, verbosity and runtime to every step, the configuration and framework to build, test and run"
+            + (verb == "test" ? ", test options to the test step" : string.Empty)
+            + ". Its less common options (--no-incremental, --disable-build-servers, --use-lock-file"
+            + (verb == "test" ? ", --blame-crash, --blame-hang, --list-tests" : string.Empty)
+            + "…) are taken too. Anything else goes after '--', to the last step.";
+        var command = new Command(verb, description.TrimEnd() + "\n\n" + Wrapped(routing, 90) + "\n\nExamples:\n" + examples + "\n\nSee the policy of each step with: dotnet sandbox policy --step STEP");
         command.Arguments.Add(arguments);
         options.AddTo(command);
         if (steps.Length > 1)
@@ -76,16 +82,16 @@ internal static class StepCommands
         command.SetAction(parse =>
         {
             CliApp.RequireSupportedPlatform();
+            DotnetOptions.RejectNotTaken(parse, verb);
             var (projectArgument, extra) = CliOptions.SplitProjectArguments(parse, verb);
             InputCheck.RequireArguments(extra, $"'dotnet {verb}'");
-            var request = options.Request(parse, projectArgument, verb) with
+            var chosen = steps
+                .Where(s => !(s == WorkflowStep.Restore && (parse.GetValue(noRestore) || parse.GetValue(noBuild))))
+                .Where(s => !(s == WorkflowStep.Build && parse.GetValue(noBuild)))
+                .ToList();
+            var request = options.Request(parse, projectArgument, verb, chosen) with
             {
-                Steps = steps
-                    .Where(s => !(s == WorkflowStep.Restore && (parse.GetValue(noRestore) || parse.GetValue(noBuild))))
-                    .Where(s => !(s == WorkflowStep.Build && parse.GetValue(noBuild)))
-                    .ToList(),
                 ExtraArguments = extra,
-                ForceRestore = verb == "restore",
             };
             var observer = new ConsoleWorkflowObserver();
             var workflow = Workflow.Open(request, observer);
@@ -96,26 +102,45 @@ internal static class StepCommands
         });
         return command;
     }
+
+    // Help text is written wrapped, as the descriptions above are.
+    private static string Wrapped(string text, int width)
+    {
+        var lines = new List<string>();
+        var line = new System.Text.StringBuilder();
+        foreach (var word in text.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line.ToString());
+                line.Clear();
+            }
+
+            line.Append(line.Length > 0 ? " " : string.Empty).Append(word);
+        }
+
+        lines.Add(line.ToString());
+        return string.Join('\n', lines);
+    }
 }
 
-/// <summary>The options every project command shares: the command line's widenings and the build's configuration.</summary>
+/// <summary>The options every project command shares: the command line's widenings and the options of dotnet it routes to the steps.</summary>
 internal sealed class StepOptions
 {
-    public StepOptions(string verb)
+    public StepOptions(string verb, IReadOnlyCollection<WorkflowStep> steps)
     {
         AllowRead = CliOptions.Repeatable("--allow-read", "PATH", "Make PATH visible, read-only, in every step. Repeatable.");
-        AllowWrite = CliOptions.Repeatable("--allow-write", "PATH", "Make PATH writable in every step. Repeatable.");
+        AllowWrite = CliOptions.Repeatable("--allow-write", "PATH", "Make PATH writable in every step (a missing directory below the working directory is created). Repeatable.");
         Env = CliOptions.Repeatable("--env", "NAME", "Pass the caller's variable NAME through. Repeatable.");
         SetEnv = CliOptions.Repeatable("--setenv", "NAME=VALUE", "Set NAME to VALUE inside the sandbox. Repeatable.");
         AllowHost = CliOptions.Repeatable("--allow-host", "HOST[:PORT]", verb == "restore"
             ? "Let the restore reach HOST too. Repeatable."
             : "Let the step that runs code (restore, test, run) reach HOST too; the build step stays offline. Repeatable.");
         DenyHost = CliOptions.Repeatable("--deny-host", "HOST[:PORT]", "Never reach HOST. Repeatable.");
-        Configuration = new Option<string?>("--configuration", "-c") { Description = "The build configuration, passed to build, test and run.", HelpName = "CONFIGURATION" };
-        Framework = new Option<string?>("--framework", "-f") { Description = "The target framework, passed to build, test and run.", HelpName = "FRAMEWORK" };
         NoCache = new Option<bool>("--no-cache") { Description = "Evaluate the projects again instead of using the cached policy inference." };
         TmpfsSize = CliOptions.TmpfsSize();
         MaxProcesses = CliOptions.MaxProcesses();
+        Dotnet = new DotnetOptions(verb, steps);
     }
 
     public Option<long?> TmpfsSize { get; }
@@ -134,18 +159,19 @@ internal sealed class StepOptions
 
     public Option<string[]> DenyHost { get; }
 
-    public Option<string?> Configuration { get; }
-
-    public Option<string?> Framework { get; }
-
     public Option<bool> NoCache { get; }
+
+    /// <summary>The options of dotnet these commands take directly, and where each goes.</summary>
+    public DotnetOptions Dotnet { get; }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Configuration, Framework, AllowRead, AllowWrite, Env, SetEnv, AllowHost, DenyHost, NoCache, TmpfsSize, MaxProcesses })
+        foreach (var option in new Option[] { AllowRead, AllowWrite, Env, SetEnv, AllowHost, DenyHost, NoCache, TmpfsSize, MaxProcesses })
         {
             command.Options.Add(option);
         }
+
+        Dotnet.AddTo(command);
     }
 
     public ExecOptions ToExecOptions(ParseResult parse) => new()
@@ -163,10 +189,10 @@ internal sealed class StepOptions
     };
 
     /// <summary>
-    /// The workflow request these options make, checked first (a malformed bound or any other bad
-    /// value is refused before the projects are evaluated); its steps are the caller's to set.
+    /// The workflow request these options make for <paramref name="steps"/>, checked first (a
+    /// malformed bound or any other bad value is refused before the projects are evaluated).
     /// </summary>
-    public WorkflowRequest Request(ParseResult parse, string? projectArgument, string verb)
+    public WorkflowRequest Request(ParseResult parse, string? projectArgument, string verb, IReadOnlyList<WorkflowStep> steps)
     {
         CheckInput(parse, projectArgument);
         return new WorkflowRequest
@@ -174,8 +200,12 @@ internal sealed class StepOptions
             Host = HostFacts.Current(),
             Project = projectArgument,
             Verb = verb,
+            Steps = steps,
             Options = ToExecOptions(parse),
-            SharedArguments = [.. SharedArguments(parse)],
+            StepArguments = Dotnet.StepArguments(parse, steps),
+            StepOutputs = Dotnet.StepOutputs(parse),
+            Properties = Dotnet.Properties(parse),
+            ForceRestore = verb == "restore" || Dotnet.ForcesRestore(parse),
             UseCache = !parse.GetValue(NoCache),
             BridgeExecutable = BridgeLocation.NextToThisTool(),
 
@@ -188,23 +218,7 @@ internal sealed class StepOptions
     public void CheckInput(ParseResult parse, string? projectArgument)
     {
         InputCheck.RequirePath("PROJECT", projectArgument);
-        InputCheck.RequireValue("--configuration", parse.GetValue(Configuration), "a configuration name (Debug, Release)");
-        InputCheck.RequireValue("--framework", parse.GetValue(Framework), "a target framework (net10.0)");
+        Dotnet.CheckInput(parse);
         InputCheck.Check(ToExecOptions(parse));
-    }
-
-    public IEnumerable<string> SharedArguments(ParseResult parse)
-    {
-        if (parse.GetValue(Configuration) is { Length: > 0 } c)
-        {
-            yield return "--configuration";
-            yield return c;
-        }
-
-        if (parse.GetValue(Framework) is { Length: > 0 } f)
-        {
-            yield return "--framework";
-            yield return f;
-        }
     }
 }
