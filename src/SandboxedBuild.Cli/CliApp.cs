@@ -38,6 +38,24 @@ internal static class CliApp
         root.Subcommands.Add(DoctorCommand.Create());
 
         var result = root.Parse(args);
+        if (result.CommandResult.Command == root)
+        {
+            // The top-level help lists each command in one line; 'dotnet sandbox CMD --help' has the rest.
+            foreach (var command in root.Subcommands)
+            {
+                command.Description = Summary(command.Description ?? string.Empty);
+            }
+
+            if (result.UnmatchedTokens.Count > 0 && result.UnmatchedTokens[0] is { } word && !word.StartsWith('-') && result.Tokens.Count > 0 && result.Tokens[0].Value == word)
+            {
+                // One error for a mistyped command, not the parser's two ("required command", "unrecognized").
+                var near = CommandNames.Nearest(word, root.Subcommands.Select(c => c.Name));
+                Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.InvalidUsage.Format(
+                    $"unknown command '{TerminalText.Name(word)}'" + (near is null ? "." : $"; did you mean '{near}'?"), string.Empty).Replace("dotnet sandbox  --help", "dotnet sandbox --help", StringComparison.Ordinal));
+                return ExitCodes.SandboxFailure;
+            }
+        }
+
         if (result.Errors.Count > 0)
         {
             var commandName = result.CommandResult.Command == root ? string.Empty : result.CommandResult.Command.Name;
@@ -65,6 +83,18 @@ internal static class CliApp
         {
             return Fail(ex);
         }
+    }
+
+    // A command's description, shortened to its first sentence; a long one up to its first ':' or ';'.
+    private static string Summary(string description)
+    {
+        var sentence = description.Split("\n\n", 2)[0].ReplaceLineEndings(" ").Split(". ", 2)[0].TrimEnd('.');
+        if (sentence.Length > 80 && sentence.IndexOfAny([':', ';']) is > 0 and var cut)
+        {
+            sentence = sentence[..cut];
+        }
+
+        return sentence + ".";
     }
 
     /// <summary>Reports an expected failure on stderr and returns its exit status.</summary>

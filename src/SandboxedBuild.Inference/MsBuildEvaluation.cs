@@ -148,16 +148,17 @@ public static class MsBuildEvaluation
     public const int ExcerptLength = 2048;
 
     /// <summary>
-    /// The one line of an evaluation's error output that an error message shows: the first MSBuild
-    /// error, else the first line, at most <see cref="ExcerptLength"/> characters with control
-    /// characters escaped. The output is the sandbox's, so never more of it, and nothing a terminal
-    /// would act on.
+    /// What of an evaluation's error output an error message shows, on one line: the first MSBuild
+    /// error; without one (dotnet itself refused: a global.json naming an SDK that is not installed)
+    /// the lines it printed, joined with " | ", so that the cause after the first line is seen. At
+    /// most <see cref="ExcerptLength"/> characters, with control characters escaped: the output is
+    /// the sandbox's, so never more of it, and nothing a terminal would act on.
     /// </summary>
     public static string ErrorExcerpt(string output)
     {
-        var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0);
+        var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         var line = lines.FirstOrDefault(l => l.Contains(" error ", StringComparison.Ordinal) || l.StartsWith("MSBUILD : error", StringComparison.Ordinal))
-            ?? lines.FirstOrDefault();
+            ?? (lines.Count > 0 ? string.Join(" | ", lines.Take(ExcerptLength / 2)) : null);
         return line is null ? "MSBuild printed nothing" : TerminalText.Escape(line, ExcerptLength);
     }
 

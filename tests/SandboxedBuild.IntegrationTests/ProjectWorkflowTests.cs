@@ -417,6 +417,15 @@ public sealed partial class ProjectWorkflowTests
         Assert.Contains("SBX3011", r.StandardError, StringComparison.Ordinal);
         Assert.Contains("MSB4019", r.StandardError, StringComparison.Ordinal); // MSBuild's own reason, from inside the sandbox
         Assert.DoesNotContain("dotnet-sandbox: build:", r.StandardError, StringComparison.Ordinal);
+
+        // dotnet refuses before MSBuild starts: its cause is on a later line, and the message has it.
+        File.WriteAllText(Path.Combine(ws.Project, "bad.csproj"), """<Project Sdk="Microsoft.NET.Sdk" />""");
+        File.WriteAllText(Path.Combine(ws.Project, "global.json"), """{ "sdk": { "version": "9.0.999" } }""");
+        var sdk = Cli.Run(Identity.Current, ws, ["build"]);
+        Assert.Equal(125, sdk.ExitCode);
+        Assert.Contains("SBX3011", sdk.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Requested SDK version: 9.0.999", sdk.StandardError, StringComparison.Ordinal);
+        Assert.Contains("global.json file: " + ws.Project + "/global.json", sdk.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -93,6 +93,27 @@ public sealed class SandboxFailureTests
     }
 
     [Fact]
+    public void The_top_level_help_lists_each_command_in_one_line_and_a_mistyped_command_is_one_error_with_a_suggestion()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var help = Cli.Run(Identity.Current, ws, ["--help"]);
+        Assert.Equal(0, help.ExitCode);
+        var commands = help.StandardOutput.Split("Commands:")[1].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["exec", "restore", "build", "test", "run", "policy", "trust", "doctor"], commands.Select(l => l.Trim().Split(' ')[0]));
+        Assert.True(help.StandardOutput.Split('\n').Length < 45, help.StandardOutput);
+
+        // The command's own help still has all of it.
+        Assert.Contains("Examples:", Cli.Run(Identity.Current, ws, ["exec", "--help"]).StandardOutput, StringComparison.Ordinal);
+
+        var typo = Cli.Run(Identity.Current, ws, ["tset", "App.sln"]);
+        Assert.Equal(125, typo.ExitCode);
+        Assert.Equal("dotnet-sandbox: SBX1001: unknown command 'tset'; did you mean 'test'?\n  hint: run 'dotnet sandbox --help' for the options and examples.\n", typo.StandardError);
+        var unknown = Cli.Run(Identity.Current, ws, ["frobnicate"]);
+        Assert.Equal("dotnet-sandbox: SBX1001: unknown command 'frobnicate'.\n  hint: run 'dotnet sandbox --help' for the options and examples.\n", unknown.StandardError);
+        Assert.Contains("did you mean 'build'", Cli.Run(Identity.Current, ws, ["biuld"]).StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Help_teaches_by_example()
     {
         using var ws = new Workspace(Identity.Current);

@@ -138,7 +138,11 @@ public sealed class MsBuildEvaluationTests
         var huge = MsBuildEvaluation.ErrorExcerpt(new string('A', 1 << 20) + " error X\n");
         Assert.Equal(MsBuildEvaluation.ExcerptLength + 1, huge.Length);
         Assert.EndsWith("…", huge, StringComparison.Ordinal);
-        Assert.Equal("first", MsBuildEvaluation.ErrorExcerpt("\n\n first \nsecond"));
+        Assert.Equal("first | second", MsBuildEvaluation.ErrorExcerpt("\n\n first \nsecond"));
+
+        // dotnet's own refusal names its cause after the first line.
+        var sdk = MsBuildEvaluation.ErrorExcerpt("The command could not be loaded, possibly because:\n  * You intended to execute a .NET SDK command:\n      A compatible .NET SDK was not found.\n\nRequested SDK version: 9.0.999\nglobal.json file: /r/global.json\n");
+        Assert.Equal("The command could not be loaded, possibly because: | * You intended to execute a .NET SDK command: | A compatible .NET SDK was not found. | Requested SDK version: 9.0.999 | global.json file: /r/global.json", sdk);
         Assert.Equal("MSBuild printed nothing", MsBuildEvaluation.ErrorExcerpt(" \n\t\n"));
         Assert.Equal("\\x00\\x85\\x7F\\u{2028}é", TerminalText.Escape("\0\u0085\u007f\u2028é", 100));
     }
