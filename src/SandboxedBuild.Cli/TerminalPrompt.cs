@@ -28,7 +28,7 @@ internal sealed class TerminalPrompt : IHostPrompt
             // On a line of its own, so that it does not run into the command's output; the name comes
             // from the sandbox, so it is escaped and bounded before it reaches the terminal.
             var display = TerminalText.Name(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host);
-            writer.Write($"\ndotnet-sandbox: the command wants to reach {display}:{port}, which no rule allows.\n  [o]nce for this run, [a]lways (saved in your configuration), [d]eny (default): ");
+            writer.Write($"\ndotnet-sandbox: the command wants to reach {display}:{port}, which no rule allows.\n  [o]nce for this run, [a]lways (saved in your configuration), [d]eny (default), then Enter: ");
             var answer = reader.ReadLine()?.Trim().ToLowerInvariant();
             return answer switch
             {

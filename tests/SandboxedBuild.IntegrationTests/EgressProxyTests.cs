@@ -204,7 +204,7 @@ public sealed class EgressProxyTests
         // On a real pseudo-terminal (script), with the answer typed ahead; two requests, one question.
         var inner = Cli.ShellLine(Cli.CommandLine(id, ["exec", "--", "/bin/sh", "-c", $"{Curl} -p http://127.0.0.1:{server.Port}/; {Curl} -p http://127.0.0.1:{server.Port}/"]));
         var env = ws.Environment(new Dictionary<string, string> { ["XDG_CONFIG_HOME"] = config }).Select(kv => $"{kv.Key}={Cli.Quote(kv.Value)}");
-        var r = Cli.ExecAnswering("[d]eny (default): ", answer + "\n", "script", "-qec", $"cd {Cli.Quote(ws.Project)} && env -i {string.Join(' ', env)} {inner}", "/dev/null");
+        var r = Cli.ExecAnswering("[d]eny (default), then Enter: ", answer + "\n", "script", "-qec", $"cd {Cli.Quote(ws.Project)} && env -i {string.Join(' ', env)} {inner}", "/dev/null");
         var saved = Path.Combine(config, "dotnet-sandbox", "allowed-hosts");
         Assert.True(System.Text.RegularExpressions.Regex.Count(r.StandardOutput, "wants to reach 127.0.0.1") == 1, r.ToString());
         if (answer == "a")
