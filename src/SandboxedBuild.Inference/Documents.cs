@@ -166,17 +166,20 @@ internal sealed record CachedProject(
     bool IsTestProject,
     string? TestResultsDirectory,
     IReadOnlyList<string> ProjectReferences,
-    IReadOnlyList<string> AllowedHosts)
+    IReadOnlyList<string> AllowedHosts,
+    string? NuGetLockFilePath,
+    string? RestorePackagesWithLockFile)
 {
     /// <summary>The cache's form of <paramref name="p"/>.</summary>
     public static CachedProject From(ProjectEvaluation p) => new(
         p.ProjectPath, p.IntermediateDirectories, p.OutputDirectories, p.ArtifactsPath, p.RestorePackagesPath,
-        p.RestoreSources, p.FallbackFolders, p.IsTestProject, p.TestResultsDirectory, p.ProjectReferences, p.AllowedHosts);
+        p.RestoreSources, p.FallbackFolders, p.IsTestProject, p.TestResultsDirectory, p.ProjectReferences, p.AllowedHosts,
+        p.NuGetLockFilePath, p.RestorePackagesWithLockFile);
 
     /// <summary>The evaluation it holds.</summary>
     public ProjectEvaluation ToEvaluation() => new(
         Project, [.. Intermediate], [.. Output], ArtifactsPath, RestorePackagesPath, [.. RestoreSources], [.. FallbackFolders],
-        IsTestProject, TestResultsDirectory, [.. ProjectReferences], [.. AllowedHosts]);
+        IsTestProject, TestResultsDirectory, [.. ProjectReferences], [.. AllowedHosts], NuGetLockFilePath, RestorePackagesWithLockFile);
 }
 
 /// <summary>The user's approvals (<c>~/.config/dotnet-sandbox/trusted.json</c>).</summary>

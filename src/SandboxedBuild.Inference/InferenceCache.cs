@@ -15,7 +15,7 @@ namespace SandboxedBuild.Inference;
 internal static class InferenceCache
 {
     /// <summary>The version of <see cref="ProjectCacheDocument"/> this build writes and reads.</summary>
-    private const int Version = 1;
+    private const int Version = 2;
 
     /// <summary>Where the model of <paramref name="entry"/> is cached: under XDG_CACHE_HOME (or ~/.cache), keyed on the entry's path.</summary>
     public static string FileFor(HostFacts host, string entry, IReadOnlyList<string>? properties = null)

@@ -17,6 +17,8 @@ namespace SandboxedBuild.Inference;
 /// <param name="TestResultsDirectory">Where VSTest writes results for it.</param>
 /// <param name="ProjectReferences">Referenced projects, absolute.</param>
 /// <param name="AllowedHosts"><c>SandboxAllowedHost</c> items: hosts the project asks its tests and app to reach.</param>
+/// <param name="NuGetLockFilePath">Where the project keeps its NuGet lock file, when it says (<c>NuGetLockFilePath</c>).</param>
+/// <param name="RestorePackagesWithLockFile">The project's <c>RestorePackagesWithLockFile</c>, as written (<see langword="null"/> when not set).</param>
 public sealed record ProjectEvaluation(
     string ProjectPath,
     ImmutableArray<SourcedPath> IntermediateDirectories,
@@ -28,7 +30,9 @@ public sealed record ProjectEvaluation(
     bool IsTestProject,
     string? TestResultsDirectory,
     ImmutableArray<string> ProjectReferences,
-    ImmutableArray<string> AllowedHosts);
+    ImmutableArray<string> AllowedHosts,
+    string? NuGetLockFilePath = null,
+    string? RestorePackagesWithLockFile = null);
 
 /// <summary>A path and the MSBuild property that named it.</summary>
 /// <param name="Path">Absolute, normalized.</param>
@@ -44,6 +48,7 @@ public static class MsBuildEvaluation
         "MSBuildProjectFullPath", "BaseIntermediateOutputPath", "MSBuildProjectExtensionsPath", "IntermediateOutputPath",
         "BaseOutputPath", "OutputPath", "UseArtifactsOutput", "ArtifactsPath", "RestorePackagesPath", "RestoreSources",
         "RestoreAdditionalProjectSources", "RestoreFallbackFolders", "IsTestProject", "VSTestResultsDirectory",
+        "RestorePackagesWithLockFile", "NuGetLockFilePath",
     ];
 
     /// <summary>The items the policy is inferred from.</summary>
@@ -141,7 +146,9 @@ public static class MsBuildEvaluation
             IsTrue("IsTestProject"),
             PathOf("VSTestResultsDirectory"),
             [.. ItemSpecs("ProjectReference").Select(r => Normalize(r, dir)).Distinct(StringComparer.Ordinal)],
-            [.. ItemSpecs("SandboxAllowedHost").Distinct(StringComparer.OrdinalIgnoreCase)]);
+            [.. ItemSpecs("SandboxAllowedHost").Distinct(StringComparer.OrdinalIgnoreCase)],
+            PathOf("NuGetLockFilePath"),
+            Get("RestorePackagesWithLockFile").Trim() is { Length: > 0 } withLockFile ? withLockFile : null);
     }
 
     /// <summary>The most of an evaluation's output that an error shows, in characters.</summary>

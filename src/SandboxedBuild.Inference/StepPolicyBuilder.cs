@@ -30,6 +30,9 @@ public sealed record StepPlan(SandboxPolicy Policy, IReadOnlyList<ProjectWidenin
 {
     /// <summary>The packages folders the step may add to (restore only): what it leaves there is checked after it (<see cref="PackagesFolder.RemoveAddedLinks"/>).</summary>
     public IReadOnlyList<string> WritablePackageFolders { get; init; } = [];
+
+    /// <summary>The directories the restore may write only to replace a lock file (restore only): what it adds there is said after it (<see cref="LockFiles.Added"/>).</summary>
+    public IReadOnlyList<LockFileDirectory> LockFileDirectories { get; init; } = [];
 }
 
 /// <summary>
@@ -266,6 +269,59 @@ public static class StepPolicyBuilder
             }
         }
 
+        // A project with a lock file: NuGet writes packages.lock.json through a temporary file beside
+        // it, so its directory is writable for the restore, with every other entry held read-only.
+        var lockDirectories = new List<LockFileDirectory>();
+        if (step == WorkflowStep.Restore)
+        {
+            foreach (var project in model.Projects)
+            {
+                if (LockFiles.Of(project) is not { } lockFile)
+                {
+                    continue;
+                }
+
+                var directory = Path.GetDirectoryName(lockFile)!;
+                var name = Rel(project.ProjectPath);
+                if (lockDirectories.Any(d => d.Directory == directory))
+                {
+                    continue;
+                }
+
+                if (Resolve(directory, "the lock file's directory", name) is not { } real)
+                {
+                    continue;
+                }
+
+                if (!PathUtil.IsSameOrUnder(directory, root) || !PathUtil.IsSameOrUnder(real, root) || !host.FileSystem.DirectoryExists(directory))
+                {
+                    warnings.Add(Errors.Errors.InferredPathRefused.With("the lock file", lockFile, name, "not in a directory of the repository"));
+                    continue;
+                }
+
+                // NuGetLockFilePath is a project property, which a sandbox may have edited: it must name a
+                // lock file, not .git/config or .vscode/tasks.json, whose directory would become writable.
+                if (!Path.GetFileName(lockFile).EndsWith(".lock.json", StringComparison.OrdinalIgnoreCase)
+                    || Path.GetRelativePath(root, directory).Split('/').Any(c => c.StartsWith('.') && c != "."))
+                {
+                    warnings.Add(Errors.Errors.InferredPathRefused.With("the lock file", lockFile, name, "not a '*.lock.json' file in a directory whose name does not start with '.'"));
+                    continue;
+                }
+
+                var writable = rules.Where(r => r.Access == PathAccess.ReadWrite).Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+                if (LockFiles.EntriesToHold(directory, lockFile, writable, out var why) is not { } held)
+                {
+                    warnings.Add(Errors.Errors.LockFileNotWritable.With(name, lockFile, why));
+                    continue;
+                }
+
+                var from = new Origin(OriginKind.ProjectProperty, project.NuGetLockFilePath is null ? "RestorePackagesWithLockFile" : "NuGetLockFilePath", project.ProjectPath);
+                rules.Add(new PathRule(directory, PathAccess.ReadWrite, $"NuGet lock file of {name}: the restore replaces {Path.GetFileName(lockFile)} through a temporary file beside it; everything else here stays read-only", Origin: from));
+                rules.AddRange(held.Where(e => !rules.Any(r => r.Path == e)).Select(e => new PathRule(e, PathAccess.ReadOnly, "beside the lock file of " + name + ": the restore may replace the lock file, not this", Directory.Exists(e) ? PathKind.Directory : PathKind.File)));
+                lockDirectories.Add(new LockFileDirectory(directory, lockFile, held));
+            }
+        }
+
         var network = options.NetworkMode;
         var noDefaultPresets = options.NoDefaultPresets;
         if (step == WorkflowStep.Restore)
@@ -328,7 +384,7 @@ public static class StepPolicyBuilder
 
         var work = new WorkArea(rules, model.NuGet.GlobalPackagesFolder, hosts, env) { Unprotected = unprotected };
         var policy = ExecPolicyBuilder.Build(host, options with { NetworkMode = network, NoDefaultPresets = noDefaultPresets }, warnings, work);
-        return new StepPlan(policy, applied, pending.DistinctBy(w => w.ToString()).ToList()) { WritablePackageFolders = packageWrites };
+        return new StepPlan(policy, applied, pending.DistinctBy(w => w.ToString()).ToList()) { WritablePackageFolders = packageWrites, LockFileDirectories = lockDirectories };
     }
 
     /// <summary>Every widening the project files ask for, approved or not, for <c>dotnet sandbox trust</c>.</summary>

@@ -355,6 +355,16 @@ public sealed class Workflow
                 }
             }
 
+            var stepWrites = plan.Policy.Paths.Where(r => r.Access == PathAccess.ReadWrite).Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+            foreach (var directory in plan.LockFileDirectories)
+            {
+                if (LockFiles.Added(directory, stepWrites) is { Count: > 0 } added)
+                {
+                    var named = string.Join(", ", added.Select(a => "'" + TerminalText.Escape(Path.GetFileName(a), 256) + "'"));
+                    observer.Warning(Errors.Errors.LockFileDirectoryChanged.With(named, TerminalText.Escape(directory.Directory, 4096), TerminalText.Escape(directory.LockFile, 4096)));
+                }
+            }
+
             foreach (var warning in result.Warnings)
             {
                 observer.Warning(warning);

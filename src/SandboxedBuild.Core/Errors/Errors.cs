@@ -176,6 +176,18 @@ public static partial class Errors
         "{0} of your environment variables {1} not passed into the sandbox: {2}.",
         "only an allow-list passes (PATH, LANG, TERM, CI markers, DOTNET_*, NUGET_*, MSBUILD*…); pass one with {setting:env} NAME or set it with {setting:setenv} NAME=VALUE. Names that look like secrets are never passed unless named, and are not listed here.");
 
+    /// <summary>A project's lock file cannot be made writable for its restore: a bind cannot hold what is beside it.</summary>
+    public static readonly ErrorCode LockFileNotWritable = new(
+        "SBX3030", Severity.Warning,
+        "the restore of {0} cannot write its lock file '{1}': NuGet replaces it through a temporary file beside it, and the directory cannot be made writable with everything else in it held read-only: {2}.",
+        "a restore that must change the lock file then fails with 'Read-only file system'. Replace the link by what it points to (or move the special file away), or restore outside the sandbox (dotnet restore) and run the other steps with --no-restore.");
+
+    /// <summary>The restore of a project with a lock file added something beside it.</summary>
+    public static readonly ErrorCode LockFileDirectoryChanged = new(
+        "SBX3031", Severity.Warning,
+        "the restore added {0} to '{1}', where only the lock file '{2}' was to change.",
+        "a restore runs the MSBuild code of the project and of its packages: look at what it added, and remove what you do not expect, before a build outside the sandbox reads it.");
+
     /// <summary>--allow-read exposes something sensitive; allowed because the user asked, said loudly.</summary>
     public static readonly ErrorCode SensitiveReadAllowed = new(
         "SBX3006", Severity.Warning,
@@ -535,7 +547,7 @@ public static partial class Errors
     [
         InvalidUsage, NoCommand, CommandNotFound, CommandNotExecutable, WorkingDirectoryTooBroad, CommandHidden,
         InvalidOptionValue, WorkingDirectoryMissing, PlatformNotSupported, NoProjectFound, ManyProjectsFound, ProjectFileInvalid,
-        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, VariablesNotPassed, SensitiveReadAllowed,
+        AllowedPathMissing, AllowedPathTooBroad, InvalidVariableName, SecretPassedExplicitly, PassedVariableUnset, VariablesNotPassed, LockFileNotWritable, LockFileDirectoryChanged, SensitiveReadAllowed,
         ServiceIndexUnreadable, NuGetConfigUnreadable, NuGetVariableInvalid,
         OutputDirectoryCreateFailed, ProjectEvaluationFailed, PendingWidening, InferredPathRefused, CredentialsNotPassed,
         PathThroughLink, InferredPathThroughLink, ProtectedPathIsLink, PackageEntryRefused, PackageLinkRemoved,

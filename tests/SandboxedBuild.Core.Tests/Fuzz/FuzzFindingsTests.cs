@@ -86,10 +86,10 @@ public sealed class FuzzFindingsTests
         // Was ArgumentException from ToImmutableDictionary: JSON allows a member twice.
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "cache.json");
-        File.WriteAllText(file, """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":["x"],"a":["y"]}}""");
+        File.WriteAllText(file, """{"version":2,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":["x"],"a":["y"]}}""");
         Assert.Null(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
 
-        File.WriteAllText(file, """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":["x"]}}""");
+        File.WriteAllText(file, """{"version":2,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":["x"]}}""");
         Assert.Equal(["x"], InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", [])!.FeedHosts["a"]);
     }
 
@@ -98,7 +98,7 @@ public sealed class FuzzFindingsTests
     {
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "cache.json");
-        const string Good = """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{}}""";
+        const string Good = """{"version":2,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{}}""";
         File.WriteAllText(file, Good);
         Assert.NotNull(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
         foreach (var damaged in new[]
@@ -120,7 +120,7 @@ public sealed class FuzzFindingsTests
         // Was a model holding null hosts and paths, for the policy builder to trip over later.
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "cache.json");
-        File.WriteAllText(file, """{"version":1,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":[null]}}""");
+        File.WriteAllText(file, """{"version":2,"entry":"/repo/App.sln","repositoryRoot":"/repo","environment":"e","inputs":[],"projects":[],"feeds":{"a":[null]}}""");
         Assert.Null(InferenceCache.Read(file, "/repo/App.sln", "/repo", null!, "e", []));
     }
 

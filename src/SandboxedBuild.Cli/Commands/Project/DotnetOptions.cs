@@ -51,7 +51,7 @@ internal sealed partial class DotnetOptions
         Add(Value("--os", "OS", "The target operating system, in every step.", []), Every);
         Add(Flag("--disable-build-servers", "Use no persistent build server, in every step.", [], hidden: true), Every);
         Add(Flag("--no-dependencies", "Restore and build only the project named, not the projects it references.", [], hidden: true), [WorkflowStep.Restore, WorkflowStep.Build]);
-        foreach (var name in new[] { "--locked-mode", "--use-lock-file", "--force-evaluate", "--disable-parallel", "--no-http-cache", "--ignore-failed-sources" })
+        foreach (var name in new[] { "--locked-mode", "--force-evaluate", "--disable-parallel", "--no-http-cache", "--ignore-failed-sources" })
         {
             Add(Flag(name, "dotnet restore's " + name + ", given to the restore step.", [], hidden: name is not "--locked-mode"), Restore);
         }
@@ -116,6 +116,7 @@ internal sealed partial class DotnetOptions
         ["--packages"] = "the packages folder is inferred from the NuGet configuration; set globalPackagesFolder in a NuGet.config, or -p:RestorePackagesPath=DIR",
         ["--configfile"] = "the policy is inferred from the effective NuGet configuration; put the settings in the repository's or your own NuGet.config",
         ["--artifacts-path"] = "give it as properties, which the evaluation sees: -p:UseArtifactsOutput=true -p:ArtifactsPath=DIR",
+        ["--use-lock-file"] = "the restore may write a lock file only where the evaluation says the project uses one; give it as the property, which the evaluation sees: -p:RestorePackagesWithLockFile=true",
         ["--interactive"] = "no credential provider can prompt from inside the sandbox; restore outside ('dotnet restore --interactive'), then use --no-restore",
         ["-bl"] = "a binary log is written where the steps may not write; name a writable one for the last step: --allow-write logs -- -bl:logs/last-step.binlog",
         ["--binaryLogger"] = "a binary log is written where the steps may not write; name a writable one for the last step: --allow-write logs -- -bl:logs/last-step.binlog",

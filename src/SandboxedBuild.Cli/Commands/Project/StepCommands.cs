@@ -63,7 +63,7 @@ internal static class StepCommands
         var routing = "The options of 'dotnet " + verb + "' listed below go to the steps where plain dotnet applies them: "
             + "properties, verbosity and runtime to every step, the configuration and framework to build, test and run"
             + (verb == "test" ? ", test options to the test step" : string.Empty)
-            + ". Its less common options (--no-incremental, --disable-build-servers, --use-lock-file"
+            + ". Its less common options (--no-incremental, --disable-build-servers, --force-evaluate"
             + (verb == "test" ? ", --blame-crash, --blame-hang, --list-tests" : string.Empty)
             + "…) are taken too. Anything else goes after '--', to the last step.";
         var command = new Command(verb, description.TrimEnd() + "\n\n" + Wrapped(routing, 90) + "\n\nExamples:\n" + examples + "\n\nSee the policy of each step with: dotnet sandbox policy --step STEP");

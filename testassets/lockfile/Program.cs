@@ -1,0 +1,1 @@
+Console.WriteLine("SBX-LOCKFILE hello from a project with a lock file");
