@@ -193,6 +193,28 @@ public sealed partial class ProjectWorkflowTests
     }
 
     [Fact]
+    public void A_logger_file_named_by_absolute_path_is_written_there_or_refused_before_anything_runs()
+    {
+        Assets.SkipIfFeedUnreachable();
+        using var ws = new Workspace(Identity.Current);
+        Assets.CopyInto(ws, "xunit-vstest");
+
+        // The shared /tmp would be the sandbox's private one: the file would be reported, then gone.
+        var refused = Cli.Run(Identity.Current, ws, ["test", "--logger", "trx;LogFileName=/tmp/sbx-lost.trx"]);
+        Assert.Equal(125, refused.ExitCode);
+        Assert.Contains("SBX3002: refusing --logger '/tmp'", refused.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("restore:", refused.StandardError, StringComparison.Ordinal);
+
+        var trx = Path.Combine(ws.Outside, "results", "run.trx");
+        Directory.CreateDirectory(Path.GetDirectoryName(trx)!);
+        ws.FixOwnership();
+        var r = Cli.Run(Identity.Current, ws, ["test", "--logger", $"trx;LogFileName={trx}"], timeoutSeconds: 600);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.True(File.Exists(trx), "the results file is where the logger was told to write it: " + r);
+        Assert.Contains("<TestRun", File.ReadAllText(trx), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Microsoft_Testing_Platform_tests_pass()
     {
         Assets.SkipIfFeedUnreachable();

@@ -25,6 +25,7 @@ internal sealed partial class DotnetOptions
     private readonly Option<string?>? _configuration;
     private readonly Option<string?>? _runtime;
     private readonly Option<bool>? _force;
+    private readonly Option<string[]>? _logger;
 
     /// <summary>The options for the command whose steps are <paramref name="steps"/> (<c>policy</c>: every step).</summary>
     public DotnetOptions(string verb, IReadOnlyCollection<WorkflowStep> steps)
@@ -70,7 +71,7 @@ internal sealed partial class DotnetOptions
         if (Reaches(Test))
         {
             Add(Value("--filter", "EXPRESSION", "Run the tests that match EXPRESSION (given to the test step).", []), Test);
-            Add(Values("--logger", "LOGGER", "A test logger (trx, console;verbosity=detailed), given to the test step. Repeatable.", ["-l"]), Test);
+            _logger = Add(Values("--logger", "LOGGER", "A test logger (trx, console;verbosity=detailed), given to the test step; the directory of an absolute LogFileName is writable there. Repeatable.", ["-l"]), Test);
             Add(Values("--collect", "DATA_COLLECTOR_NAME", "A data collector (\"Code Coverage\", \"XPlat Code Coverage\"), given to the test step. Repeatable.", []), Test);
             Add(Value("--settings", "SETTINGS_FILE", "A .runsettings file, given to the test step.", ["-s"]), Test);
             var results = Add(Value("--results-directory", "RESULTS_DIR", "Where the test results go; writable in the test step, created below the working directory if missing.", []), Test);
@@ -198,8 +199,25 @@ internal sealed partial class DotnetOptions
             }
         }
 
+        // A logger told to write a file by absolute path (trx;LogFileName=/abs/out.trx) writes it in the
+        // test step: its directory is writable there, or refused with the reason, never lost in the
+        // sandbox's private directories. A relative one goes to the results directory, writable anyway.
+        foreach (var directory in _logger is null ? [] : (parse.GetValue(_logger) ?? []).SelectMany(LoggerFileDirectories))
+        {
+            outputs[WorkflowStep.Test] = [.. outputs.GetValueOrDefault(WorkflowStep.Test) ?? [], new CommandOutput("logger", directory)];
+        }
+
         return outputs;
     }
+
+    // The directories of the files a logger's parameters name by absolute path (LogFileName, LogFilePath).
+    private static IEnumerable<string> LoggerFileDirectories(string logger) =>
+        logger.Split(';').Skip(1)
+            .Select(p => p.Split('=', 2))
+            .Where(kv => kv.Length == 2 && kv[0].Trim() is var key && (key.Equals("LogFileName", StringComparison.OrdinalIgnoreCase) || key.Equals("LogFilePath", StringComparison.OrdinalIgnoreCase)))
+            .Select(kv => kv[1].Trim())
+            .Where(Path.IsPathRooted)
+            .Select(f => Path.GetDirectoryName(f) ?? "/");
 
     /// <summary>The global properties the steps build with, for the evaluation: each <c>-p</c>, then <c>-c</c> and <c>-r</c> as the properties dotnet makes of them.</summary>
     public List<string> Properties(ParseResult parse)
@@ -234,6 +252,11 @@ internal sealed partial class DotnetOptions
         foreach (var (option, setting, _) in Outputs.Where(o => parse.GetResult(o.Option) is not null))
         {
             InputCheck.RequirePath("--" + setting, parse.GetValue((Option<string?>)option));
+        }
+
+        foreach (var directory in _logger is null ? [] : (parse.GetValue(_logger) ?? []).SelectMany(LoggerFileDirectories))
+        {
+            InputCheck.RequirePath("--logger", directory);
         }
     }
 
