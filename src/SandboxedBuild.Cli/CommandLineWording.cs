@@ -24,6 +24,9 @@ internal sealed class CommandLineWording : IRemedyWording
     public string AllowHost(string pattern) => "--allow-host " + pattern;
 
     /// <inheritdoc/>
+    public string UsePreset(string name) => "--preset " + name;
+
+    /// <inheritdoc/>
     public string FromSetting(string setting) => "--" + setting + " on the command line";
 
     /// <inheritdoc/>

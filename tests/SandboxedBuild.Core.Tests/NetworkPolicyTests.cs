@@ -68,6 +68,24 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
+    public void A_host_a_preset_has_is_refused_with_that_preset_as_the_other_remedy()
+    {
+        var policy = NetworkPolicyBuilder.Build(new ExecOptions { NetworkMode = NetworkMode.Filtered }, []);
+        var npm = policy.Decide("registry.npmjs.org", 443);
+        Assert.Equal(Verdict.Undecided, npm.Verdict);
+        Assert.Equal(new HostRemedy("registry.npmjs.org", "npm"), npm.Remedy);
+        Assert.Equal("allow with the host pattern 'registry.npmjs.org' (or the preset 'npm', which has it)", RemedyWording.Neutral.Sentence(npm.Remedy!));
+        Assert.Equal(new HostRemedy("example.com"), policy.Decide("example.com", 443).Remedy);
+
+        // Only for the ports the preset has.
+        Assert.Equal(new HostRemedy("registry.npmjs.org:8443"), policy.Decide("registry.npmjs.org", 8443).Remedy);
+
+        // With the default preset left out, its own hosts name it.
+        var bare = NetworkPolicyBuilder.Build(new ExecOptions { NetworkMode = NetworkMode.Filtered, NoDefaultPresets = true }, []);
+        Assert.Equal(new HostRemedy("api.nuget.org", "nuget"), bare.Decide("api.nuget.org", 443).Remedy);
+    }
+
+    [Fact]
     public void A_named_port_is_the_only_port()
     {
         var policy = Policy(["pkgs.example.com:8443"]);

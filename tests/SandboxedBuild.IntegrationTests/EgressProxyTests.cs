@@ -11,6 +11,24 @@ public sealed class EgressProxyTests
 {
     private const string Curl = "curl -sS --max-time 20 --noproxy '' -o /dev/null -w '%{http_code} %{size_download}\\n'";
 
+    [Fact]
+    public void A_blocked_host_that_a_preset_has_names_the_preset_and_project_commands_take_it()
+    {
+        using var ws = new Workspace(Identity.Current);
+        var r = Cli.Sh(Identity.Current, ws, "curl -sS --max-time 20 -o /dev/null https://registry.npmjs.org/ 2>/dev/null; echo done");
+        Assert.Equal("done\n", r.StandardOutput);
+        Assert.Contains("blocked: registry.npmjs.org:443 — not on the allowlist; allow with --allow-host registry.npmjs.org (or --preset npm, which has it)", r.StandardError, StringComparison.Ordinal);
+
+        Assets.CopyInto(ws, "hello");
+        var run = Cli.Run(Identity.Current, ws, ["policy", "--step", "run", "--preset", "npm"]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("preset 'npm': npm registry", run.StandardOutput, StringComparison.Ordinal);
+        var build = Cli.Run(Identity.Current, ws, ["policy", "--step", "build", "--preset", "npm"]);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("preset 'npm'", build.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("network: no network", build.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Identities.All), MemberType = typeof(Identities))]
     public void An_allowed_address_is_reached_over_plain_http_and_through_a_tunnel(Identity id)

@@ -7,4 +7,5 @@ namespace SandboxedBuild.Errors;
 /// refusal carries it as <see cref="Diagnostic.Remedy"/>.
 /// </summary>
 /// <param name="Pattern">The host pattern that would allow it.</param>
-public sealed record HostRemedy(string Pattern);
+/// <param name="Preset">A preset that has the host and port, when one does (<c>npm</c> for registry.npmjs.org): the other way to allow it.</param>
+public sealed record HostRemedy(string Pattern, string? Preset = null);

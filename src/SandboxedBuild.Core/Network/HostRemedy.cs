@@ -12,6 +12,9 @@ public interface IRemedyWording
     /// <summary>What allows <paramref name="pattern"/>, in this host's words.</summary>
     string AllowHost(string pattern);
 
+    /// <summary>What turns on the preset <paramref name="name"/>, in this host's words (the CLI: <c>--preset npm</c>).</summary>
+    string UsePreset(string name) => $"{Setting(Origin.Settings.Preset)} {name}";
+
     /// <summary>
     /// Where a rule from the setting <paramref name="setting"/> (<see cref="Origin.Settings"/>) comes
     /// from, in this host's words: "--allow-read on the command line", "SandboxReadablePath".
@@ -60,12 +63,14 @@ public static class RemedyWording
     {
         ArgumentNullException.ThrowIfNull(wording);
         ArgumentNullException.ThrowIfNull(remedy);
-        return "allow with " + wording.AllowHost(remedy.Pattern);
+        return "allow with " + wording.AllowHost(remedy.Pattern) + (remedy.Preset is { } preset ? $" (or {wording.UsePreset(preset)}, which has it)" : string.Empty);
     }
 
     private sealed class NeutralWording : IRemedyWording
     {
         public string AllowHost(string pattern) => $"the host pattern '{pattern}'";
+
+        public string UsePreset(string name) => $"the preset '{name}'";
 
         public string FromSetting(string setting) => $"the setting '{setting}'";
 

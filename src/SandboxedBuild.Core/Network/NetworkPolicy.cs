@@ -127,6 +127,6 @@ public sealed record NetworkPolicy(NetworkMode Mode, ImmutableArray<HostRule> Al
             : "its entries name only port " + string.Join(", ", named.Select(r => r.Port!.Value).Distinct().Order().Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return named.Count > 0
             ? new Decision(Verdict.Denied, $"port {port} is not allowed for {display} ({ports})", Remedy: new HostRemedy($"{display}:{port}"))
-            : new Decision(Verdict.Undecided, "not on the allowlist", Remedy: new HostRemedy(display + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}")));
+            : new Decision(Verdict.Undecided, "not on the allowlist", Remedy: new HostRemedy(display + (HostRule.DefaultPorts.Contains(port) ? string.Empty : $":{port}"), Presets.Having(host, port)));
     }
 }

@@ -41,6 +41,10 @@ public static class Presets
     /// <summary>The names of every preset.</summary>
     public static IEnumerable<string> Names => All.Keys.Order(StringComparer.Ordinal);
 
+    /// <summary>The first preset, by name, that lets <paramref name="host"/> reach <paramref name="port"/> (plain HTTP requests only, for a preset entry on port 80); <see langword="null"/> when none does.</summary>
+    public static string? Having(string host, int port) =>
+        Names.FirstOrDefault(name => Get(name)!.Any(r => r.MatchesHost(host) && r.MatchesPort(port)));
+
     /// <summary>The rules of a preset, or <see langword="null"/> for an unknown name.</summary>
     public static IReadOnlyList<HostRule>? Get(string name) =>
         All.TryGetValue(name, out var hosts)

@@ -137,6 +137,9 @@ internal sealed class StepOptions
             ? "Let the restore reach HOST too. Repeatable."
             : "Let the step that runs code (restore, test, run) reach HOST too; the build step stays offline. Repeatable.");
         DenyHost = CliOptions.Repeatable("--deny-host", "HOST[:PORT]", "Never reach HOST. Repeatable.");
+        Preset = CliOptions.Repeatable("--preset", "NAME", verb == "restore"
+            ? $"Let the restore reach a named set of hosts too: {string.Join(", ", Presets.Names)}. Repeatable."
+            : $"Let the steps that run code (restore, test, run) reach a named set of hosts: {string.Join(", ", Presets.Names)}; the build step stays offline. Repeatable.");
         NoCache = new Option<bool>("--no-cache") { Description = "Evaluate the projects again instead of using the cached policy inference." };
         TmpfsSize = CliOptions.TmpfsSize();
         MaxProcesses = CliOptions.MaxProcesses();
@@ -159,6 +162,8 @@ internal sealed class StepOptions
 
     public Option<string[]> DenyHost { get; }
 
+    public Option<string[]> Preset { get; }
+
     public Option<bool> NoCache { get; }
 
     /// <summary>The options of dotnet these commands take directly, and where each goes.</summary>
@@ -166,7 +171,7 @@ internal sealed class StepOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { AllowRead, AllowWrite, Env, SetEnv, AllowHost, DenyHost, NoCache, TmpfsSize, MaxProcesses })
+        foreach (var option in new Option[] { AllowRead, AllowWrite, Env, SetEnv, AllowHost, DenyHost, Preset, NoCache, TmpfsSize, MaxProcesses })
         {
             command.Options.Add(option);
         }
@@ -184,6 +189,7 @@ internal sealed class StepOptions
         SetVariables = parse.GetValue(SetEnv) ?? [],
         AllowHosts = parse.GetValue(AllowHost) ?? [],
         DenyHosts = parse.GetValue(DenyHost) ?? [],
+        Presets = parse.GetValue(Preset) ?? [],
         Wording = CommandLineWording.Instance,
         ProxyPort = Random.Shared.Next(20000, 60000),
     };
