@@ -50,8 +50,7 @@ internal static class CliApp
             {
                 // One error for a mistyped command, not the parser's two ("required command", "unrecognized").
                 var near = CommandNames.Nearest(word, root.Subcommands.Select(c => c.Name));
-                Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.InvalidUsage.Format(
-                    $"unknown command '{TerminalText.Name(word)}'" + (near is null ? "." : $"; did you mean '{near}'?"), string.Empty).Replace("dotnet sandbox  --help", "dotnet sandbox --help", StringComparison.Ordinal));
+                Console.Error.WriteLine(UsageLine($"unknown command '{TerminalText.Name(word)}'" + (near is null ? "." : $"; did you mean '{near}'?"), string.Empty));
                 return ExitCodes.SandboxFailure;
             }
         }
@@ -69,7 +68,7 @@ internal static class CliApp
                     continue;
                 }
 
-                Console.Error.WriteLine("dotnet-sandbox: " + Errors.Errors.InvalidUsage.Format(error.Message, commandName).Replace("dotnet sandbox  --help", "dotnet sandbox --help", StringComparison.Ordinal));
+                Console.Error.WriteLine(UsageLine(error.Message, commandName));
             }
 
             return status;
@@ -84,6 +83,10 @@ internal static class CliApp
             return Fail(ex);
         }
     }
+
+    // SBX1001 as the parser's errors are said: for the top level, the hint names 'dotnet sandbox --help'.
+    private static string UsageLine(string message, string commandName) =>
+        "dotnet-sandbox: " + Errors.Errors.InvalidUsage.Format(message, commandName).Replace("dotnet sandbox  --help", "dotnet sandbox --help", StringComparison.Ordinal);
 
     // A command's description, shortened to its first sentence; a long one up to its first ':' or ';'.
     private static string Summary(string description)

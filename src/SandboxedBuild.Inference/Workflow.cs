@@ -355,7 +355,7 @@ public sealed class Workflow
                 }
             }
 
-            var stepWrites = plan.Policy.Paths.Where(r => r.Access == PathAccess.ReadWrite).Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+            var stepWrites = plan.LockFileDirectories.Count == 0 ? [] : plan.Policy.Paths.Where(r => r.Access == PathAccess.ReadWrite).Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
             foreach (var directory in plan.LockFileDirectories)
             {
                 if (LockFiles.Added(directory, stepWrites) is { Count: > 0 } added)

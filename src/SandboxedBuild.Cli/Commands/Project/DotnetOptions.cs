@@ -107,7 +107,9 @@ internal sealed partial class DotnetOptions
 
     private string Verb { get; }
 
-    private List<(Option Option, string Setting, WorkflowStep[] Steps)> Outputs { get; } = [];
+    private List<(Option<string?> Option, string Setting, WorkflowStep[] Steps)> Outputs { get; } = [];
+
+    private const string BinaryLogNotTaken = "a binary log is written where the steps may not write; name a writable one for the last step: --allow-write logs -- -bl:logs/last-step.binlog";
 
     // Options of dotnet that the project commands do not take, and why: each would change what the
     // policy is inferred from, or needs what a sandbox does not give.
@@ -119,9 +121,9 @@ internal sealed partial class DotnetOptions
         ["--artifacts-path"] = "give it as properties, which the evaluation sees: -p:UseArtifactsOutput=true -p:ArtifactsPath=DIR",
         ["--use-lock-file"] = "the restore may write a lock file only where the evaluation says the project uses one; give it as the property, which the evaluation sees: -p:RestorePackagesWithLockFile=true",
         ["--interactive"] = "no credential provider can prompt from inside the sandbox; restore outside ('dotnet restore --interactive'), then use --no-restore",
-        ["-bl"] = "a binary log is written where the steps may not write; name a writable one for the last step: --allow-write logs -- -bl:logs/last-step.binlog",
-        ["--binaryLogger"] = "a binary log is written where the steps may not write; name a writable one for the last step: --allow-write logs -- -bl:logs/last-step.binlog",
-        ["/bl"] = "a binary log is written where the steps may not write; name a writable one for the last step: --allow-write logs -- -bl:logs/last-step.binlog",
+        ["-bl"] = BinaryLogNotTaken,
+        ["--binaryLogger"] = BinaryLogNotTaken,
+        ["/bl"] = BinaryLogNotTaken,
     };
 
     /// <summary>
@@ -190,7 +192,7 @@ internal sealed partial class DotnetOptions
         var outputs = new Dictionary<WorkflowStep, IReadOnlyList<CommandOutput>>();
         foreach (var (option, setting, steps) in Outputs)
         {
-            if (parse.GetResult(option) is not null && parse.GetValue((Option<string?>)option) is { } path)
+            if (parse.GetResult(option) is not null && parse.GetValue(option) is { } path)
             {
                 foreach (var step in steps)
                 {
@@ -237,7 +239,10 @@ internal sealed partial class DotnetOptions
         return properties;
     }
 
-    /// <summary>Checks the values the parser left as text: each must be a value, not empty or blank (SBX1014).</summary>
+    /// <summary>
+    /// Checks the values the parser left as text: each must be a value, not empty or blank (SBX1014).
+    /// The directories they name are checked with the other paths (<see cref="InputCheck.Check"/>, from <see cref="StepOutputs"/>).
+    /// </summary>
     public void CheckInput(ParseResult parse)
     {
         ArgumentNullException.ThrowIfNull(parse);
@@ -248,22 +253,18 @@ internal sealed partial class DotnetOptions
                 InputCheck.RequireValue(routed.Option.Name, value, "a value");
             }
         }
-
-        foreach (var (option, setting, _) in Outputs.Where(o => parse.GetResult(o.Option) is not null))
-        {
-            InputCheck.RequirePath("--" + setting, parse.GetValue((Option<string?>)option));
-        }
-
-        foreach (var directory in _logger is null ? [] : (parse.GetValue(_logger) ?? []).SelectMany(LoggerFileDirectories))
-        {
-            InputCheck.RequirePath("--logger", directory);
-        }
     }
 
     // The options given, in command-line order (which is the order dotnet would see them in).
-    private IEnumerable<Routed> Given(ParseResult parse) =>
-        _routed.Where(r => parse.GetResult(r.Option) is { Implicit: false })
-            .OrderBy(r => parse.Tokens.ToList().FindIndex(t => parse.GetResult(r.Option)!.IdentifierToken is { } id && ReferenceEquals(t, id)));
+    private List<Routed> Given(ParseResult parse)
+    {
+        var tokens = parse.Tokens.ToList();
+        return [.. _routed
+            .Select(r => (Routed: r, Result: parse.GetResult(r.Option)))
+            .Where(g => g.Result is { Implicit: false })
+            .OrderBy(g => tokens.FindIndex(t => ReferenceEquals(t, g.Result!.IdentifierToken)))
+            .Select(g => g.Routed)];
+    }
 
     private static string[] Words(ParseResult parse, Routed routed) => routed.Option switch
     {
@@ -284,18 +285,15 @@ internal sealed partial class DotnetOptions
         ? parse.GetValue(flag) ? [routed.Option.Name] : []
         : Words(parse, routed).SelectMany(v => routed.Forwarding?.Invoke(v) ?? [routed.Option.Name, v]);
 
-    private static Option<bool> Flag(string name, string description, string[] aliases, bool hidden = false)
-    {
-        var option = new Option<bool>(name, aliases) { Description = description, Hidden = hidden };
-        return option;
-    }
+    private static Option<bool> Flag(string name, string description, string[] aliases, bool hidden = false) =>
+        new(name, aliases) { Description = description, Hidden = hidden };
 
     private static Option<string?> Value(string name, string helpName, string description, string[] aliases, Func<string, string>? check = null, bool hidden = false)
     {
         var option = check is null
-            ? new Option<string?>(name, aliases) { Description = description, HelpName = helpName }
+            ? new Option<string?>(name) { Description = description, HelpName = helpName }
             : CliOptions.Checked<string?>(name, helpName, description, check);
-        foreach (var alias in check is null ? [] : aliases)
+        foreach (var alias in aliases)
         {
             option.Aliases.Add(alias);
         }

@@ -225,6 +225,6 @@ internal sealed class StepOptions
     {
         InputCheck.RequirePath("PROJECT", projectArgument);
         Dotnet.CheckInput(parse);
-        InputCheck.Check(ToExecOptions(parse));
+        InputCheck.Check(ToExecOptions(parse) with { CommandOutputs = [.. Dotnet.StepOutputs(parse).Values.SelectMany(o => o).Distinct()] });
     }
 }
